@@ -1,0 +1,45 @@
+/* Defaults shared by the lttng-hyper daemons and tools, in one place. */
+#ifndef LH_COMMON_DEFAULTS_H
+#define LH_COMMON_DEFAULTS_H
+
+/* Where stock LTTng expects a relay daemon (lttng-relayd's own defaults). */
+#define LH_DEFAULT_CONTROL_PORT		5342
+#define LH_DEFAULT_DATA_PORT		5343
+#define LH_DEFAULT_LIVE_PORT		5344
+#define LH_DEFAULT_CONTROL_URL		"tcp://127.0.0.1:5342"
+#define LH_DEFAULT_DATA_URL		"tcp://127.0.0.1:5343"
+#define LH_DEFAULT_LIVE_URL		"tcp://127.0.0.1:5344"
+
+/* DATA credit granted per logical connection, in bytes. */
+#define LH_DEFAULT_WINDOW		(2U << 20)
+/* Largest DATA frame we send. Larger frames mean fewer system calls. */
+#define LH_DEFAULT_DATA_CHUNK		(256U << 10)
+/* Stop reading local sockets while this much waits to go on the channel. */
+#define LH_DEFAULT_OUT_HIGH_WATER	(4U << 20)
+/* A peer that lets this much pile up on the channel is stalled or hostile. */
+#define LH_DEFAULT_OUT_HARD_LIMIT	(64U << 20)
+/* Logical connections one VM may hold open at once. */
+#define LH_DEFAULT_MAX_CONNS		64
+
+/*
+ * The guest gives up on a silent host after this long: every logical
+ * connection is reset, so lttng stop/destroy in the guest return.
+ */
+#define LH_DEFAULT_HOST_TIMEOUT_MS	10000
+/* The guest pings the host this often, so silence means a stall. */
+#define LH_DEFAULT_PING_INTERVAL_MS	1000
+/* The relay resets a connection whose lttng-relayd stalls this long. */
+#define LH_DEFAULT_RELAYD_TIMEOUT_MS	10000
+
+/* Reconnection back-off bounds for channels and lttng-relayd. */
+#define LH_RECONNECT_MIN_MS		100
+#define LH_RECONNECT_MAX_MS		2000
+
+/* Largest relayd control message the relay buffers and inspects. */
+#define LH_DEFAULT_MAX_CONTROL_PAYLOAD	(16U << 20)
+/* Streams one VM may open on the host (each costs open files in lttng-relayd). */
+#define LH_DEFAULT_MAX_STREAMS		4096
+/* Sessions one VM may create on the host. */
+#define LH_DEFAULT_MAX_SESSIONS		64
+
+#endif /* LH_COMMON_DEFAULTS_H */

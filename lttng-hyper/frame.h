@@ -140,20 +140,30 @@ int lttng_hyper_frame_header_decode(const uint8_t *in, uint32_t max_len,
 
 /*
  * A VM path is one or more names joined by '/'. Each name is 1 to
- * LTTNG_HYPER_NAME_MAX_LEN bytes of [A-Za-z0-9_-], not starting with '-'.
+ * LTTNG_HYPER_NAME_MAX_LEN bytes of [A-Za-z0-9_-], not starting with '-';
+ * the whole path is at most LTTNG_HYPER_PATH_MAX_LEN bytes.
  * Returns 0 or -LTTNG_HYPER_ERR_PATH.
  */
 int lttng_hyper_path_validate(const char *path, size_t len);
 /* Same rule for one name (a VM name as configured, or in HELLO). */
 int lttng_hyper_name_validate(const char *name, size_t len);
 
-/* Body codecs. Encoders return the number of bytes written to out. */
+/*
+ * Body codecs. Encoders return the number of bytes written to out.
+ * Decoders want the exact body size: shorter is -LTTNG_HYPER_ERR_TRUNCATED,
+ * longer -LTTNG_HYPER_ERR_LENGTH.
+ */
 size_t lttng_hyper_hello_encode(const struct lttng_hyper_hello *hello, uint8_t *out);
 int lttng_hyper_hello_decode(const uint8_t *body, size_t len, struct lttng_hyper_hello *hello);
 size_t lttng_hyper_u32_encode(uint32_t v, uint8_t *out);
 int lttng_hyper_u32_decode(const uint8_t *body, size_t len, uint32_t *v);
+size_t lttng_hyper_u64_encode(uint64_t v, uint8_t *out);	/* PING/PONG cookie */
+int lttng_hyper_u64_decode(const uint8_t *body, size_t len, uint64_t *v);
 size_t lttng_hyper_open_encode(enum lttng_hyper_conn_kind kind, uint8_t *out);
 int lttng_hyper_open_decode(const uint8_t *body, size_t len, enum lttng_hyper_conn_kind *kind);
+size_t lttng_hyper_clock_probe_encode(uint64_t seq, uint64_t host_send_ns, uint8_t *out);
+int lttng_hyper_clock_probe_decode(const uint8_t *body, size_t len, uint64_t *seq,
+		uint64_t *host_send_ns);
 size_t lttng_hyper_clock_reply_encode(const struct lttng_hyper_clock_reply *r, uint8_t *out);
 int lttng_hyper_clock_reply_decode(const uint8_t *body, size_t len, struct lttng_hyper_clock_reply *r);
 

@@ -1,0 +1,176 @@
+#!/bin/bash
+# Loopback throughput of the hyper path against stock LTTng, in one run.
+#
+# Each round traces the same workload twice from a guest role (see
+# tests/regression/lib.sh): once with stock net:// straight to an
+# lttng-relayd ("stock"), once through lttng-hyperd, a unix-socket channel,
+# lttng-hyper-relayd and its lttng-relayd ("hyper"). The two modes
+# alternate, so a noisy neighbour hits both alike. For each run:
+#   - elapsed: from "lttng start" until "lttng stop" returns (stop waits
+#     until every byte reached the relay daemon);
+#   - MB/s and events/s: trace size on disk and event count over elapsed;
+#   - CPU ms/MB: CPU time (user + system) of every process that moves
+#     trace data (consumerd, relayd, and for hyper lttng-hyperd and
+#     lttng-hyper-relayd) per MB of trace.
+# The report gives the median of each, and hyper/stock ratios.
+#
+# Usage: bench/loopback.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES]
+# Run from the build directory (or set top_builddir), as root.
+
+set -u
+RUNS=5
+EVENTS=1000000
+PAYLOAD=0
+
+while getopts "r:n:p:h" opt; do
+	case $opt in
+	r) RUNS=$OPTARG ;;
+	n) EVENTS=$OPTARG ;;
+	p) PAYLOAD=$OPTARG ;;
+	*) echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES]"; exit 2 ;;
+	esac
+done
+
+. "$(dirname "$0")/../tests/regression/lib.sh"
+
+# CPU ticks (utime + stime) of PIDs, summed.
+cpu_ticks()
+{
+	local pid sum=0 stat
+
+	for pid in "$@"; do
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		# Fields after the parenthesised command name: utime is 14th, stime 15th.
+		stat=${stat##*) }
+		set -- $stat
+		sum=$((sum + ${12} + ${13}))
+	done
+	echo "$sum"
+}
+export -f cpu_ticks
+
+# PIDs of the processes whose command is one of the names, in this pid namespace.
+pids_named()
+{
+	local d comm
+
+	for d in /proc/[0-9]*; do
+		comm=$(cat "$d/comm" 2>/dev/null) || continue
+		for name in "$@"; do
+			[ "$comm" = "$name" ] && echo "${d#/proc/}"
+		done
+	done
+}
+export -f pids_named
+
+# Inside the guest role: trace, and write the elapsed time and the CPU
+# ticks the guest-side movers used during it.
+bench_guest()
+{
+	local count=$1 payload=$2 movers t0 t1 c0 c1
+
+	lh_session_create b || return 1
+	movers=$(pids_named lttng-consumerd lttng-hyperd)
+	c0=$(cpu_ticks $movers)
+	t0=$(lh_now_ms)
+	lttng start b >/dev/null || return 1
+	lh_gen "$count" --payload "$payload" || return 1
+	lttng stop b >/dev/null || return 1
+	t1=$(lh_now_ms)
+	c1=$(cpu_ticks $movers)
+	echo "$((t1 - t0)) $((c1 - c0))" >"$LH_GUEST_DIR/result"
+	lttng destroy b >/dev/null
+}
+export -f bench_guest
+
+host_movers()
+{
+	local pid=$1
+
+	echo "$pid"
+	cat /proc/"$pid"/task/*/children 2>/dev/null
+}
+
+run_one()
+{
+	local mode=$1 i=$2 dir=$LH_TMP/$1-$2 hpids c0 c1 ms gticks bytes status
+
+	rm -rf "$LH_OUT"
+	lh_pick_ports 3
+	if [ "$mode" = stock ]; then
+		lh_stock_relayd_start || bail_out "lttng-relayd did not start"
+		hpids=$(tail -n 1 "$LH_TMP/pids/pids")
+	else
+		lh_relay_start "$i" --vm "bench=unix-listen:$LH_TMP/bench-$i.sock" ||
+			bail_out "lttng-hyper-relayd did not start"
+		hpids=$(host_movers "$(lh_relay_pid "$i")")
+	fi
+	c0=$(cpu_ticks $hpids)
+	if [ "$mode" = stock ]; then
+		lh_guest -s "net://127.0.0.1:$LH_PORT:$((LH_PORT + 1))" "$dir" \
+			bench_guest "$EVENTS" "$PAYLOAD"
+	else
+		lh_guest -c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
+	fi
+	status=$?
+	c1=$(cpu_ticks $hpids)
+	for pid in $hpids; do
+		lh_kill_pid "$pid"
+	done
+	[ "$status" -eq 0 ] && [ -s "$dir/result" ] || {
+		cat "$dir/guest.log" >&2
+		bail_out "$mode run $i failed"
+	}
+	read -r ms gticks <"$dir/result"
+	bytes=$(du -sb "$LH_OUT" | cut -f1)
+	# mode ms bytes cpu_ticks
+	echo "$mode $ms $bytes $((gticks + c1 - c0))" >>"$LH_TMP/results"
+	printf '%-6s run %d: %6d ms, %6.1f MB, %5d CPU ticks\n' "$mode" "$i" "$ms" \
+		"$(echo "$bytes / 1000000" | bc -l)" "$((gticks + c1 - c0))" >&2
+}
+
+lh_init 0 >/dev/null
+command -v bc >/dev/null || bail_out "bc not found (apt-get install bc)"
+hz=$(getconf CLK_TCK)
+echo "bench/loopback: $RUNS runs per mode, $EVENTS events, payload $PAYLOAD bytes" >&2
+for ((i = 1; i <= RUNS; i++)); do
+	run_one stock "$i"
+	run_one hyper "$i"
+done
+
+# Medians and ratios.
+awk -v hz="$hz" -v events="$EVENTS" '
+function median(a, n,    i, j, t) {
+	for (i = 2; i <= n; i++) {
+		t = a[i]
+		for (j = i - 1; j >= 1 && a[j] > t; j--) {
+			a[j + 1] = a[j]
+		}
+		a[j + 1] = t
+	}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{
+	n[$1]++
+	mb = $3 / 1e6
+	s = $2 / 1000
+	mbps[$1, n[$1]] = mb / s
+	evps[$1, n[$1]] = events / s
+	cpumb[$1, n[$1]] = ($4 * 1000 / hz) / mb
+	size[$1, n[$1]] = mb
+}
+END {
+	split("stock hyper", modes, " ")
+	printf "%-6s %10s %12s %12s %10s\n", "mode", "MB/s", "events/s", "CPU ms/MB", "trace MB"
+	for (k = 1; k <= 2; k++) {
+		m = modes[k]
+		for (i = 1; i <= n[m]; i++) {
+			a1[i] = mbps[m, i]; a2[i] = evps[m, i]; a3[i] = cpumb[m, i]; a4[i] = size[m, i]
+		}
+		med_mbps[m] = median(a1, n[m]); med_evps[m] = median(a2, n[m])
+		med_cpu[m] = median(a3, n[m]); med_size[m] = median(a4, n[m])
+		printf "%-6s %10.1f %12.0f %12.2f %10.1f\n", m, med_mbps[m], med_evps[m], med_cpu[m], med_size[m]
+	}
+	printf "ratio hyper/stock: throughput %.3f, CPU per MB %.3f (medians of %d runs)\n",
+		med_mbps["hyper"] / med_mbps["stock"], med_cpu["hyper"] / med_cpu["stock"], n["hyper"]
+}' "$LH_TMP/results"

@@ -119,6 +119,7 @@ void lh_mux_config_init(struct lh_mux_config *cfg, enum lh_mux_role role);
 /*
  * Take over channel_fd (non-blocking, connected) and send HELLO. The
  * mux is ready (lh_mux_is_ready) once the peer's HELLO has arrived.
+ * On failure (NULL) the caller still owns channel_fd.
  */
 struct lh_mux *lh_mux_create(struct lh_loop *loop, int channel_fd,
 		const struct lh_mux_config *cfg, const struct lh_mux_ops *ops, void *priv);

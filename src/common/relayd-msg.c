@@ -1,0 +1,1149 @@
+/*
+ * The lttng-relayd protocol, 2.11 to 2.13 (src/common/relayd-msg.h).
+ *
+ * Layouts and replies follow what lttng-tools 2.13's client
+ * (src/common/relayd/relayd.c) sends and reads, and what its
+ * lttng-relayd accepts. Every length is checked exactly: a message that
+ * lttng-tools would not send is refused, even where lttng-relayd would
+ * tolerate it. Wire integers are read byte by byte; no struct is cast
+ * over guest bytes.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/path.h"
+#include "common/relayd-msg.h"
+
+/* lttng-tools' limits (include/lttng/constant.h), counting the NUL. */
+#define RELAYD_NAME_MAX			255	/* LTTNG_NAME_MAX */
+#define RELAYD_HOST_NAME_MAX		256	/* LTTNG_HOST_NAME_MAX */
+#define RELAYD_PATH_MAX			4096	/* LTTNG_PATH_MAX */
+#define RELAYD_STREAM_NAME_MAX		264	/* DEFAULT_STREAM_NAME_LEN */
+
+/* struct lttcomm_relayd_create_session_2_11, before its names. */
+#define CS_OFF_SESSION_NAME_LEN		0
+#define CS_OFF_HOSTNAME_LEN		4
+#define CS_OFF_BASE_PATH_LEN		8
+#define CS_OFF_UUID			18
+#define CS_FIXED_LEN			59
+
+/* struct lttcomm_relayd_add_stream_2_11, before its names. */
+#define AS_OFF_CHANNEL_NAME_LEN		0
+#define AS_OFF_PATHNAME_LEN		4
+#define AS_FIXED_LEN			32
+
+/* struct lttcomm_relayd_create_trace_chunk, before its name. */
+#define CTC_OFF_NAME_LEN		16
+#define CTC_FIXED_LEN			20
+
+/* struct lttcomm_relayd_close_trace_chunk: u64, u64, packed optional u32. */
+#define CLTC_OFF_IS_SET			16
+#define CLTC_OFF_COMMAND		17
+#define CLTC_LEN			21
+/* enum lttng_trace_chunk_command_type: MOVE_TO_COMPLETED, NO_OPERATION, DELETE. */
+#define CLTC_COMMAND_MAX		2
+
+/* struct lttcomm_relayd_metadata_payload, before the metadata. */
+#define MD_OFF_PADDING			8
+#define MD_HDR_LEN			12
+
+/*
+ * struct lttcomm_relayd_rotate_streams: u32 stream_count, then an
+ * optional u64 whose padding depends on the sender's ABI (packed, 4- or
+ * 8-byte aligned), then 16-byte positions. The three header sizes differ
+ * modulo 16, so the payload size tells them apart, as lttng-relayd does.
+ */
+#define RS_POSITION_LEN			16
+static const size_t rs_header_lens[] = { 13, 16, 20 };
+
+/* Index message of protocol >= 2.8 (index format 1.1): ten u64. */
+#define SEND_INDEX_LEN			80
+
+/* Escaped guest strings in error messages are cut to this many bytes. */
+#define ESCAPE_MAX			48
+
+/* Big-endian stores and loads. */
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t) (v >> 32));
+	put_u32(p + 4, (uint32_t) v);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+		((uint32_t) p[2] << 8) | (uint32_t) p[3];
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	return ((uint64_t) get_u32(p) << 32) | get_u32(p + 4);
+}
+
+void lh_relayd_ctrl_hdr_decode(const uint8_t *in, struct lh_relayd_ctrl_hdr *hdr)
+{
+	hdr->circuit_id = get_u64(in);
+	hdr->data_size = get_u64(in + 8);
+	hdr->cmd = get_u32(in + 16);
+	hdr->cmd_version = get_u32(in + 20);
+}
+
+void lh_relayd_ctrl_hdr_encode(const struct lh_relayd_ctrl_hdr *hdr, uint8_t *out)
+{
+	put_u64(out, hdr->circuit_id);
+	put_u64(out + 8, hdr->data_size);
+	put_u32(out + 16, hdr->cmd);
+	put_u32(out + 20, hdr->cmd_version);
+}
+
+void lh_relayd_data_hdr_decode(const uint8_t *in, struct lh_relayd_data_hdr *hdr)
+{
+	hdr->circuit_id = get_u64(in);
+	hdr->stream_id = get_u64(in + 8);
+	hdr->net_seq_num = get_u64(in + 16);
+	hdr->data_size = get_u32(in + 24);
+	hdr->padding_size = get_u32(in + 28);
+}
+
+void lh_relayd_data_hdr_encode(const struct lh_relayd_data_hdr *hdr, uint8_t *out)
+{
+	put_u64(out, hdr->circuit_id);
+	put_u64(out + 8, hdr->stream_id);
+	put_u64(out + 16, hdr->net_seq_num);
+	put_u32(out + 24, hdr->data_size);
+	put_u32(out + 28, hdr->padding_size);
+}
+
+void lh_relayd_version_encode(uint32_t major, uint32_t minor, uint8_t *out)
+{
+	put_u32(out, major);
+	put_u32(out + 4, minor);
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Quote a guest string for a log line: printable ASCII as is, the rest
+ * as \xNN, cut after ESCAPE_MAX bytes, so no guest byte reaches the log
+ * raw.
+ */
+static void escape(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && i < ESCAPE_MAX && o + 5 < outlen; i++) {
+		unsigned char ch = (unsigned char) s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char) ch;
+		} else if (ch >= 0x20 && ch <= 0x7e) {
+			out[o++] = (char) ch;
+		} else {
+			o += (size_t) snprintf(out + o, outlen - o, "\\x%02x", ch);
+		}
+	}
+	if (i < len && o + 4 <= outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* One control message being checked. */
+struct msg_check {
+	const struct lh_relayd_msg_ctx *ctx;
+	const char *name;
+	const uint8_t *payload;
+	size_t len;		/* payload bytes */
+	struct lh_buf *out;
+	struct lh_relayd_msg_info *info;
+	char *err;
+	size_t errlen;
+};
+
+enum ref_kind {
+	REF_NONE,
+	REF_STREAM,	/* u64 stream id at offset 0 */
+	REF_SESSION,	/* u64 session id at offset 0 */
+};
+
+struct cmd_desc {
+	const char *name;
+	/* Why the relay refuses it; NULL if accepted. */
+	const char *refused;
+	uint32_t min_minor;
+	enum lh_relayd_reply reply;
+	/* NULL: fixed_len bytes, naming ref at offset 0. */
+	int (*check)(struct msg_check *c);
+	size_t fixed_len;
+	enum ref_kind ref;
+};
+
+static int check_version(struct msg_check *c);
+static int check_create_session(struct msg_check *c);
+static int check_add_stream(struct msg_check *c);
+static int check_send_metadata(struct msg_check *c);
+static int check_rotate_streams(struct msg_check *c);
+static int check_create_trace_chunk(struct msg_check *c);
+static int check_close_trace_chunk(struct msg_check *c);
+
+static const struct cmd_desc cmd_descs[] = {
+	[LH_RELAYD_ADD_STREAM] = {
+		.name = "ADD_STREAM", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_ADD_STREAM, .check = check_add_stream,
+	},
+	[LH_RELAYD_CREATE_SESSION] = {
+		.name = "CREATE_SESSION", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_CREATE_SESSION, .check = check_create_session,
+	},
+	[LH_RELAYD_START_DATA] = {
+		.name = "START_DATA", .refused = "not sent by lttng 2.11 and later",
+	},
+	[LH_RELAYD_UPDATE_SYNC_INFO] = {
+		.name = "UPDATE_SYNC_INFO", .refused = "not implemented by lttng-relayd",
+	},
+	[LH_RELAYD_VERSION] = {
+		.name = "VERSION", .reply = LH_RELAYD_REPLY_VERSION,
+		.check = check_version,
+	},
+	[LH_RELAYD_SEND_METADATA] = {
+		.name = "SEND_METADATA", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_NONE, .check = check_send_metadata,
+	},
+	[LH_RELAYD_CLOSE_STREAM] = {
+		.name = "CLOSE_STREAM", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = 16, .ref = REF_STREAM,
+	},
+	[LH_RELAYD_DATA_PENDING] = {
+		.name = "DATA_PENDING", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = 16, .ref = REF_STREAM,
+	},
+	[LH_RELAYD_QUIESCENT_CONTROL] = {
+		.name = "QUIESCENT_CONTROL", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = 8, .ref = REF_STREAM,
+	},
+	[LH_RELAYD_BEGIN_DATA_PENDING] = {
+		.name = "BEGIN_DATA_PENDING", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = 8, .ref = REF_SESSION,
+	},
+	[LH_RELAYD_END_DATA_PENDING] = {
+		.name = "END_DATA_PENDING", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = 8, .ref = REF_SESSION,
+	},
+	[LH_RELAYD_ADD_INDEX] = {
+		.name = "ADD_INDEX", .refused = "not implemented by lttng-relayd",
+	},
+	[LH_RELAYD_SEND_INDEX] = {
+		.name = "SEND_INDEX", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = SEND_INDEX_LEN,
+		.ref = REF_STREAM,
+	},
+	[LH_RELAYD_CLOSE_INDEX] = {
+		.name = "CLOSE_INDEX", .refused = "not implemented by lttng-relayd",
+	},
+	[LH_RELAYD_LIST_SESSIONS] = {
+		.name = "LIST_SESSIONS",
+		.refused = "a live viewer command, not for a guest",
+	},
+	[LH_RELAYD_STREAMS_SENT] = {
+		.name = "STREAMS_SENT", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = 0,
+	},
+	[LH_RELAYD_RESET_METADATA] = {
+		.name = "RESET_METADATA", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .fixed_len = 16, .ref = REF_STREAM,
+	},
+	[LH_RELAYD_ROTATE_STREAMS] = {
+		.name = "ROTATE_STREAMS", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .check = check_rotate_streams,
+	},
+	[LH_RELAYD_CREATE_TRACE_CHUNK] = {
+		.name = "CREATE_TRACE_CHUNK", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_GENERIC, .check = check_create_trace_chunk,
+	},
+	[LH_RELAYD_CLOSE_TRACE_CHUNK] = {
+		.name = "CLOSE_TRACE_CHUNK", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_CLOSE_TRACE_CHUNK,
+		.check = check_close_trace_chunk,
+	},
+	[LH_RELAYD_TRACE_CHUNK_EXISTS] = {
+		.name = "TRACE_CHUNK_EXISTS", .min_minor = 11,
+		.reply = LH_RELAYD_REPLY_TRACE_CHUNK_EXISTS, .fixed_len = 8,
+	},
+	[LH_RELAYD_GET_CONFIGURATION] = {
+		.name = "GET_CONFIGURATION", .min_minor = 12,
+		.reply = LH_RELAYD_REPLY_GET_CONFIGURATION, .fixed_len = 8,
+	},
+};
+
+static const struct cmd_desc *cmd_desc(uint32_t cmd)
+{
+	if (cmd >= sizeof(cmd_descs) / sizeof(cmd_descs[0]) || !cmd_descs[cmd].name) {
+		return NULL;
+	}
+	return &cmd_descs[cmd];
+}
+
+const char *lh_relayd_cmd_str(uint32_t cmd)
+{
+	const struct cmd_desc *desc = cmd_desc(cmd);
+
+	return desc ? desc->name : "unknown command";
+}
+
+/* Append the header for a payload of len bytes; circuit and version are always 0. */
+static int emit_header(struct msg_check *c, uint64_t len)
+{
+	const struct lh_relayd_ctrl_hdr hdr = {
+		.data_size = len,
+		.cmd = c->info->cmd,
+	};
+
+	if (lh_buf_reserve(c->out, LH_RELAYD_CTRL_HDR_LEN) < 0) {
+		set_err(c->err, c->errlen, "%s: out of memory", c->name);
+		return -1;
+	}
+	lh_relayd_ctrl_hdr_encode(&hdr, lh_buf_tail(c->out));
+	lh_buf_commit(c->out, LH_RELAYD_CTRL_HDR_LEN);
+	return 0;
+}
+
+static int emit_bytes(struct msg_check *c, const void *p, size_t len)
+{
+	if (lh_buf_append(c->out, p, len) < 0) {
+		set_err(c->err, c->errlen, "%s: out of memory", c->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Forward the message as received (with a clean header). */
+static int emit_verbatim(struct msg_check *c)
+{
+	if (emit_header(c, c->len) < 0 || emit_bytes(c, c->payload, c->len) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+static int check_len(struct msg_check *c, size_t expected)
+{
+	if (c->len != expected) {
+		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected %zu",
+			c->name, c->len, expected);
+		return -1;
+	}
+	return 0;
+}
+
+static void set_stream_refs(struct msg_check *c, const uint8_t *first, size_t nr,
+		size_t stride)
+{
+	c->info->stream_refs = first;
+	c->info->nr_stream_refs = nr;
+	c->info->stream_ref_stride = stride;
+}
+
+/*
+ * A string field of declared length len (counting its NUL), at most max:
+ * it must end with its only NUL. An empty field (len 0) passes only if
+ * allow_absent.
+ */
+static int check_string(struct msg_check *c, const char *field, const uint8_t *s,
+		uint32_t len, uint32_t max, bool allow_absent)
+{
+	if (len == 0) {
+		if (allow_absent) {
+			return 0;
+		}
+		set_err(c->err, c->errlen, "%s: %s missing (length 0)", c->name, field);
+		return -1;
+	}
+	if (len > max) {
+		set_err(c->err, c->errlen, "%s: %s of %" PRIu32 " bytes exceeds %" PRIu32,
+			c->name, field, len, max);
+		return -1;
+	}
+	if (s[len - 1] != '\0') {
+		set_err(c->err, c->errlen, "%s: %s not NUL-terminated within its %" PRIu32 " bytes",
+			c->name, field, len);
+		return -1;
+	}
+	if (memchr(s, '\0', len - 1)) {
+		set_err(c->err, c->errlen, "%s: %s has an embedded NUL", c->name, field);
+		return -1;
+	}
+	return 0;
+}
+
+enum path_rule {
+	PATH_COMPONENT,		/* one safe component */
+	PATH_RELATIVE,		/* a safe relative path */
+	PATH_RELATIVE_OR_EMPTY,
+};
+
+/* s is a checked string field (NUL at s[len - 1]). */
+static int check_path(struct msg_check *c, const char *field, const uint8_t *s,
+		uint32_t len, enum path_rule rule)
+{
+	const char *str = (const char *) s;
+	size_t slen = len ? len - 1 : 0;
+	char quoted[ESCAPE_MAX * 4 + 8];
+	bool safe;
+
+	switch (rule) {
+	case PATH_COMPONENT:
+		safe = lh_path_component_is_safe(str, slen);
+		break;
+	case PATH_RELATIVE:
+		safe = lh_path_relative_is_safe(str, slen, false);
+		break;
+	case PATH_RELATIVE_OR_EMPTY:
+	default:
+		safe = lh_path_relative_is_safe(str, slen, true);
+		break;
+	}
+	if (safe) {
+		return 0;
+	}
+	escape(str, slen, quoted, sizeof(quoted));
+	set_err(c->err, c->errlen, "%s: unsafe %s \"%s\"", c->name, field, quoted);
+	return -1;
+}
+
+static int check_version(struct msg_check *c)
+{
+	uint32_t major, minor;
+	uint8_t body[8];
+
+	if (check_len(c, 8) < 0) {
+		return -1;
+	}
+	major = get_u32(c->payload);
+	minor = get_u32(c->payload + 4);
+	if (major != LH_RELAYD_MAJOR || minor < LH_RELAYD_MINOR_MIN) {
+		set_err(c->err, c->errlen,
+			"relayd protocol %" PRIu32 ".%" PRIu32 " not supported (%d.%d to %d.%d)",
+			major, minor, LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MIN,
+			LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX);
+		return -1;
+	}
+	/* Offer lttng-relayd no more than what is checked here. */
+	if (minor > LH_RELAYD_MINOR_MAX) {
+		minor = LH_RELAYD_MINOR_MAX;
+	}
+	c->info->version_minor = minor;
+	lh_relayd_version_encode(major, minor, body);
+	if (emit_header(c, sizeof(body)) < 0 || emit_bytes(c, body, sizeof(body)) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The guest names its session and base path; the host names the
+ * directory above them: the hostname is replaced by the VM name, and the
+ * sessiond UUID is moved into this VM's key space.
+ */
+static int check_create_session(struct msg_check *c)
+{
+	const uint8_t *p = c->payload;
+	const uint8_t *name, *host, *base;
+	uint32_t name_len, host_len, base_len;
+	uint8_t fixed[CS_FIXED_LEN];
+	uint64_t expected;
+	size_t vm_len;
+	bool nil = true;
+	int i;
+
+	if (c->len < CS_FIXED_LEN) {
+		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
+			c->name, c->len, CS_FIXED_LEN);
+		return -1;
+	}
+	name_len = get_u32(p + CS_OFF_SESSION_NAME_LEN);
+	host_len = get_u32(p + CS_OFF_HOSTNAME_LEN);
+	base_len = get_u32(p + CS_OFF_BASE_PATH_LEN);
+	expected = (uint64_t) CS_FIXED_LEN + name_len + host_len + base_len;
+	if (c->len != expected) {
+		set_err(c->err, c->errlen,
+			"%s: payload of %zu bytes does not match its declared lengths (%d + %" PRIu32
+			" + %" PRIu32 " + %" PRIu32 ")",
+			c->name, c->len, CS_FIXED_LEN, name_len, host_len, base_len);
+		return -1;
+	}
+	name = p + CS_FIXED_LEN;
+	host = name + name_len;
+	base = host + host_len;
+	if (check_string(c, "session_name", name, name_len, RELAYD_NAME_MAX, false) < 0 ||
+			check_string(c, "hostname", host, host_len,
+				RELAYD_HOST_NAME_MAX, false) < 0 ||
+			check_string(c, "base_path", base, base_len, RELAYD_PATH_MAX, true) < 0) {
+		return -1;
+	}
+	if (check_path(c, "session_name", name, name_len, PATH_COMPONENT) < 0 ||
+			check_path(c, "base_path", base, base_len, PATH_RELATIVE_OR_EMPTY) < 0) {
+		return -1;
+	}
+
+	memcpy(fixed, p, CS_FIXED_LEN);
+	for (i = 0; i < LH_RELAYD_UUID_LEN; i++) {
+		if (fixed[CS_OFF_UUID + i]) {
+			nil = false;
+		}
+		fixed[CS_OFF_UUID + i] ^= c->ctx->uuid_key[i];
+	}
+	/* lttng-relayd reserves the nil UUID for peers older than 2.11. */
+	if (nil) {
+		set_err(c->err, c->errlen, "%s: nil sessiond UUID", c->name);
+		return -1;
+	}
+
+	vm_len = strlen(c->ctx->hostname) + 1;
+	put_u32(fixed + CS_OFF_HOSTNAME_LEN, (uint32_t) vm_len);
+	if (emit_header(c, (uint64_t) CS_FIXED_LEN + name_len + vm_len + base_len) < 0 ||
+			emit_bytes(c, fixed, sizeof(fixed)) < 0 ||
+			emit_bytes(c, name, name_len) < 0 ||
+			emit_bytes(c, c->ctx->hostname, vm_len) < 0 ||
+			emit_bytes(c, base, base_len) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+static int check_add_stream(struct msg_check *c)
+{
+	const uint8_t *p = c->payload;
+	const uint8_t *channel, *path;
+	uint32_t channel_len, path_len;
+	uint64_t expected;
+
+	if (c->len < AS_FIXED_LEN) {
+		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
+			c->name, c->len, AS_FIXED_LEN);
+		return -1;
+	}
+	channel_len = get_u32(p + AS_OFF_CHANNEL_NAME_LEN);
+	path_len = get_u32(p + AS_OFF_PATHNAME_LEN);
+	expected = (uint64_t) AS_FIXED_LEN + channel_len + path_len;
+	if (c->len != expected) {
+		set_err(c->err, c->errlen,
+			"%s: payload of %zu bytes does not match its declared lengths (%d + %" PRIu32
+			" + %" PRIu32 ")",
+			c->name, c->len, AS_FIXED_LEN, channel_len, path_len);
+		return -1;
+	}
+	channel = p + AS_FIXED_LEN;
+	path = channel + channel_len;
+	/* lttng-relayd caps the path name at LTTNG_NAME_MAX. */
+	if (check_string(c, "channel_name", channel, channel_len,
+				RELAYD_STREAM_NAME_MAX, false) < 0 ||
+			check_string(c, "pathname", path, path_len, RELAYD_NAME_MAX, false) < 0 ||
+			check_path(c, "channel_name", channel, channel_len, PATH_COMPONENT) < 0 ||
+			check_path(c, "pathname", path, path_len, PATH_RELATIVE) < 0) {
+		return -1;
+	}
+	return emit_verbatim(c);
+}
+
+/* Metadata travels on the control connection, behind a stream id and padding. */
+static int check_send_metadata(struct msg_check *c)
+{
+	uint32_t padding;
+
+	if (c->len < MD_HDR_LEN) {
+		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
+			c->name, c->len, MD_HDR_LEN);
+		return -1;
+	}
+	padding = get_u32(c->payload + MD_OFF_PADDING);
+	if (c->len - MD_HDR_LEN + (uint64_t) padding > LH_RELAYD_MAX_PACKET) {
+		set_err(c->err, c->errlen, "%s: packet of %zu + %" PRIu32 " padding bytes exceeds %u",
+			c->name, c->len - MD_HDR_LEN, padding, LH_RELAYD_MAX_PACKET);
+		return -1;
+	}
+	set_stream_refs(c, c->payload, 1, 0);
+	return emit_verbatim(c);
+}
+
+static int check_rotate_streams(struct msg_check *c)
+{
+	uint32_t count;
+	size_t i;
+
+	if (c->len < rs_header_lens[0]) {
+		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %zu",
+			c->name, c->len, rs_header_lens[0]);
+		return -1;
+	}
+	count = get_u32(c->payload);
+	for (i = 0; i < sizeof(rs_header_lens) / sizeof(rs_header_lens[0]); i++) {
+		if (c->len == rs_header_lens[i] + (uint64_t) count * RS_POSITION_LEN) {
+			break;
+		}
+	}
+	if (i == sizeof(rs_header_lens) / sizeof(rs_header_lens[0])) {
+		set_err(c->err, c->errlen,
+			"%s: payload of %zu bytes does not hold %" PRIu32 " stream positions",
+			c->name, c->len, count);
+		return -1;
+	}
+	if (c->payload[4] > 1) {
+		set_err(c->err, c->errlen, "%s: bad new_chunk_id.is_set %u",
+			c->name, c->payload[4]);
+		return -1;
+	}
+	set_stream_refs(c, c->payload + rs_header_lens[i], count, RS_POSITION_LEN);
+	return emit_verbatim(c);
+}
+
+static int check_create_trace_chunk(struct msg_check *c)
+{
+	const uint8_t *name;
+	uint32_t name_len;
+
+	if (c->len < CTC_FIXED_LEN) {
+		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
+			c->name, c->len, CTC_FIXED_LEN);
+		return -1;
+	}
+	name_len = get_u32(c->payload + CTC_OFF_NAME_LEN);
+	if (c->len != (uint64_t) CTC_FIXED_LEN + name_len) {
+		set_err(c->err, c->errlen,
+			"%s: payload of %zu bytes does not match its declared lengths (%d + %" PRIu32 ")",
+			c->name, c->len, CTC_FIXED_LEN, name_len);
+		return -1;
+	}
+	name = c->payload + CTC_FIXED_LEN;
+	/* No override name: lttng-relayd names the chunk itself. */
+	if (name_len && (check_string(c, "override_name", name, name_len,
+				RELAYD_NAME_MAX, false) < 0 ||
+			check_path(c, "override_name", name, name_len, PATH_COMPONENT) < 0)) {
+		return -1;
+	}
+	return emit_verbatim(c);
+}
+
+static int check_close_trace_chunk(struct msg_check *c)
+{
+	uint8_t is_set;
+	uint32_t command;
+
+	if (check_len(c, CLTC_LEN) < 0) {
+		return -1;
+	}
+	is_set = c->payload[CLTC_OFF_IS_SET];
+	command = get_u32(c->payload + CLTC_OFF_COMMAND);
+	if (is_set > 1 || (is_set && command > CLTC_COMMAND_MAX)) {
+		set_err(c->err, c->errlen, "%s: bad close_command (is_set %u, value %" PRIu32 ")",
+			c->name, is_set, command);
+		return -1;
+	}
+	return emit_verbatim(c);
+}
+
+static int check_fixed(struct msg_check *c, const struct cmd_desc *desc)
+{
+	if (check_len(c, desc->fixed_len) < 0) {
+		return -1;
+	}
+	switch (desc->ref) {
+	case REF_STREAM:
+		set_stream_refs(c, c->payload, 1, 0);
+		break;
+	case REF_SESSION:
+		c->info->has_session_ref = true;
+		c->info->session_ref = get_u64(c->payload);
+		break;
+	case REF_NONE:
+		break;
+	}
+	return emit_verbatim(c);
+}
+
+int lh_relayd_ctrl_hdr_check(const struct lh_relayd_msg_ctx *ctx,
+		const struct lh_relayd_ctrl_hdr *hdr, char *err, size_t errlen)
+{
+	const struct cmd_desc *desc = cmd_desc(hdr->cmd);
+
+	if (!desc) {
+		set_err(err, errlen, "unknown relayd command %" PRIu32, hdr->cmd);
+		return -1;
+	}
+	if (desc->refused) {
+		set_err(err, errlen, "%s refused: %s", desc->name, desc->refused);
+		return -1;
+	}
+	if (hdr->cmd == LH_RELAYD_VERSION && ctx->minor) {
+		set_err(err, errlen, "VERSION sent twice");
+		return -1;
+	}
+	if (hdr->cmd != LH_RELAYD_VERSION && !ctx->minor) {
+		set_err(err, errlen, "%s before VERSION", desc->name);
+		return -1;
+	}
+	if (ctx->minor < desc->min_minor) {
+		set_err(err, errlen, "%s needs protocol %d.%" PRIu32 " (negotiated %d.%" PRIu32 ")",
+			desc->name, LH_RELAYD_MAJOR, desc->min_minor, LH_RELAYD_MAJOR, ctx->minor);
+		return -1;
+	}
+	if (hdr->data_size > ctx->max_payload) {
+		set_err(err, errlen, "%s: payload of %" PRIu64 " bytes exceeds the limit (%" PRIu64 ")",
+			desc->name, hdr->data_size, ctx->max_payload);
+		return -1;
+	}
+	return 0;
+}
+
+int lh_relayd_msg_filter(const struct lh_relayd_msg_ctx *ctx, const uint8_t *msg,
+		size_t len, struct lh_buf *out, struct lh_relayd_msg_info *info,
+		char *err, size_t errlen)
+{
+	const struct cmd_desc *desc;
+	struct lh_relayd_ctrl_hdr hdr;
+	struct msg_check c;
+	size_t out_len = lh_buf_len(out);
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	if (len < LH_RELAYD_CTRL_HDR_LEN) {
+		set_err(err, errlen, "control message of %zu bytes is shorter than its header", len);
+		return -1;
+	}
+	lh_relayd_ctrl_hdr_decode(msg, &hdr);
+	if (lh_relayd_ctrl_hdr_check(ctx, &hdr, err, errlen) < 0) {
+		return -1;
+	}
+	desc = cmd_desc(hdr.cmd);
+	if (hdr.data_size != len - LH_RELAYD_CTRL_HDR_LEN) {
+		set_err(err, errlen, "%s: header announces %" PRIu64 " payload bytes, got %zu",
+			desc->name, hdr.data_size, len - LH_RELAYD_CTRL_HDR_LEN);
+		return -1;
+	}
+
+	info->cmd = hdr.cmd;
+	info->reply = desc->reply;
+	c = (struct msg_check) {
+		.ctx = ctx,
+		.name = desc->name,
+		.payload = msg + LH_RELAYD_CTRL_HDR_LEN,
+		.len = len - LH_RELAYD_CTRL_HDR_LEN,
+		.out = out,
+		.info = info,
+		.err = err,
+		.errlen = errlen,
+	};
+	ret = desc->check ? desc->check(&c) : check_fixed(&c, desc);
+	if (ret < 0) {
+		/* Only running out of memory leaves part of a message: drop it. */
+		out->tail = out->head + out_len;
+	}
+	return ret;
+}
+
+uint64_t lh_relayd_msg_stream_ref(const struct lh_relayd_msg_info *info, size_t i)
+{
+	return get_u64(info->stream_refs + i * info->stream_ref_stride);
+}
+
+/* Reply sizes, fixed part. */
+#define REPLY_GENERIC_LEN		4
+#define REPLY_VERSION_LEN		8
+#define REPLY_CREATE_SESSION_LEN	16
+#define REPLY_ADD_STREAM_LEN		12
+#define REPLY_CLOSE_CHUNK_LEN		8
+#define REPLY_CHUNK_EXISTS_LEN		5
+#define REPLY_GET_CONFIG_LEN		12
+
+/* A path after a reply's fixed part: lttng's client wants it shorter than PATH_MAX. */
+static ssize_t reply_with_path(const char *what, size_t fixed, uint32_t path_len,
+		const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	const uint8_t *path = buf + fixed;
+
+	if (path_len >= RELAYD_PATH_MAX) {
+		set_err(err, errlen, "%s reply: path of %" PRIu32 " bytes", what, path_len);
+		return -1;
+	}
+	if (len < fixed + path_len) {
+		return 0;
+	}
+	if (path_len && (path[path_len - 1] != '\0' || memchr(path, '\0', path_len - 1))) {
+		set_err(err, errlen, "%s reply: malformed path", what);
+		return -1;
+	}
+	return (ssize_t) (fixed + path_len);
+}
+
+ssize_t lh_relayd_reply_parse(enum lh_relayd_reply kind, const uint8_t *buf,
+		size_t len, struct lh_relayd_reply_info *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof(*info));
+	switch (kind) {
+	case LH_RELAYD_REPLY_GENERIC:
+		if (len < REPLY_GENERIC_LEN) {
+			return 0;
+		}
+		info->ret_code = get_u32(buf);
+		return REPLY_GENERIC_LEN;
+	case LH_RELAYD_REPLY_VERSION:
+		if (len < REPLY_VERSION_LEN) {
+			return 0;
+		}
+		info->major = get_u32(buf);
+		info->minor = get_u32(buf + 4);
+		return REPLY_VERSION_LEN;
+	case LH_RELAYD_REPLY_CREATE_SESSION:
+		if (len < REPLY_CREATE_SESSION_LEN) {
+			return 0;
+		}
+		info->id = get_u64(buf);
+		info->ret_code = get_u32(buf + 8);
+		return reply_with_path("CREATE_SESSION", REPLY_CREATE_SESSION_LEN,
+			get_u32(buf + 12), buf, len, err, errlen);
+	case LH_RELAYD_REPLY_ADD_STREAM:
+		if (len < REPLY_ADD_STREAM_LEN) {
+			return 0;
+		}
+		info->id = get_u64(buf);
+		info->ret_code = get_u32(buf + 8);
+		return REPLY_ADD_STREAM_LEN;
+	case LH_RELAYD_REPLY_CLOSE_TRACE_CHUNK:
+		if (len < REPLY_CLOSE_CHUNK_LEN) {
+			return 0;
+		}
+		info->ret_code = get_u32(buf);
+		/* lttng-relayd sends the path only with LTTNG_OK. */
+		return reply_with_path("CLOSE_TRACE_CHUNK", REPLY_CLOSE_CHUNK_LEN,
+			info->ret_code == LH_RELAYD_RET_OK ? get_u32(buf + 4) : 0,
+			buf, len, err, errlen);
+	case LH_RELAYD_REPLY_TRACE_CHUNK_EXISTS:
+		if (len < REPLY_CHUNK_EXISTS_LEN) {
+			return 0;
+		}
+		info->ret_code = get_u32(buf);
+		return REPLY_CHUNK_EXISTS_LEN;
+	case LH_RELAYD_REPLY_GET_CONFIGURATION:
+		if (len < REPLY_GET_CONFIG_LEN) {
+			return 0;
+		}
+		info->ret_code = get_u32(buf);
+		return REPLY_GET_CONFIG_LEN;
+	case LH_RELAYD_REPLY_NONE:
+	default:
+		break;
+	}
+	set_err(err, errlen, "no reply expected");
+	return -1;
+}
+
+int lh_relayd_version_negotiate(uint32_t forwarded_minor,
+		const struct lh_relayd_reply_info *reply, uint32_t *negotiated,
+		uint32_t *guest_minor, char *err, size_t errlen)
+{
+	uint32_t relayd_minor = reply->minor;
+
+	if (reply->major != LH_RELAYD_MAJOR || relayd_minor < LH_RELAYD_MINOR_MIN) {
+		set_err(err, errlen,
+			"lttng-relayd speaks protocol %" PRIu32 ".%" PRIu32 ", not %d.%d to %d.%d",
+			reply->major, relayd_minor, LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MIN,
+			LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX);
+		return -1;
+	}
+	if (relayd_minor > LH_RELAYD_MINOR_MAX) {
+		relayd_minor = LH_RELAYD_MINOR_MAX;
+	}
+	*guest_minor = relayd_minor;
+	*negotiated = forwarded_minor < relayd_minor ? forwarded_minor : relayd_minor;
+	return 0;
+}
+
+/* Ownership of relay sessions and streams. */
+
+enum slot_state {
+	SLOT_EMPTY = 0,
+	SLOT_ACTIVE,
+	SLOT_CLOSED,
+	/*
+	 * A forgotten stream. Tombstones, not backward shifting, so that
+	 * nothing moves while lh_relayd_owned_release() scans the table.
+	 */
+	SLOT_DELETED,
+};
+
+struct stream_slot {
+	uint64_t id;
+	const void *owner;
+	enum slot_state state;
+};
+
+struct session_slot {
+	uint64_t id;
+	const void *owner;
+	bool used;
+};
+
+struct lh_relayd_owned {
+	unsigned int max_sessions;
+	unsigned int max_streams;
+	unsigned int nr_sessions;
+	struct session_slot *sessions;	/* max_sessions slots */
+	/* Open addressing, linear probing; at most half the slots non-empty. */
+	struct stream_slot *streams;
+	size_t capacity;		/* power of two */
+	size_t nr_used;			/* non-empty slots, tombstones included */
+	size_t nr_live;			/* active and closed */
+	unsigned int nr_active;
+	/* Closed streams, oldest first: a ring of max_streams ids. */
+	uint64_t *closed;
+	size_t closed_head;
+	size_t nr_closed;
+};
+
+#define STREAMS_MIN_CAPACITY	64
+
+struct lh_relayd_owned *lh_relayd_owned_create(unsigned int max_sessions,
+		unsigned int max_streams)
+{
+	struct lh_relayd_owned *owned = calloc(1, sizeof(*owned));
+
+	if (!owned) {
+		return NULL;
+	}
+	owned->max_sessions = max_sessions;
+	owned->max_streams = max_streams;
+	owned->capacity = STREAMS_MIN_CAPACITY;
+	owned->sessions = calloc(max_sessions ? max_sessions : 1, sizeof(*owned->sessions));
+	owned->streams = calloc(owned->capacity, sizeof(*owned->streams));
+	owned->closed = calloc(max_streams ? max_streams : 1, sizeof(*owned->closed));
+	if (!owned->sessions || !owned->streams || !owned->closed) {
+		lh_relayd_owned_destroy(owned);
+		return NULL;
+	}
+	return owned;
+}
+
+void lh_relayd_owned_destroy(struct lh_relayd_owned *owned)
+{
+	if (!owned) {
+		return;
+	}
+	free(owned->sessions);
+	free(owned->streams);
+	free(owned->closed);
+	free(owned);
+}
+
+int lh_relayd_owned_check_room(const struct lh_relayd_owned *owned, uint32_t cmd,
+		char *err, size_t errlen)
+{
+	if (cmd == LH_RELAYD_CREATE_SESSION && owned->nr_sessions >= owned->max_sessions) {
+		set_err(err, errlen, "session limit (%u) reached", owned->max_sessions);
+		return -1;
+	}
+	if (cmd == LH_RELAYD_ADD_STREAM && owned->nr_active >= owned->max_streams) {
+		set_err(err, errlen, "stream limit (%u) reached", owned->max_streams);
+		return -1;
+	}
+	return 0;
+}
+
+static struct session_slot *find_session(const struct lh_relayd_owned *owned, uint64_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < owned->max_sessions; i++) {
+		if (owned->sessions[i].used && owned->sessions[i].id == id) {
+			return &owned->sessions[i];
+		}
+	}
+	return NULL;
+}
+
+int lh_relayd_owned_add_session(struct lh_relayd_owned *owned, uint64_t id,
+		const void *owner, char *err, size_t errlen)
+{
+	unsigned int i;
+
+	if (find_session(owned, id)) {
+		set_err(err, errlen, "lttng-relayd handed out session %" PRIu64 " twice", id);
+		return -1;
+	}
+	if (lh_relayd_owned_check_room(owned, LH_RELAYD_CREATE_SESSION, err, errlen) < 0) {
+		return -1;
+	}
+	for (i = 0; owned->sessions[i].used; i++) {
+	}
+	owned->sessions[i] = (struct session_slot) { .id = id, .owner = owner, .used = true };
+	owned->nr_sessions++;
+	return 0;
+}
+
+bool lh_relayd_owned_has_session(const struct lh_relayd_owned *owned, uint64_t id)
+{
+	return find_session(owned, id) != NULL;
+}
+
+/* Stream handles are sequential: mix them so they spread over the table. */
+static size_t stream_hash(uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return (size_t) id;
+}
+
+/* The live slot holding id, or capacity if there is none. */
+static size_t find_stream(const struct lh_relayd_owned *owned, uint64_t id)
+{
+	size_t mask = owned->capacity - 1;
+	size_t i = stream_hash(id) & mask;
+
+	for (; owned->streams[i].state != SLOT_EMPTY; i = (i + 1) & mask) {
+		if (owned->streams[i].state != SLOT_DELETED && owned->streams[i].id == id) {
+			return i;
+		}
+	}
+	return owned->capacity;
+}
+
+/* Where a new id goes: the first empty or deleted slot of its probe. */
+static size_t free_slot(const struct stream_slot *slots, size_t capacity, uint64_t id)
+{
+	size_t mask = capacity - 1;
+	size_t i = stream_hash(id) & mask;
+
+	while (slots[i].state == SLOT_ACTIVE || slots[i].state == SLOT_CLOSED) {
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/* Rebuild the table without tombstones, twice as large if live slots need it. */
+static int streams_rehash(struct lh_relayd_owned *owned)
+{
+	size_t capacity = owned->capacity, i;
+	struct stream_slot *slots;
+
+	if ((owned->nr_live + 1) * 4 > capacity) {
+		capacity *= 2;
+	}
+	slots = calloc(capacity, sizeof(*slots));
+	if (!slots) {
+		return -1;
+	}
+	for (i = 0; i < owned->capacity; i++) {
+		const struct stream_slot *slot = &owned->streams[i];
+
+		if (slot->state == SLOT_ACTIVE || slot->state == SLOT_CLOSED) {
+			slots[free_slot(slots, capacity, slot->id)] = *slot;
+		}
+	}
+	free(owned->streams);
+	owned->streams = slots;
+	owned->capacity = capacity;
+	owned->nr_used = owned->nr_live;
+	return 0;
+}
+
+int lh_relayd_owned_add_stream(struct lh_relayd_owned *owned, uint64_t id,
+		const void *owner, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (lh_relayd_owned_has_stream(owned, id)) {
+		set_err(err, errlen, "lttng-relayd handed out stream %" PRIu64 " twice", id);
+		return -1;
+	}
+	if (lh_relayd_owned_check_room(owned, LH_RELAYD_ADD_STREAM, err, errlen) < 0) {
+		return -1;
+	}
+	if ((owned->nr_used + 1) * 2 > owned->capacity && streams_rehash(owned) < 0) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	i = free_slot(owned->streams, owned->capacity, id);
+	if (owned->streams[i].state == SLOT_EMPTY) {
+		owned->nr_used++;
+	}
+	owned->streams[i] = (struct stream_slot) {
+		.id = id,
+		.owner = owner,
+		.state = SLOT_ACTIVE,
+	};
+	owned->nr_live++;
+	owned->nr_active++;
+	return 0;
+}
+
+bool lh_relayd_owned_has_stream(const struct lh_relayd_owned *owned, uint64_t id)
+{
+	return find_stream(owned, id) != owned->capacity;
+}
+
+/* Move an active stream to the closed ring, forgetting the oldest closed one if full. */
+static void close_slot(struct lh_relayd_owned *owned, size_t i)
+{
+	owned->streams[i].state = SLOT_CLOSED;
+	owned->nr_active--;
+	if (owned->nr_closed == owned->max_streams) {
+		size_t oldest = find_stream(owned, owned->closed[owned->closed_head]);
+
+		owned->streams[oldest].state = SLOT_DELETED;
+		owned->nr_live--;
+		owned->closed_head = (owned->closed_head + 1) % owned->max_streams;
+		owned->nr_closed--;
+	}
+	owned->closed[(owned->closed_head + owned->nr_closed) % owned->max_streams] =
+		owned->streams[i].id;
+	owned->nr_closed++;
+}
+
+void lh_relayd_owned_close_stream(struct lh_relayd_owned *owned, uint64_t id)
+{
+	size_t i = find_stream(owned, id);
+
+	if (i != owned->capacity && owned->streams[i].state == SLOT_ACTIVE) {
+		close_slot(owned, i);
+	}
+}
+
+void lh_relayd_owned_release(struct lh_relayd_owned *owned, const void *owner)
+{
+	unsigned int s;
+	size_t i;
+
+	for (s = 0; s < owned->max_sessions; s++) {
+		if (owned->sessions[s].used && owned->sessions[s].owner == owner) {
+			owned->sessions[s].used = false;
+			owned->nr_sessions--;
+		}
+	}
+	for (i = 0; i < owned->capacity; i++) {
+		if (owned->streams[i].state == SLOT_ACTIVE && owned->streams[i].owner == owner) {
+			close_slot(owned, i);
+		}
+	}
+}

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include <lttng-hyper/channel.h>
 #include <lttng-hyper/frame.h>
 
 #include "common/mux.h"
@@ -41,5 +42,66 @@ void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state);
  */
 int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind kind,
 		struct lh_relay_vm_state *state);
+
+/* Where the relay connects the logical connections of every VM. */
+struct lh_relayd_target {
+	char control_host[256];
+	uint16_t control_port;
+	char data_host[256];
+	uint16_t data_port;
+};
+
+/* vm.c: one hyper channel and the VM it stands for. */
+struct lh_vm_config {
+	const char *name;		/* validated VM name, copied */
+	struct lttng_hyper_channel_uri uri;	/* unix, unix-listen or tcp-listen */
+	const struct lh_relayd_target *relayd;	/* must outlive the VM */
+	uint64_t relayd_timeout_ms;
+	unsigned int max_conns;
+	struct lh_relay_limits limits;
+};
+
+struct lh_vm;
+
+struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg);
+/* Listen (failure is returned) or start connecting (failures are retried). */
+int lh_vm_start(struct lh_vm *vm);
+/* lttng-relayd went away: drop the channel if this VM used it (its ids are void). */
+void lh_vm_relayd_lost(struct lh_vm *vm);
+void lh_vm_destroy(struct lh_vm *vm);
+
+/* child.c: the lttng-relayd the relay starts and supervises. */
+struct lh_relayd_child_config {
+	const char *path;		/* lttng-relayd binary, looked up in PATH without a slash */
+	const char *output;		/* its -o */
+	const char *control_url;	/* its -C, -D and -L */
+	const char *data_url;
+	const char *live_url;
+	const struct lh_relayd_target *target;	/* where to check it is up */
+	unsigned int verbose;		/* number of -v to pass */
+	int log_fd;			/* its stdout and stderr; -1: ours */
+};
+
+struct lh_relayd_child_ops {
+	/* It accepts connections (after the first start and every restart). */
+	void (*on_ready)(void *arg);
+	/* It exited after the first start succeeded; a restart is scheduled. */
+	void (*on_lost)(void *arg);
+	/* The first start failed (the reason is logged); nothing is retried. */
+	void (*on_failed)(void *arg);
+};
+
+struct lh_relayd_child;
+
+/* The config's strings and target must outlive the child. */
+struct lh_relayd_child *lh_relayd_child_create(struct lh_loop *loop,
+		const struct lh_relayd_child_config *cfg,
+		const struct lh_relayd_child_ops *ops, void *arg);
+/* Start it; the ops report the outcome. Returns -1 if it cannot run at all. */
+int lh_relayd_child_start(struct lh_relayd_child *child);
+/* On SIGCHLD: reap it if it exited. */
+void lh_relayd_child_reap(struct lh_relayd_child *child);
+/* SIGTERM it and wait (SIGKILL after a while), then free. */
+void lh_relayd_child_destroy(struct lh_relayd_child *child);
 
 #endif /* LH_RELAYD_RELAYD_H */

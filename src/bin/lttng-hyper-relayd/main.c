@@ -1,0 +1,825 @@
+/*
+ * lttng-hyper-relayd: the host end of the hyper channels.
+ *
+ * It serves one hyper channel per VM (--vm NAME=CHANNEL) and forwards
+ * every logical connection a guest opens to lttng-relayd, through the
+ * relayd protocol filter, which gives each session the host's name for
+ * the VM. By default it starts that lttng-relayd itself and supervises
+ * it; the VMs' channels open once it accepts connections.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <popt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lttng-hyper/channel.h>
+#include <lttng-hyper/frame.h>
+
+#include "common/daemon.h"
+#include "common/defaults.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "relayd.h"
+
+#define PROGNAME	"lttng-hyper-relayd"
+#define LOG_NAME	PROGNAME ".log"
+/* Directories we create get lttng-relayd's own mode for its output. */
+#define DIR_MODE	(S_IRWXU | S_IRWXG)
+
+/* Long-only options. */
+enum {
+	OPT_VM = 1,
+	OPT_RELAYD_URL,
+	OPT_RELAYD_PATH,
+	OPT_PIDFILE,
+	OPT_LOG,
+	OPT_RELAYD_TIMEOUT,
+	OPT_MAX_STREAMS,
+	OPT_MAX_CONNS,
+};
+
+static const struct poptOption options[] = {
+	{ "output", 'o', POPT_ARG_STRING, NULL, 'o', NULL, NULL },
+	{ "vm", '\0', POPT_ARG_STRING, NULL, OPT_VM, NULL, NULL },
+	{ "relayd-url", '\0', POPT_ARG_STRING, NULL, OPT_RELAYD_URL, NULL, NULL },
+	{ "control-port", 'C', POPT_ARG_STRING, NULL, 'C', NULL, NULL },
+	{ "data-port", 'D', POPT_ARG_STRING, NULL, 'D', NULL, NULL },
+	{ "live-port", 'L', POPT_ARG_STRING, NULL, 'L', NULL, NULL },
+	{ "relayd-path", '\0', POPT_ARG_STRING, NULL, OPT_RELAYD_PATH, NULL, NULL },
+	{ "daemonize", 'd', POPT_ARG_NONE, NULL, 'd', NULL, NULL },
+	{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v', NULL, NULL },
+	{ "pidfile", '\0', POPT_ARG_STRING, NULL, OPT_PIDFILE, NULL, NULL },
+	{ "log", '\0', POPT_ARG_STRING, NULL, OPT_LOG, NULL, NULL },
+	{ "relayd-timeout", '\0', POPT_ARG_STRING, NULL, OPT_RELAYD_TIMEOUT, NULL, NULL },
+	{ "max-streams", '\0', POPT_ARG_STRING, NULL, OPT_MAX_STREAMS, NULL, NULL },
+	{ "max-conns", '\0', POPT_ARG_STRING, NULL, OPT_MAX_CONNS, NULL, NULL },
+	{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
+	{ "version", 'V', POPT_ARG_NONE, NULL, 'V', NULL, NULL },
+	POPT_TABLEEND
+};
+
+/* One --vm, as parsed. */
+struct vm_opt {
+	char name[LTTNG_HYPER_NAME_MAX_LEN + 1];
+	struct lttng_hyper_channel_uri uri;
+	char channel[512];	/* canonical form, to refuse duplicates */
+};
+
+struct relay {
+	/* Options; strings are ours to free. */
+	char *output;
+	char *control_url;
+	char *data_url;
+	char *live_url;
+	char *relayd_url;
+	char *relayd_path;
+	char *pidfile;
+	char *log_path;
+	bool daemonize;
+	unsigned int verbose;
+	uint64_t relayd_timeout_ms;
+	unsigned int max_streams;
+	unsigned int max_conns;
+	struct vm_opt *vm_opts;
+	unsigned int nr_vms;
+
+	struct lh_relayd_target target;
+	struct lh_loop *loop;
+	int sig_fd;
+	struct lh_watch *sig_watch;
+	int relayd_log_fd;		/* lttng-relayd's stdout and stderr; -1: ours */
+	struct lh_relayd_child *child;	/* NULL with --relayd-url */
+	struct lh_vm **vms;
+	bool vms_started;
+	bool pidfile_written;
+	int exit_code;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " PROGNAME " [OPTION]... --vm NAME=CHANNEL [--vm NAME=CHANNEL]...\n"
+		"\n"
+		"Receive the LTTng traces of virtual machines over hyper channels and have\n"
+		"lttng-relayd write them under OUTPUT/NAME/.\n"
+		"\n"
+		"  --vm NAME=CHANNEL         Serve the VM called NAME on CHANNEL, one of\n"
+		"                              unix:PATH               connect (QEMU's server=on socket)\n"
+		"                              unix-listen:PATH        listen\n"
+		"                              tcp-listen://ADDR:PORT  listen\n"
+		"  -o, --output DIR          Output of the lttng-relayd started\n"
+		"                            (default: $LTTNG_HOME/lttng-traces)\n"
+		"  -C, --control-port URL    Its control port (default: " LH_DEFAULT_CONTROL_URL ")\n"
+		"  -D, --data-port URL       Its data port (default: " LH_DEFAULT_DATA_URL ")\n"
+		"  -L, --live-port URL       Its live port (default: " LH_DEFAULT_LIVE_URL ")\n"
+		"      --relayd-path PATH    The lttng-relayd to start\n"
+		"                            (default: " CONFIG_LTTNG_RELAYD_BIN ")\n"
+		"      --relayd-url URL      Start no lttng-relayd; use the one at\n"
+		"                            net://HOST[:CTRL[:DATA]]\n"
+		"      --relayd-timeout MS   Reset a connection lttng-relayd leaves stalled this\n"
+		"                            long (default: %u)\n"
+		"      --max-streams N       Streams one VM may add (default: %u)\n"
+		"      --max-conns N         Connections one VM may hold open (default: %u)\n"
+		"  -d, --daemonize           Run as a daemon, once ready\n"
+		"      --pidfile PATH        Write the process ID to PATH\n"
+		"      --log PATH            Log to PATH (daemonized, the default is\n"
+		"                            $LTTNG_HOME/.lttng/" LOG_NAME ")\n"
+		"  -v, --verbose             More messages; passed on to lttng-relayd\n"
+		"  -h, --help                Show this help\n"
+		"  -V, --version             Show the version\n"
+		"\n"
+		"See lttng-hyper-relayd(8).\n",
+		LH_DEFAULT_RELAYD_TIMEOUT_MS, LH_DEFAULT_MAX_STREAMS, LH_DEFAULT_MAX_CONNS);
+}
+
+static int parse_number(const char *opt, const char *str, unsigned long long min,
+		unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	/* strtoull() would take a sign or leading blanks. */
+	if (*str < '0' || *str > '9') {
+		goto invalid;
+	}
+	errno = 0;
+	v = strtoull(str, &end, 10);
+	if (errno || *end || v < min || v > max) {
+		goto invalid;
+	}
+	*out = v;
+	return 0;
+invalid:
+	ERR("%s: \"%s\" is not a number from %llu to %llu", opt, str, min, max);
+	return -1;
+}
+
+/* Daemonized, we work from "/": a relative path from the command line must not change meaning. */
+static char *absolute_path(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *abs;
+
+	if (path[0] == '/') {
+		abs = strdup(path);
+		if (!abs) {
+			PERROR("strdup");
+		}
+		return abs;
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		PERROR("getcwd");
+		return NULL;
+	}
+	if (asprintf(&abs, "%s/%s", cwd, path) < 0) {
+		PERROR("asprintf");
+		return NULL;
+	}
+	return abs;
+}
+
+static int make_absolute(char **path)
+{
+	char *abs = absolute_path(*path);
+
+	if (!abs) {
+		return -1;
+	}
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
+static int add_vm(struct relay *relay, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct vm_opt *vm, *vms;
+	char err[256];
+	unsigned int i;
+	char *abs;
+
+	if (!eq) {
+		ERR("--vm %s: expected NAME=CHANNEL", arg);
+		return -1;
+	}
+	if (lttng_hyper_name_validate(arg, eq - arg)) {
+		ERR("--vm %s: a VM name is 1 to %d characters among A-Z, a-z, 0-9, '_' and '-', not starting with '-'",
+			arg, LTTNG_HYPER_NAME_MAX_LEN);
+		return -1;
+	}
+	vms = realloc(relay->vm_opts, (relay->nr_vms + 1) * sizeof(*vms));
+	if (!vms) {
+		PERROR("realloc");
+		return -1;
+	}
+	relay->vm_opts = vms;
+	vm = &vms[relay->nr_vms];
+	memset(vm, 0, sizeof(*vm));
+	memcpy(vm->name, arg, eq - arg);
+	if (lttng_hyper_channel_parse(eq + 1, &vm->uri, err, sizeof(err)) < 0) {
+		ERR("--vm %s: %s", arg, err);
+		return -1;
+	}
+	switch (vm->uri.type) {
+	case LTTNG_HYPER_CHANNEL_UNIX:
+	case LTTNG_HYPER_CHANNEL_UNIX_LISTEN:
+		abs = absolute_path(vm->uri.path);
+		if (!abs) {
+			return -1;
+		}
+		if (strlen(abs) >= sizeof(vm->uri.path)) {
+			ERR("--vm %s: socket path %s is longer than %zu bytes", arg, abs,
+				sizeof(vm->uri.path) - 1);
+			free(abs);
+			return -1;
+		}
+		strcpy(vm->uri.path, abs);
+		free(abs);
+		break;
+	case LTTNG_HYPER_CHANNEL_TCP_LISTEN:
+		break;
+	default:
+		ERR("--vm %s: this channel is for the guest; the host takes unix:PATH, unix-listen:PATH or tcp-listen://ADDR:PORT",
+			arg);
+		return -1;
+	}
+	lttng_hyper_channel_format(&vm->uri, vm->channel, sizeof(vm->channel));
+	for (i = 0; i < relay->nr_vms; i++) {
+		if (!strcmp(vms[i].name, vm->name)) {
+			ERR("--vm %s: VM %s is given twice", arg, vm->name);
+			return -1;
+		}
+		if (!strcmp(vms[i].channel, vm->channel)) {
+			ERR("--vm %s: channel %s is VM %s's already", arg, vm->channel, vms[i].name);
+			return -1;
+		}
+	}
+	relay->nr_vms++;
+	return 0;
+}
+
+/* Take a string option, refusing it twice: a second value would silently win. */
+static int set_string(char **dst, char *arg, const char *name)
+{
+	if (*dst) {
+		ERR("%s given twice", name);
+		free(arg);
+		return -1;
+	}
+	*dst = arg;
+	return 0;
+}
+
+/* Returns 0 to run, 1 to exit successfully (help, version), -1 on error. */
+static int parse_options(struct relay *relay, int argc, const char **argv)
+{
+	unsigned long long num = 0;
+	poptContext pc;
+	const char *extra;
+	char *arg;
+	int ret = 0;
+	int opt;
+
+	pc = poptGetContext(NULL, argc, argv, options, 0);
+	while ((opt = poptGetNextOpt(pc)) > 0) {
+		arg = poptGetOptArg(pc);
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			ret = 1;
+			break;
+		case 'V':
+			printf(PROGNAME " " PACKAGE_VERSION "\n");
+			ret = 1;
+			break;
+		case 'd':
+			relay->daemonize = true;
+			break;
+		case 'v':
+			relay->verbose++;
+			break;
+		case OPT_VM:
+			ret = add_vm(relay, arg);
+			break;
+		case 'o':
+			ret = set_string(&relay->output, arg, "--output");
+			arg = NULL;
+			break;
+		case 'C':
+			ret = set_string(&relay->control_url, arg, "--control-port");
+			arg = NULL;
+			break;
+		case 'D':
+			ret = set_string(&relay->data_url, arg, "--data-port");
+			arg = NULL;
+			break;
+		case 'L':
+			ret = set_string(&relay->live_url, arg, "--live-port");
+			arg = NULL;
+			break;
+		case OPT_RELAYD_URL:
+			ret = set_string(&relay->relayd_url, arg, "--relayd-url");
+			arg = NULL;
+			break;
+		case OPT_RELAYD_PATH:
+			ret = set_string(&relay->relayd_path, arg, "--relayd-path");
+			arg = NULL;
+			break;
+		case OPT_PIDFILE:
+			ret = set_string(&relay->pidfile, arg, "--pidfile");
+			arg = NULL;
+			break;
+		case OPT_LOG:
+			ret = set_string(&relay->log_path, arg, "--log");
+			arg = NULL;
+			break;
+		case OPT_RELAYD_TIMEOUT:
+			ret = parse_number("--relayd-timeout", arg, 1, UINT32_MAX, &num);
+			relay->relayd_timeout_ms = num;
+			break;
+		case OPT_MAX_STREAMS:
+			ret = parse_number("--max-streams", arg, 1, UINT32_MAX, &num);
+			relay->max_streams = num;
+			break;
+		case OPT_MAX_CONNS:
+			ret = parse_number("--max-conns", arg, 1, 65535, &num);
+			relay->max_conns = num;
+			break;
+		}
+		free(arg);
+		if (ret) {
+			goto end;
+		}
+	}
+	if (opt < -1) {
+		ERR("%s: %s (see --help)", poptBadOption(pc, POPT_BADOPTION_NOALIAS),
+			poptStrerror(opt));
+		ret = -1;
+		goto end;
+	}
+	extra = poptGetArg(pc);
+	if (extra) {
+		ERR("unexpected argument \"%s\" (see --help)", extra);
+		ret = -1;
+		goto end;
+	}
+	if (!relay->nr_vms) {
+		ERR("no VM: give at least one --vm NAME=CHANNEL (see --help)");
+		ret = -1;
+		goto end;
+	}
+	if (relay->relayd_url && (relay->output || relay->control_url || relay->data_url ||
+			relay->live_url || relay->relayd_path)) {
+		ERR("--output, --control-port, --data-port, --live-port and --relayd-path configure the lttng-relayd this daemon starts: not with --relayd-url");
+		ret = -1;
+	}
+end:
+	poptFreeContext(pc);
+	return ret;
+}
+
+/* lttng-relayd listening on a wildcard address is reached on the loopback. */
+static void connectable_host(char *host, size_t len)
+{
+	if (!strcmp(host, "0.0.0.0")) {
+		snprintf(host, len, "127.0.0.1");
+	} else if (!strcmp(host, "::")) {
+		snprintf(host, len, "::1");
+	}
+}
+
+static int dup_default(char **dst, const char *value)
+{
+	if (*dst) {
+		return 0;
+	}
+	*dst = strdup(value);
+	if (!*dst) {
+		PERROR("strdup");
+		return -1;
+	}
+	return 0;
+}
+
+/* Where the VMs' connections go, and the started lttng-relayd's URLs. */
+static int set_relayd_target(struct relay *relay)
+{
+	struct lh_relayd_target *target = &relay->target;
+	char err[256], host[256];
+	uint16_t port;
+
+	if (relay->relayd_url) {
+		if (lttng_hyper_net_url_parse(relay->relayd_url, target->control_host,
+				sizeof(target->control_host), &target->control_port,
+				&target->data_port, err, sizeof(err)) < 0) {
+			ERR("--relayd-url %s: %s", relay->relayd_url, err);
+			return -1;
+		}
+		strcpy(target->data_host, target->control_host);
+		return 0;
+	}
+	if (dup_default(&relay->control_url, LH_DEFAULT_CONTROL_URL) < 0 ||
+			dup_default(&relay->data_url, LH_DEFAULT_DATA_URL) < 0 ||
+			dup_default(&relay->live_url, LH_DEFAULT_LIVE_URL) < 0 ||
+			dup_default(&relay->relayd_path, CONFIG_LTTNG_RELAYD_BIN) < 0) {
+		return -1;
+	}
+	if (lttng_hyper_tcp_url_parse(relay->control_url, target->control_host,
+			sizeof(target->control_host), &target->control_port,
+			err, sizeof(err)) < 0) {
+		ERR("--control-port %s: %s", relay->control_url, err);
+		return -1;
+	}
+	if (lttng_hyper_tcp_url_parse(relay->data_url, target->data_host,
+			sizeof(target->data_host), &target->data_port, err, sizeof(err)) < 0) {
+		ERR("--data-port %s: %s", relay->data_url, err);
+		return -1;
+	}
+	if (lttng_hyper_tcp_url_parse(relay->live_url, host, sizeof(host), &port,
+			err, sizeof(err)) < 0) {
+		ERR("--live-port %s: %s", relay->live_url, err);
+		return -1;
+	}
+	connectable_host(target->control_host, sizeof(target->control_host));
+	connectable_host(target->data_host, sizeof(target->data_host));
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int) sizeof(buf)) {
+		ERR("path too long: %s", path);
+		return -1;
+	}
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0') {
+			continue;
+		}
+		if (p[-1] != '/') {
+			const char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST) {
+				PERROR("mkdir %s", buf);
+				return -1;
+			}
+			*p = c;
+		}
+		if (*p == '\0') {
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The started lttng-relayd's output directory: created, and absolute. */
+static int prepare_output(struct relay *relay)
+{
+	char *real;
+	struct stat st;
+
+	if (!relay->output && asprintf(&relay->output, "%s/lttng-traces", lh_lttng_home()) < 0) {
+		PERROR("asprintf");
+		relay->output = NULL;
+		return -1;
+	}
+	if (mkdir_p(relay->output, DIR_MODE) < 0) {
+		return -1;
+	}
+	real = realpath(relay->output, NULL);
+	if (!real) {
+		PERROR("output directory %s", relay->output);
+		return -1;
+	}
+	free(relay->output);
+	relay->output = real;
+	if (stat(real, &st) < 0) {
+		PERROR("stat %s", real);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		ERR("output %s is not a directory", real);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open the logs before daemonizing, so a bad --log is reported on the terminal. */
+static int prepare_log(struct relay *relay)
+{
+	char *dir;
+
+	if (!relay->log_path && relay->daemonize) {
+		if (asprintf(&dir, "%s/.lttng", lh_lttng_home()) < 0) {
+			PERROR("asprintf");
+			return -1;
+		}
+		if (mkdir_p(dir, DIR_MODE) < 0 ||
+				asprintf(&relay->log_path, "%s/" LOG_NAME, dir) < 0) {
+			free(dir);
+			relay->log_path = NULL;
+			return -1;
+		}
+		free(dir);
+	}
+	if (!relay->log_path) {
+		return 0;
+	}
+	if (lh_log_set_file(relay->log_path) < 0) {
+		PERROR("log file %s", relay->log_path);
+		return -1;
+	}
+	if (relay->relayd_url) {
+		return 0;
+	}
+	/* lttng-relayd's own messages go to the same log, appended line by line. */
+	relay->relayd_log_fd = open(relay->log_path,
+		O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (relay->relayd_log_fd < 0) {
+		PERROR("log file %s", relay->log_path);
+		return -1;
+	}
+	return 0;
+}
+
+static void fail(struct relay *relay)
+{
+	relay->exit_code = EXIT_FAILURE;
+	lh_loop_stop(relay->loop);
+}
+
+static void start_vms(struct relay *relay)
+{
+	unsigned int i;
+
+	for (i = 0; i < relay->nr_vms; i++) {
+		if (lh_vm_start(relay->vms[i]) < 0) {
+			fail(relay);
+			return;
+		}
+	}
+	relay->vms_started = true;
+	INFO("ready: %u VM%s, lttng-relayd at %s:%u (control) and %s:%u (data)",
+		relay->nr_vms, relay->nr_vms > 1 ? "s" : "",
+		relay->target.control_host, relay->target.control_port,
+		relay->target.data_host, relay->target.data_port);
+	lh_daemon_ready();
+}
+
+static void child_on_ready(void *arg)
+{
+	struct relay *relay = arg;
+
+	if (!relay->vms_started) {
+		start_vms(relay);
+	}
+}
+
+static void child_on_lost(void *arg)
+{
+	struct relay *relay = arg;
+	unsigned int i;
+
+	for (i = 0; i < relay->nr_vms; i++) {
+		lh_vm_relayd_lost(relay->vms[i]);
+	}
+}
+
+static void child_on_failed(void *arg)
+{
+	fail(arg);
+}
+
+static const struct lh_relayd_child_ops child_ops = {
+	.on_ready = child_on_ready,
+	.on_lost = child_on_lost,
+	.on_failed = child_on_failed,
+};
+
+static void signal_cb(struct lh_watch *watch, int fd, uint32_t events, void *arg)
+{
+	struct relay *relay = arg;
+	struct signalfd_siginfo si;
+	ssize_t ret;
+
+	for (;;) {
+		ret = read(fd, &si, sizeof(si));
+		if (ret < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno != EAGAIN) {
+				PERROR("read signalfd");
+			}
+			return;
+		}
+		if (ret != sizeof(si)) {
+			ERR("short read from signalfd: %zd bytes", ret);
+			return;
+		}
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			INFO("%s: shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			lh_loop_stop(relay->loop);
+			break;
+		case SIGHUP:
+			INFO("SIGHUP ignored: there is no configuration to reload");
+			break;
+		case SIGCHLD:
+			if (relay->child) {
+				lh_relayd_child_reap(relay->child);
+			}
+			break;
+		}
+	}
+}
+
+static int create_vms(struct relay *relay)
+{
+	struct lh_vm_config cfg = {
+		.relayd = &relay->target,
+		.relayd_timeout_ms = relay->relayd_timeout_ms,
+		.max_conns = relay->max_conns,
+		.limits = {
+			.max_control_payload = LH_DEFAULT_MAX_CONTROL_PAYLOAD,
+			.max_streams = relay->max_streams,
+			.max_sessions = LH_DEFAULT_MAX_SESSIONS,
+		},
+	};
+	unsigned int i;
+
+	relay->vms = calloc(relay->nr_vms, sizeof(*relay->vms));
+	if (!relay->vms) {
+		PERROR("calloc");
+		return -1;
+	}
+	for (i = 0; i < relay->nr_vms; i++) {
+		cfg.name = relay->vm_opts[i].name;
+		cfg.uri = relay->vm_opts[i].uri;
+		relay->vms[i] = lh_vm_create(relay->loop, &cfg);
+		if (!relay->vms[i]) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int start_relayd(struct relay *relay)
+{
+	const struct lh_relayd_child_config cfg = {
+		.path = relay->relayd_path,
+		.output = relay->output,
+		.control_url = relay->control_url,
+		.data_url = relay->data_url,
+		.live_url = relay->live_url,
+		.target = &relay->target,
+		.verbose = relay->verbose,
+		.log_fd = relay->relayd_log_fd,
+	};
+
+	relay->child = lh_relayd_child_create(relay->loop, &cfg, &child_ops, relay);
+	if (!relay->child) {
+		return -1;
+	}
+	return lh_relayd_child_start(relay->child);
+}
+
+/* Everything after the daemonization: the event loop and what it serves. */
+static void run(struct relay *relay)
+{
+	relay->exit_code = EXIT_FAILURE;
+	relay->loop = lh_loop_create();
+	if (!relay->loop) {
+		ERR("cannot create the event loop");
+		return;
+	}
+	relay->sig_fd = lh_signalfd_create();
+	if (relay->sig_fd < 0) {
+		return;
+	}
+	relay->sig_watch = lh_loop_watch(relay->loop, relay->sig_fd, EPOLLIN, signal_cb, relay);
+	if (!relay->sig_watch) {
+		ERR("cannot watch signals");
+		return;
+	}
+	if (relay->pidfile) {
+		if (lh_pidfile_write(relay->pidfile) < 0) {
+			return;
+		}
+		relay->pidfile_written = true;
+	}
+	if (create_vms(relay) < 0) {
+		return;
+	}
+	relay->exit_code = EXIT_SUCCESS;
+	if (relay->relayd_url) {
+		start_vms(relay);
+	} else if (start_relayd(relay) < 0) {
+		relay->exit_code = EXIT_FAILURE;
+	}
+	if (relay->exit_code == EXIT_SUCCESS && lh_loop_run(relay->loop) < 0) {
+		ERR("event loop failed");
+		relay->exit_code = EXIT_FAILURE;
+	}
+}
+
+static void cleanup(struct relay *relay)
+{
+	unsigned int i;
+
+	if (relay->vms) {
+		for (i = 0; i < relay->nr_vms; i++) {
+			lh_vm_destroy(relay->vms[i]);
+		}
+		free(relay->vms);
+	}
+	/* After the VMs: lttng-relayd sees their connections close first. */
+	lh_relayd_child_destroy(relay->child);
+	if (relay->pidfile_written) {
+		lh_pidfile_remove(relay->pidfile);
+	}
+	if (relay->sig_watch) {
+		lh_watch_remove(relay->sig_watch);
+	}
+	if (relay->sig_fd >= 0 && close(relay->sig_fd) < 0) {
+		PERROR("close signalfd");
+	}
+	if (relay->loop) {
+		lh_loop_destroy(relay->loop);
+	}
+	if (relay->relayd_log_fd >= 0 && close(relay->relayd_log_fd) < 0) {
+		PERROR("close lttng-relayd log");
+	}
+	free(relay->output);
+	free(relay->control_url);
+	free(relay->data_url);
+	free(relay->live_url);
+	free(relay->relayd_url);
+	free(relay->relayd_path);
+	free(relay->pidfile);
+	free(relay->log_path);
+	free(relay->vm_opts);
+}
+
+int main(int argc, const char **argv)
+{
+	struct relay relay = {
+		.relayd_timeout_ms = LH_DEFAULT_RELAYD_TIMEOUT_MS,
+		.max_streams = LH_DEFAULT_MAX_STREAMS,
+		.max_conns = LH_DEFAULT_MAX_CONNS,
+		.sig_fd = -1,
+		.relayd_log_fd = -1,
+		.exit_code = EXIT_FAILURE,
+	};
+	int ret;
+
+	lh_log_init(PROGNAME);
+	ret = parse_options(&relay, argc, argv);
+	if (ret) {
+		if (ret > 0) {
+			relay.exit_code = EXIT_SUCCESS;
+		}
+		goto end;
+	}
+	lh_log_set_level((enum lh_log_level) (LH_LOG_INFO + relay.verbose));
+	if (relay.pidfile && make_absolute(&relay.pidfile) < 0) {
+		goto end;
+	}
+	if (set_relayd_target(&relay) < 0) {
+		goto end;
+	}
+	/* A bare program name is looked up in PATH. */
+	if (relay.relayd_path && strchr(relay.relayd_path, '/') &&
+			make_absolute(&relay.relayd_path) < 0) {
+		goto end;
+	}
+	if (!relay.relayd_url && prepare_output(&relay) < 0) {
+		goto end;
+	}
+	if (prepare_log(&relay) < 0) {
+		goto end;
+	}
+	if (relay.daemonize && lh_daemonize() < 0) {
+		goto end;
+	}
+	run(&relay);
+	cleanup(&relay);
+	INFO("exiting");
+	return relay.exit_code;
+end:
+	cleanup(&relay);
+	return relay.exit_code;
+}

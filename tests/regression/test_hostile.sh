@@ -1,0 +1,255 @@
+#!/bin/bash
+# A hostile guest attacks lttng-hyper-relayd while a good guest traces.
+#
+# One relay serves two VMs: vm-good, a guest role tracing NUM_EVENTS
+# events, and vm-evil, whose channel tests/utils/hostile-guest connects to
+# again and again, one attack each time. Every attack must leave a log
+# line naming vm-evil and its fault, get vm-evil's channel closed (or the
+# connections beyond the limit refused), leave the relay running with
+# vm-good's channel untouched, and make the host write nothing outside
+# OUT/vm-evil. In the end, the good guest's trace
+# must be complete and the relay's memory bounded.
+
+. "$(dirname "$0")/lib.sh"
+
+HOSTILE=$top_builddir/tests/utils/hostile-guest
+GOOD=vm-good
+EVIL=vm-evil
+NUM_EVENTS=300000
+# Slow enough for the good guest to trace all through the attacks.
+RATE=20000
+MAX_RSS_KB=$((256 * 1024))
+MAX_CONNS=64
+ATTACK_TIMEOUT_MS=5000
+
+good_trace()
+{
+	lh_trace good "$1" --rate "$2"
+}
+export -f good_trace
+
+if [ ! -x "$HOSTILE" ]; then
+	echo "1..0 # SKIP $HOSTILE not built (make check builds it)"
+	exit 0
+fi
+
+# Attacks run by the generic checks:
+# LOG PATTERN (ERE) | MODE | --evil STRING | other hostile-guest options.
+# Path attacks aim at $LH_TMP/escape-*: climbing out of OUT/vm-evil/SESSION
+# with "../" or naming an absolute path. None of these may exist afterwards.
+UP=$(printf '../%.0s' {1..16})
+ATTACKS=(
+	"bad magic|garbage|"
+	"bad magic|bad-magic|"
+	"exceeds the maximum|oversized|"
+	"middle of a|truncated|"
+	"unknown frame type 11|unknown-type|"
+	"reserved field not zero|reserved-flags|"
+	"reserved field not zero|reserved-field|"
+	"OPEN frame for conn 1: .*kind 7|bad-open|"
+	"conn 77, which was never opened|data-unopened|"
+	"nesting is not enabled|nested-path|"
+	"unsafe session_name|session-name|UP/escape-session"
+	"unsafe session_name|session-name|/escape-session-abs"
+	"unsafe base_path|base-path|UP/escape-base"
+	"unsafe base_path|base-path|/escape-base-abs"
+	"unsafe base_path|base-path|.."
+	"unsafe base_path|base-path|../$GOOD"
+	"unsafe override_name|chunk-name|UP/escape-chunk"
+	"unsafe pathname|stream-path|UP/escape-stream"
+	"unsafe pathname|stream-path|/escape-stream-abs"
+	"unsafe channel_name|stream-channel|UP/escape-channel"
+	"exceeds the limit|huge-control|"
+	"unknown relayd command 4242|unknown-command|"
+	"CREATE_SESSION: payload of 20 bytes|truncated-create|"
+	"DATA_PENDING .*not owned|foreign-data-pending|"
+	"CLOSE_STREAM .*not owned|foreign-close-stream|"
+	"SEND_METADATA .*not owned|foreign-metadata|"
+	"data packet on stream .*not owned|foreign-data|"
+	"limit of $MAX_CONNS connections is reached|conn-flood||-m $MAX_CONNS -n $((MAX_CONNS + 16))"
+)
+
+# Set up 3, benign 3, hostname 4, attacks 4 each, data-over-credit 4,
+# flood 4, the good guest and the end 7.
+lh_init $((3 + 3 + 4 + 4 * ${#ATTACKS[@]} + 4 + 4 + 7))
+lh_pick_ports 3
+mkdir -p "$LH_TMP/attacks" || bail_out "mkdir $LH_TMP/attacks failed"
+GOOD_SOCK=$LH_TMP/$GOOD.sock
+EVIL_SOCK=$LH_TMP/$EVIL.sock
+RELAY_LOG=$LH_TMP/relay-main.log
+
+# A stall of lttng-relayd provoked below must not look like a dead relayd.
+lh_relay_start main --vm "$GOOD=unix-listen:$GOOD_SOCK" \
+	--vm "$EVIL=unix-listen:$EVIL_SOCK" --relayd-timeout 30000 --max-conns "$MAX_CONNS"
+ok $? "lttng-hyper-relayd started with --vm $GOOD and --vm $EVIL" || bail_out "no relay"
+RELAY_PID=$(lh_relay_pid main)
+
+lh_guest -u good-guest -c "$GOOD_SOCK" "$LH_TMP/good" good_trace "$NUM_EVENTS" "$RATE" &
+GOOD_PID=$!
+
+# The good guest's streams must exist before the attacks: the foreign-*
+# attacks aim at their ids.
+good_streams()
+{
+	find "$LH_OUT/$GOOD" -type f -name 'c_[0-9]*' 2>/dev/null | grep -q .
+}
+lh_wait_for 60 good_streams
+ok $? "the good guest is tracing (its streams are under OUT/$GOOD)" ||
+	bail_out "the good guest did not start"
+kill -0 "$GOOD_PID" 2>/dev/null
+ok $? "the good guest still runs when the attacks begin" ||
+	diag "the good guest ended before the attacks: raise NUM_EVENTS or lower RATE"
+
+# Everything under the test's directory but OUT/vm-evil, the files the
+# test and the good guest's role keep for themselves, and the files
+# lttng-relayd makes for the good guest's streams as their data comes
+# (an index appears with a stream's first packet).
+GOOD_STREAMS="$LH_OUT/$GOOD/good-[0-9-]+/ust/uid/[0-9]+/64-bit"
+listing()
+{
+	find "$LH_TMP" \( -path "$LH_OUT/$EVIL" -o -path "$LH_TMP/good" \
+		-o -path "$LH_TMP/attacks" \) -prune -o -print |
+		grep -vE "^$GOOD_STREAMS/(c_[0-9]+|metadata|index|index/c_[0-9]+\.idx)\$" |
+		sort
+}
+
+# Run hostile-guest (options, then the mode) against vm-evil's channel.
+# Sets OUT (its output file) and LOG_OFF (the relay log's size before).
+NATTACK=0
+hostile()
+{
+	local mode=${*: -1}
+
+	NATTACK=$((NATTACK + 1))
+	OUT=$LH_TMP/attacks/$NATTACK-$mode.out
+	LOG_OFF=$(stat -c %s "$RELAY_LOG")
+	listing >"$LH_TMP/attacks/before"
+	timeout 120 "$HOSTILE" -t "$ATTACK_TIMEOUT_MS" "$@" "unix:$EVIL_SOCK" >"$OUT" 2>&1
+}
+
+# What the attacker saw, in one line.
+outcome()
+{
+	grep -E '^(result|verdict|credit|conns|flood):' "$OUT" | paste -s -d ' '
+}
+
+new_log()
+{
+	tail -c +$((LOG_OFF + 1)) "$RELAY_LOG"
+}
+
+# check_relay WHAT: the relay runs, and vm-good's channel stayed up.
+check_relay()
+{
+	local good_lines
+
+	good_lines=$(new_log | grep -E "\[vm=$GOOD\] .*(closing channel|channel down)")
+	kill -0 "$RELAY_PID" 2>/dev/null && [ -z "$good_lines" ]
+	ok $? "$1: the relay runs on, $GOOD's channel untouched" ||
+		diag "$good_lines"
+}
+
+# check_contained WHAT [TARGET]: nothing new outside OUT/vm-evil, nothing at TARGET.
+check_contained()
+{
+	local created
+
+	created=$(listing | comm -13 "$LH_TMP/attacks/before" -)
+	[ -z "$created" ] && { [ -z "$2" ] || [ ! -e "$2" ]; }
+	ok $? "$1: nothing written outside OUT/$EVIL${2:+, nothing at $2}" ||
+		diag "created: $created"
+}
+
+# The control experiment: a well-formed session on vm-evil's channel is
+# served, and the attacker sees a channel that stays open.
+hostile -t 1000 benign
+ok $? "benign: $(outcome)" || diag "$(cat "$OUT")"
+check_relay benign
+ls -d "$LH_OUT/$EVIL"/hostile-* >/dev/null 2>&1
+ok $? "benign: its session is under OUT/$EVIL"
+
+# The hostname is not the guest's to choose: replaced by the VM name.
+target=$LH_TMP/escape-host
+hostile -e "$UP${target#/}" hostname
+ok $? "hostname: $(outcome)" || diag "$(cat "$OUT")"
+grep -q "^relayd: CREATE_SESSION id=.* output_path=\"$EVIL/hostile-" "$OUT"
+ok $? "hostname: the session went to $EVIL/ whatever the guest said"
+check_relay hostname
+check_contained hostname "$target"
+
+for entry in "${ATTACKS[@]}"; do
+	IFS='|' read -r pattern mode evil opts <<<"$entry"
+	target=''
+	case $evil in
+	UP/*)
+		target=$LH_TMP/${evil#UP/}
+		evil=$UP${target#/}
+		;;
+	/*)
+		target=$LH_TMP$evil
+		evil=$target
+		;;
+	esac
+	what="$mode${evil:+ \"${evil/#$UP/(16 x ../)}\"}"
+	# shellcheck disable=SC2086 # opts: words without blanks of their own
+	hostile ${evil:+-e "$evil"} $opts "$mode"
+	ok $? "$what: $(outcome)" || diag "$(cat "$OUT")"
+	new_log | grep -qE "\[vm=$EVIL\] .*($pattern)"
+	ok $? "$what: the relay logged it for $EVIL ($pattern)" ||
+		diag "new log lines: $(new_log | tail -n 5)"
+	check_relay "$what"
+	check_contained "$what" "$target"
+done
+
+# DATA beyond the credit can only be told from fast credit returns while
+# lttng-relayd does not keep up: the attacker stops it during its burst
+# (the good guest just waits).
+relayd_pid=$(awk '{ print $1; exit }' /proc/"$RELAY_PID"/task/*/children)
+hostile -b $((64 << 20)) --stall-pid "$relayd_pid" data-over-credit
+status=$?
+# Whatever became of the attacker, lttng-relayd must go on.
+kill -CONT "$relayd_pid"
+ok $status "data-over-credit: $(outcome)" || diag "$(cat "$OUT")"
+new_log | grep -qE "\[vm=$EVIL\] .*exceeds its credit"
+ok $? "data-over-credit: the relay logged it for $EVIL" ||
+	diag "new log lines: $(new_log | tail -n 5)"
+check_relay data-over-credit
+check_contained data-over-credit
+
+# A flood of well-formed data: no fault, but the relay must keep its
+# memory bounded and the good guest going.
+hostile -d 5000 -b $((512 << 20)) flood
+ok $? "flood: $(outcome)" || diag "$(cat "$OUT")"
+check_relay flood
+hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/"$RELAY_PID"/status)
+[ -n "$hwm" ] && [ "$hwm" -lt "$MAX_RSS_KB" ]
+ok $? "flood: the relay's peak RSS is ${hwm:-?} KiB (bound $MAX_RSS_KB KiB)"
+check_contained flood
+
+kill -0 "$GOOD_PID" 2>/dev/null
+ok $? "the good guest was still tracing when the attacks ended" ||
+	diag "the good guest ended during the attacks: raise NUM_EVENTS or lower RATE"
+wait "$GOOD_PID"
+ok $? "the good guest traced $NUM_EVENTS events, then stopped and destroyed its session"
+
+lh_trace_stats "$LH_OUT/$GOOD"
+diag "$GOOD: $(lh_trace_describe)"
+lh_trace_complete "$NUM_EVENTS"
+ok $? "$GOOD: all $NUM_EVENTS events, seq with no gap, no duplicate, no discarded events"
+
+# Up once, and closed only by its own guest, when done.
+good_lines=$(grep -E "\[vm=$GOOD\] .*(channel up|closing channel)" "$RELAY_LOG")
+[ "$(grep -c "channel up" <<<"$good_lines")" -eq 1 ] &&
+	! grep "closing channel" <<<"$good_lines" | grep -qv "peer closed the channel"
+ok $? "$GOOD's channel came up once, and only its guest closed it" || diag "$good_lines"
+
+kill -0 "$RELAY_PID" 2>/dev/null
+ok $? "lttng-hyper-relayd still running after $NATTACK attacks"
+
+entries=$(ls -A "$LH_OUT" | sort | paste -s -d ' ')
+[ "$entries" = "$(printf '%s\n' "$GOOD" "$EVIL" | sort | paste -s -d ' ')" ]
+ok $? "OUT holds $GOOD and $EVIL only (found: $entries)"
+
+hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/"$RELAY_PID"/status)
+[ -n "$hwm" ] && [ "$hwm" -lt "$MAX_RSS_KB" ]
+ok $? "the relay's peak RSS over the whole test is ${hwm:-?} KiB (bound $MAX_RSS_KB KiB)"

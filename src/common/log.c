@@ -37,7 +37,7 @@ enum lh_log_level lh_log_get_level(void)
 
 int lh_log_set_file(const char *path)
 {
-	FILE *f = fopen(path, "a");
+	FILE *f = fopen(path, "ae");
 
 	if (!f) {
 		return -1;

@@ -1,0 +1,804 @@
+/*
+ * lttng-hyperd: the guest agent of lttng-hyper.
+ *
+ * It stands in for lttng-relayd on the guest's loopback: stock LTTng
+ * connects its relayd control and data sockets to it, and it carries each
+ * of them as a logical connection over one hyper channel to
+ * lttng-hyper-relayd on the host. The multiplexer does the protocol work;
+ * this file owns the listeners, the channel's life (connect, reconnect
+ * with back-off) and the bounded stop.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <popt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lttng-hyper/channel.h>
+
+#include "common/daemon.h"
+#include "common/defaults.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/mux.h"
+
+#define PROGNAME		"lttng-hyperd"
+/* On SIGTERM/SIGINT, give the host this long to take the queued trace data. */
+#define STOP_TIMEOUT_MS		3000
+/* How often a stopping agent checks whether the channel has drained. */
+#define STOP_POLL_MS		10
+/* Below this, scheduling delays in a busy guest alone would pass for a dead host. */
+#define MIN_HOST_TIMEOUT_MS	100
+/* Pings per host timeout, so one late pong is not taken for a stall. */
+#define PINGS_PER_TIMEOUT	4
+
+struct hyperd;
+
+/* One of the two relayd ports lttng-hyperd impersonates. */
+struct listener {
+	struct hyperd *hd;
+	enum lttng_hyper_conn_kind kind;
+	int fd;
+	struct lh_watch *watch;
+	/* Pending re-arm after accept() ran out of resources. */
+	struct lh_timer *resume;
+};
+
+struct hyperd {
+	struct lh_loop *loop;
+	struct lttng_hyper_channel_uri channel;
+	char log_ctx[sizeof("channel=") + 512];
+	struct lh_mux_config mux_cfg;
+	struct lh_mux *mux;
+	/* The host's HELLO arrived on the current mux. */
+	bool channel_up;
+	/* Pending channel (re)connection. */
+	struct lh_timer *reconnect;
+	uint64_t backoff_ms;
+	/* An outage is logged once, when it starts, not on every retry. */
+	bool outage_logged;
+	struct listener listeners[2];
+	int sig_fd;
+	struct lh_watch *sig_watch;
+	bool stopping;
+	uint64_t stop_deadline_ms;
+	struct lh_timer *stop_timer;
+	/* A fault stopped the loop: exit 1. */
+	bool failed;
+};
+
+/* The command line; the strings are popt's copies, freed by free_options(). */
+struct options {
+	char *channel;
+	char *control_url;
+	char *data_url;
+	char *pidfile;
+	char *log;
+	uint64_t host_timeout_ms;
+	int verbose;
+	bool daemonize;
+};
+
+enum {
+	OPT_CHANNEL = 1,
+	OPT_CONTROL_PORT,
+	OPT_DATA_PORT,
+	OPT_DAEMONIZE,
+	OPT_VERBOSE,
+	OPT_PIDFILE,
+	OPT_LOG,
+	OPT_HOST_TIMEOUT,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct poptOption long_options[] = {
+	{ "channel", 'c', POPT_ARG_STRING, NULL, OPT_CHANNEL, NULL, NULL },
+	{ "control-port", 'C', POPT_ARG_STRING, NULL, OPT_CONTROL_PORT, NULL, NULL },
+	{ "data-port", 'D', POPT_ARG_STRING, NULL, OPT_DATA_PORT, NULL, NULL },
+	{ "daemonize", 'd', POPT_ARG_NONE, NULL, OPT_DAEMONIZE, NULL, NULL },
+	{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE, NULL, NULL },
+	{ "pidfile", '\0', POPT_ARG_STRING, NULL, OPT_PIDFILE, NULL, NULL },
+	{ "log", '\0', POPT_ARG_STRING, NULL, OPT_LOG, NULL, NULL },
+	{ "host-timeout", '\0', POPT_ARG_STRING, NULL, OPT_HOST_TIMEOUT, NULL, NULL },
+	{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, NULL, NULL },
+	{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION, NULL, NULL },
+	POPT_TABLEEND
+};
+
+static void channel_connect(struct hyperd *hd);
+
+/* Print the usage summary, as lttng-relayd --help would. */
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " PROGNAME " [OPTION]...\n"
+		"\n"
+		"Guest agent of lttng-hyper: stands in for lttng-relayd on the guest's\n"
+		"loopback and carries LTTng's relayd connections to the host over one\n"
+		"hyper channel.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --channel=CHANNEL    Hyper channel to the host (default:\n"
+		"                           " LTTNG_HYPER_DEFAULT_CHANNEL ").\n"
+		"                           One of virtio-serial:PATH, unix:PATH or\n"
+		"                           tcp://HOST:PORT.\n"
+		"  -C, --control-port=URL   Listen for relayd control connections on URL\n"
+		"                           (default: " LH_DEFAULT_CONTROL_URL ").\n"
+		"  -D, --data-port=URL      Listen for relayd data connections on URL\n"
+		"                           (default: " LH_DEFAULT_DATA_URL ").\n"
+		"  -d, --daemonize          Start as a daemon; return once listening.\n"
+		"  -v, --verbose            More log output (repeat for debug output).\n"
+		"      --pidfile=PATH       Write the daemon's PID to PATH.\n"
+		"      --log=PATH           Append log lines to PATH (daemon default:\n"
+		"                           $LTTNG_HOME/.lttng/" PROGNAME ".log).\n"
+		"      --host-timeout=MS    Give up on a silent host after MS milliseconds\n"
+		"                           (default: %d).\n"
+		"  -h, --help               Show this help and exit.\n"
+		"  -V, --version            Show the version and exit.\n"
+		"\n"
+		"URL format: tcp://ADDRESS:PORT\n"
+		"\n"
+		"In the guest: lttng create SESSION --set-url=net://127.0.0.1\n"
+		"See " PROGNAME "(8) for details.\n",
+		LH_DEFAULT_HOST_TIMEOUT_MS);
+}
+
+/* Report a command-line error the way every LTTng tool does, and exit. */
+static void __attribute__((noreturn, format(printf, 1, 2))) option_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ERR("%s", msg);
+	fprintf(stderr, "Try '" PROGNAME " --help' for more information.\n");
+	exit(EXIT_FAILURE);
+}
+
+/* Take ownership of a popt option argument, replacing an earlier one. */
+static void set_string(char **dst, char *arg)
+{
+	free(*dst);
+	*dst = arg;
+}
+
+/* Free the strings parse_options() kept. */
+static void free_options(struct options *opts)
+{
+	free(opts->channel);
+	free(opts->control_url);
+	free(opts->data_url);
+	free(opts->pidfile);
+	free(opts->log);
+}
+
+/* Parse a --host-timeout value; exits on a bad one. */
+static uint64_t parse_host_timeout(const char *arg)
+{
+	unsigned long long ms;
+	char *end;
+
+	errno = 0;
+	ms = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || ms < MIN_HOST_TIMEOUT_MS) {
+		option_error("--host-timeout: '%s' is not a number of milliseconds of at least %d",
+				arg, MIN_HOST_TIMEOUT_MS);
+	}
+	return ms;
+}
+
+/* Parse the command line into opts; exits on --help, --version and errors. */
+static void parse_options(int argc, const char **argv, struct options *opts)
+{
+	poptContext pc;
+	char *arg;
+	int opt;
+
+	pc = poptGetContext(PROGNAME, argc, argv, long_options, 0);
+	while ((opt = poptGetNextOpt(pc)) > 0) {
+		switch (opt) {
+		case OPT_CHANNEL:
+			set_string(&opts->channel, poptGetOptArg(pc));
+			break;
+		case OPT_CONTROL_PORT:
+			set_string(&opts->control_url, poptGetOptArg(pc));
+			break;
+		case OPT_DATA_PORT:
+			set_string(&opts->data_url, poptGetOptArg(pc));
+			break;
+		case OPT_PIDFILE:
+			set_string(&opts->pidfile, poptGetOptArg(pc));
+			break;
+		case OPT_LOG:
+			set_string(&opts->log, poptGetOptArg(pc));
+			break;
+		case OPT_HOST_TIMEOUT:
+			arg = poptGetOptArg(pc);
+			opts->host_timeout_ms = parse_host_timeout(arg);
+			free(arg);
+			break;
+		case OPT_DAEMONIZE:
+			opts->daemonize = true;
+			break;
+		case OPT_VERBOSE:
+			opts->verbose++;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		case OPT_VERSION:
+			printf(PROGNAME " (lttng-hyper) " PACKAGE_VERSION "\n");
+			exit(EXIT_SUCCESS);
+		}
+	}
+	if (opt < -1) {
+		option_error("%s: %s", poptBadOption(pc, POPT_BADOPTION_NOALIAS),
+				poptStrerror(opt));
+	}
+	if (poptPeekArg(pc)) {
+		option_error("unexpected argument '%s'", poptPeekArg(pc));
+	}
+	poptFreeContext(pc);
+}
+
+/* Name of a connection kind, for the log. */
+static const char *kind_str(enum lttng_hyper_conn_kind kind)
+{
+	return kind == LTTNG_HYPER_CONN_CONTROL ? "control" : "data";
+}
+
+/* A fault the agent cannot work around: leave the loop and exit 1. */
+static void fatal_stop(struct hyperd *hd)
+{
+	hd->failed = true;
+	lh_loop_stop(hd->loop);
+}
+
+/* The back-off timer fired: try the channel again. */
+static void reconnect_cb(struct lh_timer *timer, void *arg)
+{
+	struct hyperd *hd = arg;
+
+	hd->reconnect = NULL;
+	channel_connect(hd);
+}
+
+/*
+ * The channel is down or could not come up. Log it once per outage, not
+ * on every retry, and try again after the back-off, which doubles up to
+ * its bound so that a host away for long is neither hammered nor left
+ * waiting long once it is back.
+ */
+static void channel_failed(struct hyperd *hd, const char *why)
+{
+	if (!hd->outage_logged) {
+		WARN_CTX(hd->log_ctx, "%s; retrying until the host answers", why);
+		hd->outage_logged = true;
+	} else {
+		DBG_CTX(hd->log_ctx, "channel attempt failed: %s; next one in %llu ms",
+				why, (unsigned long long) hd->backoff_ms);
+	}
+	hd->reconnect = lh_loop_timer(hd->loop, hd->backoff_ms, reconnect_cb, hd);
+	if (!hd->reconnect) {
+		ERR_CTX(hd->log_ctx, "cannot arm the reconnection timer");
+		fatal_stop(hd);
+		return;
+	}
+	hd->backoff_ms *= 2;
+	if (hd->backoff_ms > LH_RECONNECT_MAX_MS) {
+		hd->backoff_ms = LH_RECONNECT_MAX_MS;
+	}
+}
+
+/* The host's HELLO arrived: relayd connections can be carried from now on. */
+static void on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer)
+{
+	struct hyperd *hd = lh_mux_get_priv(mux);
+
+	INFO_CTX(hd->log_ctx, "channel up, host calls this VM '%s'", peer->name);
+	hd->channel_up = true;
+	hd->outage_logged = false;
+	hd->backoff_ms = LH_RECONNECT_MIN_MS;
+}
+
+/* A logical connection ended (closed by either side, or reset). */
+static void on_conn_closed(struct lh_mux *mux, struct lh_mux_conn *conn)
+{
+	struct hyperd *hd = lh_mux_get_priv(mux);
+
+	DBG_CTX(hd->log_ctx, "relayd %s connection %u closed",
+			kind_str(lh_mux_conn_kind(conn)), lh_mux_conn_id(conn));
+}
+
+/*
+ * The channel failed. The mux has already closed every relayd socket, so
+ * sessiond and consumerd see their relay go away instead of hanging; a
+ * fresh mux replaces this one after the back-off.
+ */
+static void on_channel_error(struct lh_mux *mux, const char *why)
+{
+	struct hyperd *hd = lh_mux_get_priv(mux);
+	char what[512];
+
+	/* why may live in the mux: keep a copy before destroying it. */
+	snprintf(what, sizeof(what), "%s: %s", hd->channel_up ?
+			"channel lost" : "channel closed before the handshake", why);
+	lh_mux_destroy(mux);
+	hd->mux = NULL;
+	hd->channel_up = false;
+	if (hd->stopping) {
+		WARN_CTX(hd->log_ctx, "%s, while stopping", what);
+		lh_loop_stop(hd->loop);
+		return;
+	}
+	channel_failed(hd, what);
+}
+
+static const struct lh_mux_ops mux_ops = {
+	.on_ready = on_ready,
+	.on_conn_closed = on_conn_closed,
+	.on_channel_error = on_channel_error,
+};
+
+/* Open the channel and start a mux on it; on failure, retry later. */
+static void channel_connect(struct hyperd *hd)
+{
+	char why[256];
+	int fd;
+
+	fd = lttng_hyper_channel_connect(&hd->channel);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "cannot open the channel: %s", strerror(errno));
+		channel_failed(hd, why);
+		return;
+	}
+	hd->mux = lh_mux_create(hd->loop, fd, &hd->mux_cfg, &mux_ops, hd);
+	if (!hd->mux) {
+		/* The mux takes the fd only when it starts. */
+		if (close(fd) < 0) {
+			PERROR("close channel");
+		}
+		channel_failed(hd, "cannot start the multiplexer on the channel");
+		return;
+	}
+	DBG_CTX(hd->log_ctx, "channel open, waiting for the host's HELLO");
+}
+
+static void listener_cb(struct lh_watch *watch, int fd, uint32_t events, void *arg);
+
+/* Watch a listener again once the accept() fault has had time to clear. */
+static void listener_resume(struct lh_timer *timer, void *arg)
+{
+	struct listener *l = arg;
+
+	l->resume = NULL;
+	l->watch = lh_loop_watch(l->hd->loop, l->fd, EPOLLIN, listener_cb, l);
+	if (!l->watch) {
+		ERR("cannot watch the relayd %s listener again", kind_str(l->kind));
+		fatal_stop(l->hd);
+	}
+}
+
+/*
+ * accept() failed for want of resources (EMFILE, ENOBUFS...). The pending
+ * connection stays queued and the listener stays readable, so stop
+ * watching it for a while instead of spinning on it.
+ */
+static void listener_pause(struct listener *l)
+{
+	lh_watch_remove(l->watch);
+	l->watch = NULL;
+	l->resume = lh_loop_timer(l->hd->loop, LH_RECONNECT_MAX_MS, listener_resume, l);
+	if (!l->resume) {
+		ERR("cannot arm the timer of the relayd %s listener", kind_str(l->kind));
+		fatal_stop(l->hd);
+	}
+}
+
+/* A relayd connection from sessiond or consumerd: carry it to the host. */
+static void carry_connection(struct listener *l, int fd)
+{
+	struct hyperd *hd = l->hd;
+	const int one = 1;
+
+	if (!hd->mux || !lh_mux_is_ready(hd->mux)) {
+		/* Closing at once makes lttng in the guest fail fast, not hang. */
+		INFO_CTX(hd->log_ctx, "no channel to the host: refusing relayd connection (%s)",
+				kind_str(l->kind));
+		if (close(fd) < 0) {
+			PERROR("close relayd %s connection", kind_str(l->kind));
+		}
+		return;
+	}
+	/* Control commands are small request/reply exchanges. */
+	if (l->kind == LTTNG_HYPER_CONN_CONTROL &&
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
+		PERROR("setsockopt TCP_NODELAY on a relayd control connection");
+	}
+	if (!lh_mux_open(hd->mux, l->kind, fd)) {
+		/* The mux closed fd, and logged the limit or reports the channel error. */
+		return;
+	}
+	DBG_CTX(hd->log_ctx, "carrying a relayd %s connection", kind_str(l->kind));
+}
+
+/* A listener is readable: take one connection (the loop is level-triggered). */
+static void listener_cb(struct lh_watch *watch, int fd, uint32_t events, void *arg)
+{
+	struct listener *l = arg;
+	int cfd;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		/* The client gave up before we took it, or a signal interrupted us. */
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+				errno == ECONNABORTED) {
+			return;
+		}
+		PERROR("accept relayd %s connection", kind_str(l->kind));
+		listener_pause(l);
+		return;
+	}
+	carry_connection(l, cfd);
+}
+
+/* Stop taking relayd connections: lttng in the guest then fails at once. */
+static void listeners_close(struct hyperd *hd)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct listener *l = &hd->listeners[i];
+
+		if (l->watch) {
+			lh_watch_remove(l->watch);
+			l->watch = NULL;
+		}
+		if (l->resume) {
+			lh_timer_cancel(l->resume);
+			l->resume = NULL;
+		}
+		if (l->fd >= 0) {
+			if (close(l->fd) < 0) {
+				PERROR("close relayd %s listener", kind_str(l->kind));
+			}
+			l->fd = -1;
+		}
+	}
+}
+
+/* While stopping: leave once the host has everything, or the time is up. */
+static void stop_poll(struct lh_timer *timer, void *arg)
+{
+	struct hyperd *hd = arg;
+
+	hd->stop_timer = NULL;
+	if (!hd->mux || lh_mux_flushed(hd->mux)) {
+		DBG_CTX(hd->log_ctx, "channel drained");
+		lh_loop_stop(hd->loop);
+		return;
+	}
+	if (lh_now_ms() >= hd->stop_deadline_ms) {
+		WARN_CTX(hd->log_ctx, "the host did not take the queued data within %d ms: dropping it",
+				STOP_TIMEOUT_MS);
+		lh_loop_stop(hd->loop);
+		return;
+	}
+	hd->stop_timer = lh_loop_timer(hd->loop, STOP_POLL_MS, stop_poll, hd);
+	if (!hd->stop_timer) {
+		ERR_CTX(hd->log_ctx, "cannot arm the stop timer: stopping now");
+		lh_loop_stop(hd->loop);
+	}
+}
+
+/*
+ * SIGTERM or SIGINT: refuse new relayd connections, let the mux send what
+ * it holds and close every connection, and give the host a bounded time to
+ * take it. A second signal stops at once.
+ */
+static void begin_stop(struct hyperd *hd)
+{
+	if (hd->stopping) {
+		INFO("second stop signal: stopping now");
+		lh_loop_stop(hd->loop);
+		return;
+	}
+	INFO("stopping");
+	hd->stopping = true;
+	listeners_close(hd);
+	if (hd->reconnect) {
+		lh_timer_cancel(hd->reconnect);
+		hd->reconnect = NULL;
+	}
+	if (!hd->mux || !lh_mux_is_ready(hd->mux)) {
+		lh_loop_stop(hd->loop);
+		return;
+	}
+	lh_mux_shutdown(hd->mux);
+	hd->stop_deadline_ms = lh_now_ms() + STOP_TIMEOUT_MS;
+	stop_poll(NULL, hd);
+}
+
+/* Drain the signalfd. */
+static void signal_cb(struct lh_watch *watch, int fd, uint32_t events, void *arg)
+{
+	struct hyperd *hd = arg;
+	struct signalfd_siginfo si;
+	ssize_t ret;
+
+	for (;;) {
+		ret = read(fd, &si, sizeof(si));
+		if (ret < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				PERROR("read signalfd");
+				fatal_stop(hd);
+			}
+			return;
+		}
+		if (ret != sizeof(si)) {
+			ERR("short read on signalfd: %zd bytes", ret);
+			fatal_stop(hd);
+			return;
+		}
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			begin_stop(hd);
+			break;
+		case SIGHUP:
+			INFO("SIGHUP ignored: there is no configuration to reload");
+			break;
+		default:
+			DBG("signal %u ignored", si.ssi_signo);
+			break;
+		}
+	}
+}
+
+/* Bind one relayd listener at start-up; exits on failure. */
+static void listener_bind(struct hyperd *hd, struct listener *l,
+		enum lttng_hyper_conn_kind kind, const char *url, const char *option)
+{
+	char host[256], err[256];
+	uint16_t port;
+
+	l->hd = hd;
+	l->kind = kind;
+	if (lttng_hyper_tcp_url_parse(url, host, sizeof(host), &port, err, sizeof(err)) < 0) {
+		option_error("%s: %s", option, err);
+	}
+	l->fd = lttng_hyper_tcp_listen(host, port);
+	if (l->fd < 0) {
+		ERR("cannot listen for relayd %s connections on %s: %s%s", kind_str(kind),
+				url, strerror(errno),
+				errno == EADDRINUSE ? " (is an lttng-relayd or another "
+					PROGNAME " running?)" : "");
+		exit(EXIT_FAILURE);
+	}
+}
+
+/*
+ * The daemon changes to "/", so a relative path given on the command line
+ * must be resolved first. Returns a new string, or NULL.
+ */
+static char *absolute_path(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *abs = NULL;
+
+	if (path[0] == '/') {
+		abs = strdup(path);
+		if (!abs) {
+			PERROR("strdup");
+		}
+		goto end;
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		PERROR("getcwd");
+		goto end;
+	}
+	if (asprintf(&abs, "%s/%s", cwd, path) < 0) {
+		PERROR("asprintf");
+		abs = NULL;
+	}
+end:
+	return abs;
+}
+
+/* Send the log to --log, or for a daemon to $LTTNG_HOME/.lttng/lttng-hyperd.log. */
+static int setup_log_file(const struct options *opts)
+{
+	char *dir = NULL, *path = NULL;
+	int ret = -1;
+
+	if (opts->log) {
+		if (lh_log_set_file(opts->log) < 0) {
+			PERROR("open log file %s", opts->log);
+			goto end;
+		}
+		ret = 0;
+		goto end;
+	}
+	if (!opts->daemonize) {
+		ret = 0;
+		goto end;
+	}
+	if (asprintf(&dir, "%s/.lttng", lh_lttng_home()) < 0) {
+		PERROR("asprintf");
+		dir = NULL;
+		goto end;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		PERROR("create directory %s", dir);
+		goto end;
+	}
+	if (asprintf(&path, "%s/" PROGNAME ".log", dir) < 0) {
+		PERROR("asprintf");
+		path = NULL;
+		goto end;
+	}
+	if (lh_log_set_file(path) < 0) {
+		PERROR("open log file %s", path);
+		goto end;
+	}
+	ret = 0;
+end:
+	free(dir);
+	free(path);
+	return ret;
+}
+
+/* Everything that may fail after start-up: the loop, signals, the channel. */
+static int start(struct hyperd *hd, const struct options *opts)
+{
+	size_t i;
+	int ret = -1;
+
+	hd->loop = lh_loop_create();
+	if (!hd->loop) {
+		ERR("cannot create the event loop");
+		goto end;
+	}
+	hd->sig_fd = lh_signalfd_create();
+	if (hd->sig_fd < 0) {
+		goto end;
+	}
+	hd->sig_watch = lh_loop_watch(hd->loop, hd->sig_fd, EPOLLIN, signal_cb, hd);
+	if (!hd->sig_watch) {
+		ERR("cannot watch the signalfd");
+		goto end;
+	}
+	for (i = 0; i < 2; i++) {
+		struct listener *l = &hd->listeners[i];
+
+		l->watch = lh_loop_watch(hd->loop, l->fd, EPOLLIN, listener_cb, l);
+		if (!l->watch) {
+			ERR("cannot watch the relayd %s listener", kind_str(l->kind));
+			goto end;
+		}
+	}
+	INFO("listening for relayd control connections on %s and data connections on %s",
+			opts->control_url ? opts->control_url : LH_DEFAULT_CONTROL_URL,
+			opts->data_url ? opts->data_url : LH_DEFAULT_DATA_URL);
+	hd->backoff_ms = LH_RECONNECT_MIN_MS;
+	channel_connect(hd);
+	ret = 0;
+end:
+	return ret;
+}
+
+/* Release what start() and the loop left behind. */
+static void cleanup(struct hyperd *hd)
+{
+	listeners_close(hd);
+	if (hd->mux) {
+		lh_mux_destroy(hd->mux);
+		hd->mux = NULL;
+	}
+	if (hd->reconnect) {
+		lh_timer_cancel(hd->reconnect);
+	}
+	if (hd->stop_timer) {
+		lh_timer_cancel(hd->stop_timer);
+	}
+	if (hd->sig_watch) {
+		lh_watch_remove(hd->sig_watch);
+	}
+	if (hd->sig_fd >= 0 && close(hd->sig_fd) < 0) {
+		PERROR("close signalfd");
+	}
+	if (hd->loop) {
+		lh_loop_destroy(hd->loop);
+	}
+}
+
+int main(int argc, const char **argv)
+{
+	struct options opts = { .host_timeout_ms = LH_DEFAULT_HOST_TIMEOUT_MS };
+	struct hyperd hd = { .sig_fd = -1 };
+	int status = EXIT_FAILURE;
+	char channel_str[sizeof(hd.log_ctx) - sizeof("channel=")];
+	char err[256];
+	char *pidfile = NULL;
+
+	hd.listeners[0].fd = -1;
+	hd.listeners[1].fd = -1;
+	lh_log_init(PROGNAME);
+	parse_options(argc, argv, &opts);
+	lh_log_set_level(LH_LOG_INFO + opts.verbose);
+
+	if (lttng_hyper_channel_parse(opts.channel ? opts.channel : LTTNG_HYPER_DEFAULT_CHANNEL,
+			&hd.channel, err, sizeof(err)) < 0) {
+		option_error("--channel: %s", err);
+	}
+	if (lttng_hyper_channel_is_listener(&hd.channel)) {
+		option_error("--channel: the guest agent connects to the host; listening channels are for lttng-hyper-relayd");
+	}
+	lttng_hyper_channel_format(&hd.channel, channel_str, sizeof(channel_str));
+	snprintf(hd.log_ctx, sizeof(hd.log_ctx), "channel=%s", channel_str);
+
+	lh_mux_config_init(&hd.mux_cfg, LH_MUX_GUEST);
+	hd.mux_cfg.log_ctx = hd.log_ctx;
+	hd.mux_cfg.stall_timeout_ms = opts.host_timeout_ms;
+	/* A short host timeout needs pings often enough to tell a stall. */
+	if (hd.mux_cfg.ping_interval_ms > opts.host_timeout_ms / PINGS_PER_TIMEOUT) {
+		hd.mux_cfg.ping_interval_ms = opts.host_timeout_ms / PINGS_PER_TIMEOUT;
+	}
+
+	/* Bind before daemonizing, so a taken port is reported on the terminal. */
+	listener_bind(&hd, &hd.listeners[0], LTTNG_HYPER_CONN_CONTROL,
+			opts.control_url ? opts.control_url : LH_DEFAULT_CONTROL_URL,
+			"--control-port");
+	listener_bind(&hd, &hd.listeners[1], LTTNG_HYPER_CONN_DATA,
+			opts.data_url ? opts.data_url : LH_DEFAULT_DATA_URL,
+			"--data-port");
+
+	if (opts.pidfile) {
+		pidfile = absolute_path(opts.pidfile);
+		if (!pidfile) {
+			goto end;
+		}
+	}
+	if (setup_log_file(&opts) < 0) {
+		goto end;
+	}
+	if (opts.daemonize && lh_daemonize() < 0) {
+		goto end;
+	}
+	if (pidfile && lh_pidfile_write(pidfile) < 0) {
+		free(pidfile);
+		pidfile = NULL;
+		goto end;
+	}
+	if (start(&hd, &opts) < 0) {
+		goto end;
+	}
+	lh_daemon_ready();
+
+	if (lh_loop_run(hd.loop) < 0) {
+		ERR("event loop failed");
+	} else if (!hd.failed) {
+		status = EXIT_SUCCESS;
+	}
+	INFO("stopped");
+end:
+	cleanup(&hd);
+	if (pidfile) {
+		lh_pidfile_remove(pidfile);
+		free(pidfile);
+	}
+	free_options(&opts);
+	return status;
+}

@@ -16,6 +16,8 @@
 #include <lttng-hyper/channel.h>
 #include <lttng-hyper/frame.h>
 
+#include "common/clocksync.h"
+#include "common/loop.h"
 #include "common/mux.h"
 
 struct lh_relay_limits {
@@ -103,5 +105,37 @@ int lh_relayd_child_start(struct lh_relayd_child *child);
 void lh_relayd_child_reap(struct lh_relayd_child *child);
 /* SIGTERM it and wait (SIGKILL after a while), then free. */
 void lh_relayd_child_destroy(struct lh_relayd_child *child);
+
+
+/* --- clock: guest clock measurement per VM channel (clock.c) ----------- */
+
+struct lh_relay_clock;
+
+/*
+ * Start probing the guest behind mux: a burst when the channel comes up
+ * (so an estimate exists before the guest's first session sends its
+ * metadata), then a few probes periodically. Feed it replies from
+ * lh_mux_ops.on_clock_reply.
+ */
+struct lh_relay_clock *lh_relay_clock_create(struct lh_loop *loop, struct lh_mux *mux,
+		const char *log_ctx);
+void lh_relay_clock_destroy(struct lh_relay_clock *clk);
+void lh_relay_clock_on_reply(struct lh_relay_clock *clk,
+		const struct lttng_hyper_clock_reply *reply);
+/* Ask for a burst now (e.g. when a session ends, before the final fix). */
+void lh_relay_clock_burst(struct lh_relay_clock *clk);
+/*
+ * The current correction (TSDL clock values for the guest's metadata) and
+ * the estimate behind it. Returns -1 while there is no estimate yet.
+ */
+int lh_relay_clock_correction(const struct lh_relay_clock *clk,
+		struct lh_clock_correction *corr, struct lh_clock_estimate *est);
+
+/*
+ * The filter asks the VM state for the clock of its channel (vm.c sets it
+ * right after creating both). NULL when clock sync is off.
+ */
+void lh_relay_vm_state_set_clock(struct lh_relay_vm_state *state, struct lh_relay_clock *clk);
+struct lh_relay_clock *lh_relay_vm_state_get_clock(const struct lh_relay_vm_state *state);
 
 #endif /* LH_RELAYD_RELAYD_H */

@@ -1,0 +1,552 @@
+# Common code of the regression tests: TAP output, clean-up, the host
+# relay, and "guest roles" that play a VM on this machine. Sourced by the
+# tests, and again inside each guest role: it only defines functions and
+# variables, and lh_init does the set-up.
+#
+# A guest role is a process tree in its own mount, pid, UTS, time and
+# (unless stock) network namespaces: its own loopback, hostname and
+# CLOCK_MONOTONIC offset, its own lttng-sessiond (tmpfs on /var/run/lttng
+# and /dev/shm, its own LTTNG_HOME) and its own lttng-hyperd. A unix socket
+# in the test's directory plays the virtio-serial port. The pid namespace
+# makes every process of the role die with it.
+
+LH_LIB=$(readlink -f "${BASH_SOURCE[0]}")
+: "${top_srcdir:=$(readlink -f "$(dirname "$LH_LIB")/../..")}"
+if [ -z "${top_builddir:-}" ]; then
+	if [ -x "$PWD/tests/utils/gen-events" ]; then
+		top_builddir=$PWD
+	else
+		top_builddir=$top_srcdir
+	fi
+fi
+export top_srcdir top_builddir
+
+LH_HYPERD=$top_builddir/src/bin/lttng-hyperd/lttng-hyperd
+LH_RELAY=$top_builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
+LH_GEN_EVENTS=$top_builddir/tests/utils/gen-events
+
+# Upper bounds, in seconds, so that no step can hang a test.
+LH_CMD_TIMEOUT=${LH_CMD_TIMEOUT:-60}
+LH_GUEST_TIMEOUT=${LH_GUEST_TIMEOUT:-300}
+
+LH_PLANNED=0
+LH_RAN=0
+LH_FAILED=0
+
+# --- TAP -----------------------------------------------------------------
+
+plan_tests()
+{
+	LH_PLANNED=$1
+	echo "1..$1"
+}
+
+# ok STATUS DESCRIPTION: one test, passed when STATUS is 0.
+ok()
+{
+	local status=$1
+
+	shift
+	LH_RAN=$((LH_RAN + 1))
+	if [ "$status" -eq 0 ]; then
+		echo "ok $LH_RAN - $*"
+	else
+		echo "not ok $LH_RAN - $*"
+		LH_FAILED=$((LH_FAILED + 1))
+	fi
+	return "$status"
+}
+
+diag()
+{
+	printf '%s\n' "$*" | sed 's/^/# /'
+}
+
+# skip COUNT REASON
+skip()
+{
+	local i
+
+	for ((i = 0; i < $1; i++)); do
+		LH_RAN=$((LH_RAN + 1))
+		echo "ok $LH_RAN # skip $2"
+	done
+}
+
+# A set-up step failed: nothing after it can be tested.
+bail_out()
+{
+	echo "Bail out! $*"
+	LH_FAILED=$((LH_FAILED + 1))
+	exit 1
+}
+
+# --- set-up and clean-up ------------------------------------------------
+
+# lh_init PLAN: skip everything unless root with the tools at hand, then
+# make the test's directory and arm the clean-up.
+lh_init()
+{
+	local tool
+
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "1..0 # SKIP needs root (namespaces, a root lttng-sessiond)"
+		exit 0
+	fi
+	for tool in unshare ip lttng lttng-sessiond lttng-relayd babeltrace2 ss \
+			"$LH_HYPERD" "$LH_RELAY" "$LH_GEN_EVENTS"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "1..0 # SKIP $tool not found (run extras/install-deps.sh, then make)"
+			exit 0
+		fi
+	done
+	LH_TMP=$(mktemp -d /tmp/lh-test.XXXXXX) || bail_out "mktemp failed"
+	LH_OUT=$LH_TMP/out
+	mkdir -p "$LH_TMP/pids" "$LH_TMP/host-home" || bail_out "mkdir in $LH_TMP failed"
+	# The host's daemons must write nothing outside their -o directory.
+	export LTTNG_HOME=$LH_TMP/host-home
+	trap lh_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	plan_tests "$1"
+}
+
+# lh_pick_ports COUNT: set LH_PORT to the first of COUNT consecutive free
+# TCP ports. Others run tests on this machine too: never the defaults.
+lh_pick_ports()
+{
+	local busy base i tries
+
+	busy=" $(ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | tr '\n' ' ') "
+	for ((tries = 0; tries < 100; tries++)); do
+		base=$((20000 + (RANDOM % 4000) * 10))
+		for ((i = 0; i < $1; i++)); do
+			[[ $busy == *" $((base + i)) "* ]] && break
+		done
+		if [ "$i" -eq "$1" ]; then
+			LH_PORT=$base
+			return 0
+		fi
+	done
+	bail_out "no $1 free consecutive TCP ports"
+}
+
+# Remember a daemon of ours (by its pidfile) for the clean-up.
+lh_track_pidfile()
+{
+	echo "$1" >>"$LH_TMP/pids/pidfiles"
+}
+
+# Remember a process for the clean-up, until lh_untrack_pid: a pid kept
+# after its process ended could be another's by then.
+lh_track_pid()
+{
+	: >"$LH_TMP/pids/$1"
+}
+
+lh_untrack_pid()
+{
+	rm -f "$LH_TMP/pids/$1"
+}
+
+# lh_kill_pid PID: SIGTERM, then SIGKILL (with its children) after 10 s.
+lh_kill_pid()
+{
+	local pid=$1 i children=()
+
+	kill -0 "$pid" 2>/dev/null || return 0
+	# A test may have left it stopped, and then SIGTERM would wait.
+	kill -CONT "$pid" 2>/dev/null
+	kill "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	read -r -a children < <(cat /proc/"$pid"/task/*/children 2>/dev/null)
+	diag "pid $pid ignored SIGTERM for 10 s: SIGKILL"
+	kill -KILL "$pid" "${children[@]}" 2>/dev/null
+	return 0
+}
+
+lh_dump_logs()
+{
+	local log
+
+	for log in "$LH_TMP"/*.log "$LH_TMP"/*/*.log; do
+		[ -s "$log" ] || continue
+		diag "--- ${log#"$LH_TMP"/} (last 40 lines)"
+		diag "$(tail -n 40 "$log")"
+	done
+}
+
+# Stop everything lh_track_pid and lh_track_pidfile registered: guest
+# roles first (their agents talk to the relays), then the daemons. A
+# pidfile left by a daemon that died names no process of ours: check.
+lh_stop_all()
+{
+	local f pid exe
+
+	for f in "$LH_TMP"/pids/[0-9]*; do
+		[ -e "$f" ] && lh_kill_pid "${f##*/}"
+	done
+	if [ -f "$LH_TMP/pids/pidfiles" ]; then
+		while read -r f; do
+			pid=$(cat "$f" 2>/dev/null) || continue
+			exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+			if [ "$exe" = "$(readlink -f "$LH_RELAY")" ] ||
+					[ "$exe" = "$(readlink -f "$LH_HYPERD")" ]; then
+				lh_kill_pid "$pid"
+			fi
+		done <"$LH_TMP/pids/pidfiles"
+	fi
+	wait 2>/dev/null
+}
+
+lh_cleanup()
+{
+	local status=0
+
+	trap - EXIT INT TERM
+	lh_stop_all
+	if [ "$LH_RAN" -ne "$LH_PLANNED" ] || [ "$LH_FAILED" -ne 0 ]; then
+		status=1
+		lh_dump_logs
+	fi
+	rm -rf "$LH_TMP"
+	exit "$status"
+}
+
+# lh_wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds.
+lh_wait_for()
+{
+	local deadline=$((SECONDS + $1))
+
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# lh_wait_flag SECONDS FILE PID: wait for a guest role (PID, in the
+# background) to create FILE; fail at once if the role ends first.
+lh_wait_flag()
+{
+	local deadline=$((SECONDS + $1))
+
+	until [ -e "$2" ]; do
+		if ! kill -0 "$3" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			# It may have created the file just before ending.
+			[ -e "$2" ]
+			return
+		fi
+		sleep 0.1
+	done
+}
+
+lh_port_listening()
+{
+	[ -n "$(ss -Htln "sport = :$1")" ]
+}
+
+lh_now_ms()
+{
+	date +%s%3N
+}
+
+# --- host role ----------------------------------------------------------
+
+# lh_relay_start ID ARGS...: start lttng-hyper-relayd (and through it an
+# lttng-relayd on LH_PORT..LH_PORT+2) writing to LH_OUT. ARGS are its --vm
+# options and any others.
+lh_relay_start()
+{
+	local id=$1
+
+	shift
+	lh_track_pidfile "$LH_TMP/relay-$id.pid"
+	timeout "$LH_CMD_TIMEOUT" "$LH_RELAY" -d \
+		--pidfile "$LH_TMP/relay-$id.pid" --log "$LH_TMP/relay-$id.log" \
+		-o "$LH_OUT" \
+		-C "tcp://127.0.0.1:$LH_PORT" -D "tcp://127.0.0.1:$((LH_PORT + 1))" \
+		-L "tcp://127.0.0.1:$((LH_PORT + 2))" "$@"
+}
+
+lh_relay_pid()
+{
+	cat "$LH_TMP/relay-$1.pid"
+}
+
+# lh_stock_relayd_start: a plain lttng-relayd on LH_PORT..LH_PORT+2, the
+# baseline for guest roles started with -s (no lttng-hyper in the path).
+lh_stock_relayd_start()
+{
+	lttng-relayd -o "$LH_OUT" -C "tcp://127.0.0.1:$LH_PORT" \
+		-D "tcp://127.0.0.1:$((LH_PORT + 1))" \
+		-L "tcp://127.0.0.1:$((LH_PORT + 2))" \
+		>"$LH_TMP/stock-relayd.log" 2>&1 &
+	lh_track_pid $!
+	lh_wait_for 10 lh_port_listening "$LH_PORT"
+}
+
+# --- guest roles --------------------------------------------------------
+
+# lh_guest [-u HOSTNAME] [-m MONOTONIC_OFFSET_S] [-t HOST_TIMEOUT_MS]
+#          (-c CHANNEL_SOCKET | -s STOCK_URL) DIR FUNCTION [ARGS...]
+#
+# Run FUNCTION ARGS as a guest (see the top of this file), with DIR (made
+# here) for its files, and return its status. With -c, lttng-hyperd
+# carries the guest's relayd connections over unix:CHANNEL_SOCKET and the
+# guest traces to net://127.0.0.1. With -s, the guest shares the host's
+# network and traces to STOCK_URL directly. FUNCTION must be exported
+# (export -f); the guest-side helpers below are available to it.
+lh_guest()
+{
+	local hostname=guest mono=0 host_timeout='' channel='' url='' net=-n
+	local opt dir func pid status
+
+	OPTIND=1
+	while getopts "u:m:t:c:s:" opt; do
+		case $opt in
+		u) hostname=$OPTARG ;;
+		m) mono=$OPTARG ;;
+		t) host_timeout=$OPTARG ;;
+		c) channel=$OPTARG; url=net://127.0.0.1 ;;
+		s) url=$OPTARG; net='' ;;
+		*) return 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	dir=$1
+	func=$2
+	shift 2
+	mkdir -p "$dir/home" || return 1
+	# The mount points of the role's tmpfs must exist on the host.
+	mkdir -p /var/run/lttng /dev/shm || return 1
+
+	env LH_GUEST_DIR="$dir" LH_GUEST_HOSTNAME="$hostname" \
+		LH_GUEST_CHANNEL="$channel" LH_GUEST_URL="$url" \
+		LH_GUEST_HOST_TIMEOUT="$host_timeout" LH_GUEST_NET="$net" \
+		timeout -k 5 "$LH_GUEST_TIMEOUT" \
+		unshare -m -p -u -T $net --kill-child --mount-proc \
+			--propagation private --monotonic="$mono" \
+		bash -c '. "$1" && shift && lh_guest_inside "$@"' lh-guest \
+			"$LH_LIB" "$func" "$@" \
+		>"$dir/guest.log" 2>&1 &
+	pid=$!
+	lh_track_pid "$pid"
+	wait "$pid"
+	status=$?
+	lh_untrack_pid "$pid"
+	if [ "$status" -eq 124 ]; then
+		echo "guest role timed out after $LH_GUEST_TIMEOUT s" >>"$dir/guest.log"
+	fi
+	return "$status"
+}
+
+# Inside the namespaces: set the role up, then run the function.
+lh_guest_inside()
+{
+	local func=$1 status
+
+	shift
+	if [ -n "$LH_GUEST_NET" ]; then
+		ip link set lo up || return 1
+	fi
+	hostname "$LH_GUEST_HOSTNAME" || return 1
+	mount -t tmpfs -o mode=0755 lh-guest-run /var/run/lttng || return 1
+	mount -t tmpfs -o mode=1777 lh-guest-shm /dev/shm || return 1
+	export LTTNG_HOME=$LH_GUEST_DIR/home
+
+	timeout "$LH_CMD_TIMEOUT" lttng-sessiond -d --no-kernel || {
+		echo "lttng-sessiond did not start"
+		return 1
+	}
+	timeout "$LH_CMD_TIMEOUT" lttng list >/dev/null || {
+		echo "lttng-sessiond does not answer"
+		return 1
+	}
+	if [ -n "$LH_GUEST_CHANNEL" ]; then
+		lh_guest_hyperd_start || return 1
+	fi
+
+	"$func" "$@"
+	status=$?
+
+	if [ -n "$LH_GUEST_CHANNEL" ]; then
+		lh_guest_hyperd_stop
+	fi
+	return "$status"
+}
+
+lh_guest_hyperd_start()
+{
+	timeout "$LH_CMD_TIMEOUT" "$LH_HYPERD" -d \
+		--pidfile "$LH_GUEST_DIR/hyperd.pid" --log "$LH_GUEST_DIR/hyperd.log" \
+		-c "unix:$LH_GUEST_CHANNEL" \
+		${LH_GUEST_HOST_TIMEOUT:+--host-timeout "$LH_GUEST_HOST_TIMEOUT"} || {
+		echo "lttng-hyperd did not start"
+		return 1
+	}
+}
+
+# SIGTERM lets lttng-hyperd flush what it holds; wait (bounded) for it.
+lh_guest_hyperd_stop()
+{
+	local pid
+
+	pid=$(cat "$LH_GUEST_DIR/hyperd.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || return 0
+	lh_wait_for 10 eval "! kill -0 $pid 2>/dev/null"
+}
+
+# --- guest-side helpers (for the functions run by lh_guest) --------------
+
+# lh_timed NAME COMMAND...: run COMMAND (bounded), record "MS STATUS" in
+# $LH_GUEST_DIR/NAME.time, return its status.
+lh_timed()
+{
+	local name=$1 start status
+
+	shift
+	start=$(lh_now_ms)
+	timeout "$LH_CMD_TIMEOUT" "$@"
+	status=$?
+	echo "$(($(lh_now_ms) - start)) $status" >"$LH_GUEST_DIR/$name.time"
+	return "$status"
+}
+
+# lh_session_create SESSION: a session streaming to the role's URL, with
+# one blocking UST channel "c" enabled for hyper_test:*: with
+# LTTNG_UST_ALLOW_BLOCKING=1 in the application, no event is discarded.
+lh_session_create()
+{
+	lh_timed "$1.create" lttng create "$1" --set-url="$LH_GUEST_URL" &&
+	lh_timed "$1.enable-channel" lttng enable-channel -u -s "$1" \
+		--blocking-timeout=inf c &&
+	lh_timed "$1.enable-event" lttng enable-event -u -s "$1" -c c 'hyper_test:*'
+}
+
+# lh_gen COUNT [gen-events options]
+lh_gen()
+{
+	local count=$1
+
+	shift
+	LTTNG_UST_REGISTER_TIMEOUT=-1 LTTNG_UST_ALLOW_BLOCKING=1 \
+		timeout "$LH_CMD_TIMEOUT" "$LH_GEN_EVENTS" -n "$count" "$@"
+}
+
+# lh_trace SESSION COUNT [gen-events options]: create, start, emit COUNT
+# events, stop, destroy (each step timed).
+lh_trace()
+{
+	local session=$1 count=$2
+
+	shift 2
+	lh_session_create "$session" &&
+	lh_timed "$session.start" lttng start "$session" &&
+	lh_gen "$count" "$@" &&
+	lh_timed "$session.stop" lttng stop "$session" &&
+	lh_timed "$session.destroy" lttng destroy "$session"
+}
+
+# --- host-side checks ---------------------------------------------------
+
+# lh_step_ms DIR NAME: the duration of a guest step timed by lh_timed.
+lh_step_ms()
+{
+	local ms
+
+	read -r ms _ 2>/dev/null <"$1/$2.time" || return 1
+	echo "$ms"
+}
+
+# lh_step_status DIR NAME: the exit status of a guest step timed by lh_timed.
+lh_step_status()
+{
+	local status
+
+	read -r _ status 2>/dev/null <"$1/$2.time" || return 1
+	echo "$status"
+}
+
+# lh_trace_stats TRACE_DIR: read every hyper_test:seq event under
+# TRACE_DIR with babeltrace2 and set LH_COUNT (events), LH_DUPS (repeated
+# seq values), LH_MIN/LH_MAX (seq range), LH_HOSTNAMES (distinct
+# trace:hostname values), LH_FIRST_S/LH_LAST_S (first and last event
+# times, in Unix seconds) and LH_DISCARDED (how many warnings babeltrace2
+# gave about discarded events or lost packets). COUNT events with no
+# duplicate and seq in 0..COUNT-1 means every seq value is there once.
+lh_trace_stats()
+{
+	local stats err=$LH_TMP/babeltrace2.err
+
+	LH_COUNT=0 LH_DUPS=0 LH_MIN=-1 LH_MAX=-1 LH_HOSTNAMES='' LH_DISCARDED=0
+	LH_FIRST_S=0 LH_LAST_S=0
+	stats=$(set -o pipefail
+		timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds --no-delta \
+			--names=payload --fields=trace:hostname "$1" 2>"$err" |
+		awk '
+		/hyper_test:seq:/ {
+			if (!match($0, /seq = [0-9]+/)) {
+				next
+			}
+			s = substr($0, RSTART + 6, RLENGTH - 6) + 0
+			if (seen[s]++) {
+				dups++
+			}
+			# Lines come in time order: "[SECONDS.NANOSECONDS] HOSTNAME ..."
+			ts = substr($1, 2) + 0
+			if (count == 0) {
+				min = max = s
+				first = ts
+			}
+			if (s < min) {
+				min = s
+			}
+			if (s > max) {
+				max = s
+			}
+			last = ts
+			count++
+			if (!(host[$2]++)) {
+				hosts = hosts (hosts == "" ? "" : ",") $2
+			}
+		}
+		END {
+			if (count == 0) {
+				min = max = -1
+			}
+			printf "%d %d %d %d %.0f %.0f %s\n", count, dups, min, max,
+				first, last, hosts
+		}') || return 1
+	read -r LH_COUNT LH_DUPS LH_MIN LH_MAX LH_FIRST_S LH_LAST_S LH_HOSTNAMES <<<"$stats"
+	LH_DISCARDED=$(grep -c -i -E 'discarded|lost' "$err")
+	return 0
+}
+
+# lh_trace_complete COUNT: the last lh_trace_stats saw each of seq
+# 0..COUNT-1 exactly once, and no discard.
+lh_trace_complete()
+{
+	[ "$LH_COUNT" -eq "$1" ] && [ "$LH_DUPS" -eq 0 ] && [ "$LH_MIN" -eq 0 ] &&
+		[ "$LH_MAX" -eq $(($1 - 1)) ] && [ "$LH_DISCARDED" -eq 0 ]
+}
+
+lh_trace_describe()
+{
+	echo "$LH_COUNT events, $LH_DUPS duplicates, seq $LH_MIN..$LH_MAX, hostnames '$LH_HOSTNAMES', $LH_DISCARDED discard warnings"
+}
+
+# lh_metadata_hostname TRACE_DIR: the hostname in the env block of the
+# trace's metadata, as the guest's own lttng-sessiond wrote it.
+lh_metadata_hostname()
+{
+	local md
+
+	md=$(find "$1" -name metadata -type f | head -n 1)
+	[ -n "$md" ] || return 1
+	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")" |
+		sed -n 's/^[[:space:]]*hostname = "\(.*\)";$/\1/p'
+}

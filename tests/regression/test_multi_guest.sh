@@ -1,0 +1,72 @@
+#!/bin/bash
+# Three guest roles trace at the same time, each with its own CLOCK_MONOTONIC
+# offset, through one lttng-hyper-relayd serving three VMs. Each VM's trace
+# must be complete in its own OUT/NAME directory and hold nothing of the
+# others'.
+
+. "$(dirname "$0")/lib.sh"
+
+NUM_EVENTS=200000
+VMS=(vm-a vm-b vm-c)
+HOSTNAMES=(guest-a guest-b guest-c)
+# Monotonic offsets in seconds: a fresh boot, a day, a year.
+OFFSETS=(0 86400 31536000)
+
+# Paced, so that the three guests surely trace at the same time.
+guest_trace()
+{
+	lh_trace s "$1" --rate 100000
+}
+export -f guest_trace
+
+lh_init $((3 + 5 * ${#VMS[@]}))
+lh_pick_ports 3
+
+vm_args=()
+for vm in "${VMS[@]}"; do
+	vm_args+=(--vm "$vm=unix-listen:$LH_TMP/$vm.sock")
+done
+lh_relay_start main "${vm_args[@]}"
+ok $? "lttng-hyper-relayd started for ${VMS[*]}" || bail_out "no relay"
+
+start_s=$(date +%s)
+pids=()
+for i in "${!VMS[@]}"; do
+	lh_guest -u "${HOSTNAMES[i]}" -m "${OFFSETS[i]}" -c "$LH_TMP/${VMS[i]}.sock" \
+		"$LH_TMP/${VMS[i]}" guest_trace "$NUM_EVENTS" &
+	pids+=($!)
+done
+for i in "${!VMS[@]}"; do
+	wait "${pids[i]}"
+	ok $? "${VMS[i]}: guest (monotonic +${OFFSETS[i]} s) traced $NUM_EVENTS events"
+done
+end_s=$(date +%s)
+
+entries=$(ls -A "$LH_OUT" 2>/dev/null | sort | paste -s -d ' ')
+[ "$entries" = "${VMS[*]}" ]
+ok $? "the host wrote one directory per VM (found: $entries)"
+
+latest_first=0
+earliest_last=
+for i in "${!VMS[@]}"; do
+	vm=${VMS[i]}
+	lh_trace_stats "$LH_OUT/$vm"
+	ok $? "$vm: babeltrace2 read OUT/$vm"
+	diag "$vm: $(lh_trace_describe)"
+	lh_trace_complete "$NUM_EVENTS"
+	ok $? "$vm: seq is 0..$((NUM_EVENTS - 1)), no gap, no duplicate, no discarded events"
+	[ "$LH_HOSTNAMES" = "${HOSTNAMES[i]}" ]
+	ok $? "$vm: only ${HOSTNAMES[i]}'s events (found hostnames: $LH_HOSTNAMES)"
+	# The offset must not leak into absolute time: the guest's sessiond
+	# measured realtime - monotonic inside its own time namespace.
+	[ "$LH_FIRST_S" -ge $((start_s - 5)) ] && [ "$LH_LAST_S" -le $((end_s + 5)) ]
+	ok $? "$vm: events dated within the test's run ($LH_FIRST_S..$LH_LAST_S in $start_s..$end_s)"
+	if [ "$LH_FIRST_S" -gt "$latest_first" ]; then
+		latest_first=$LH_FIRST_S
+	fi
+	if [ -z "$earliest_last" ] || [ "$LH_LAST_S" -lt "$earliest_last" ]; then
+		earliest_last=$LH_LAST_S
+	fi
+done
+[ "$latest_first" -le "$earliest_last" ]
+ok $? "the three guests traced at the same time (their traces overlap in time)"

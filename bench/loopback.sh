@@ -99,7 +99,7 @@ run_one()
 	lh_pick_ports 3
 	if [ "$mode" = stock ]; then
 		lh_stock_relayd_start || bail_out "lttng-relayd did not start"
-		hpids=$(tail -n 1 "$LH_TMP/pids/pids")
+		hpids=$LH_STOCK_RELAYD_PID
 	else
 		lh_relay_start "$i" --vm "bench=unix-listen:$LH_TMP/bench-$i.sock" ||
 			bail_out "lttng-hyper-relayd did not start"

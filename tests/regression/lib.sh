@@ -279,13 +279,15 @@ lh_relay_pid()
 
 # lh_stock_relayd_start: a plain lttng-relayd on LH_PORT..LH_PORT+2, the
 # baseline for guest roles started with -s (no lttng-hyper in the path).
+# Its PID is left in LH_STOCK_RELAYD_PID.
 lh_stock_relayd_start()
 {
 	lttng-relayd -o "$LH_OUT" -C "tcp://127.0.0.1:$LH_PORT" \
 		-D "tcp://127.0.0.1:$((LH_PORT + 1))" \
 		-L "tcp://127.0.0.1:$((LH_PORT + 2))" \
 		>"$LH_TMP/stock-relayd.log" 2>&1 &
-	lh_track_pid $!
+	LH_STOCK_RELAYD_PID=$!
+	lh_track_pid "$LH_STOCK_RELAYD_PID"
 	lh_wait_for 10 lh_port_listening "$LH_PORT"
 }
 

@@ -1,0 +1,262 @@
+#!/bin/bash
+# Boot an lttng-hyper guest under QEMU: no network device at all, and a
+# virtio-serial port named org.lttng.hyper.0 on a host unix socket, where
+# lttng-hyper-relayd (--vm NAME=unix:PATH) finds it.
+
+set -eu -o pipefail
+
+prog=${0##*/}
+
+usage()
+{
+	cat <<EOF
+Usage: $prog --kernel K --initrd I --socket PATH [OPTIONS]
+
+Options:
+  --kernel FILE          guest kernel (build-guest.sh's vmlinuz)
+  --initrd FILE          guest initramfs (build-guest.sh's initrd.img)
+  --socket PATH          unix socket of the org.lttng.hyper.0 port (QEMU listens)
+  --name NAME            VM name, also the guest's hostname unless --append sets
+                         lh.hostname (default: lttng-guest)
+  --append ARGS          more kernel command line, e.g. 'lh.mode=port lh.events=1000'
+  --mem MB               guest memory (default: 512)
+  --smp N                guest CPUs (default: 2)
+  --accel auto|kvm|tcg   accelerator (default: auto: KVM if a probe boot reaches
+                         userspace in time, else TCG)
+  --probe-timeout S      how long the KVM probe may take (default: 20)
+  --rtc-base BASE        QEMU -rtc base= (utc, localtime or a date)
+  --serial-log FILE      write the console there instead of to stdout
+  --extra-port NAME=SOCK another virtio-serial port (repeatable)
+  --cache DIR            where the KVM probe's verdict is kept
+                         (default: \${XDG_CACHE_HOME:-\$HOME/.cache}/lttng-hyper)
+  -h, --help             show this help
+EOF
+}
+
+log()
+{
+	echo "$prog: $*" >&2
+}
+
+die()
+{
+	echo "$prog: error: $*" >&2
+	exit 1
+}
+
+kernel=
+initrd=
+socket=
+name=lttng-guest
+append=
+mem=512
+smp=2
+accel=auto
+probe_timeout=20
+rtc_base=
+serial_log=
+extra_ports=()
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
+
+while [ $# -gt 0 ]; do
+	[ "$1" = -h ] || [ "$1" = --help ] || [ $# -ge 2 ] || die "$1 needs a value"
+	case "$1" in
+	--kernel)
+		kernel=$2
+		;;
+	--initrd)
+		initrd=$2
+		;;
+	--socket)
+		socket=$2
+		;;
+	--name)
+		name=$2
+		;;
+	--append)
+		append=$2
+		;;
+	--mem)
+		mem=$2
+		;;
+	--smp)
+		smp=$2
+		;;
+	--accel)
+		accel=$2
+		;;
+	--probe-timeout)
+		probe_timeout=$2
+		;;
+	--rtc-base)
+		rtc_base=$2
+		;;
+	--serial-log)
+		serial_log=$2
+		;;
+	--extra-port)
+		extra_ports+=("$2")
+		;;
+	--cache)
+		cache=$2
+		;;
+	-h|--help)
+		usage
+		exit 0
+		;;
+	*)
+		usage >&2
+		die "unknown option '$1'"
+		;;
+	esac
+	shift 2
+done
+
+[ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$socket" ] ||
+	die "--kernel, --initrd and --socket are required (see --help)"
+[ -r "$kernel" ] || die "cannot read the kernel $kernel"
+[ -r "$initrd" ] || die "cannot read the initramfs $initrd"
+[ -d "$(dirname "$socket")" ] || die "no folder for the socket $socket"
+case "$accel" in
+auto|kvm|tcg)
+	;;
+*)
+	die "--accel must be auto, kvm or tcg"
+	;;
+esac
+qemu=$(command -v qemu-system-x86_64) ||
+	die "qemu-system-x86_64 not found; on Debian: apt-get install qemu-system-x86"
+
+cmdline="console=ttyS0 panic=-1 quiet"
+case " $append " in
+*" lh.hostname="*)
+	;;
+*)
+	cmdline="$cmdline lh.hostname=$name"
+	;;
+esac
+cmdline="$cmdline${append:+ $append}"
+
+# What every boot shares, the KVM probe's included.
+base=("$qemu" -nodefaults -nographic -no-reboot -nic none
+	-m "$mem" -kernel "$kernel" -initrd "$initrd")
+
+qemu_pid=
+cleanup()
+{
+	if [ -n "$qemu_pid" ]; then
+		kill "$qemu_pid" 2> /dev/null || true
+		wait "$qemu_pid" 2> /dev/null || true
+	fi
+	if [ -n "${probe_dir:-}" ]; then
+		rm -rf "$probe_dir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# KVM that is not hardware virtualization (kvm_pvm on a VM without nested
+# VT-x) emulates guest kernel mode and needs minutes to boot: boot with
+# lh.mode=probe, which powers off as soon as userspace runs, and see whether
+# that happens in time.
+probe_kvm()
+{
+	local log=$probe_dir/serial.log status=0
+
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	timeout --kill-after=2 "$probe_timeout" "${base[@]}" -accel kvm -cpu host \
+		-smp 1 -serial "file:$log" -append "console=ttyS0 panic=-1 quiet lh.mode=probe" \
+		2> "$probe_dir/qemu.err" &
+	qemu_pid=$!
+	# QEMU may abort there; its own message is in qemu.err, not bash's.
+	wait "$qemu_pid" 2> /dev/null || status=$?
+	qemu_pid=
+	if grep -q 'lh-guest: .*userspace reached' "$log"; then
+		return 0
+	fi
+	if [ $status -eq 124 ] || [ ! -s "$probe_dir/qemu.err" ]; then
+		log "KVM probe: no userspace after $probe_timeout s"
+	else
+		log "KVM probe: $(head -n 1 "$probe_dir/qemu.err")"
+	fi
+	return 1
+}
+
+# The command line as one would type it: quote only what needs it.
+shell_words()
+{
+	local word out=
+
+	for word in "$@"; do
+		case "$word" in
+		*[!A-Za-z0-9_./=,:+@%-]*|'')
+			word="'${word//\'/\'\\\'\'}'"
+			;;
+		esac
+		out="$out${out:+ }$word"
+	done
+	echo "$out"
+}
+
+if [ "$accel" = auto ]; then
+	key=$(cat /proc/sys/kernel/random/boot_id)-$(sha256sum < "$kernel" | cut -c 1-16)
+	verdict=$cache/accel/$key
+	if [ -r "$verdict" ]; then
+		accel=$(cat "$verdict")
+		log "accelerator: $accel (probed earlier since this host booted)"
+	else
+		log "probing KVM (at most $probe_timeout s)"
+		probe_dir=$(mktemp -d "${TMPDIR:-/tmp}/lttng-hyper-probe.XXXXXX")
+		if probe_kvm; then
+			accel=kvm
+		else
+			accel=tcg
+		fi
+		log "accelerator: $accel"
+		mkdir -p "$cache/accel" && echo "$accel" > "$verdict" ||
+			log "warning: cannot keep the probe's verdict in $cache"
+	fi
+fi
+
+args=("${base[@]}" -name "$name" -smp "$smp" -accel "$accel")
+if [ "$accel" = kvm ]; then
+	args+=(-cpu host)
+fi
+if [ -n "$rtc_base" ]; then
+	args+=(-rtc "base=$rtc_base")
+fi
+if [ -n "$serial_log" ]; then
+	args+=(-serial "file:$serial_log")
+else
+	args+=(-serial mon:stdio)
+fi
+# The guest has no other entropy source early on (no RDRAND under TCG).
+args+=(-device virtio-rng-pci)
+args+=(-device "virtio-serial-pci,id=vser0"
+	-chardev "socket,id=hyper0,path=$socket,server=on,wait=off"
+	-device "virtserialport,bus=vser0.0,chardev=hyper0,name=org.lttng.hyper.0")
+n=1
+for port in "${extra_ports[@]}"; do
+	case "$port" in
+	?*=?*)
+		;;
+	*)
+		die "--extra-port takes NAME=SOCKET, not '$port'"
+		;;
+	esac
+	args+=(-chardev "socket,id=port$n,path=${port#*=},server=on,wait=off"
+		-device "virtserialport,bus=vser0.0,chardev=port$n,name=${port%%=*}")
+	n=$((n + 1))
+done
+args+=(-append "$cmdline")
+
+log "running: $(shell_words "${args[@]}")"
+# Explicit stdin: a background job of a script would get /dev/null, and
+# the console on stdio must stay interactive (lh.mode=shell).
+"${args[@]}" <&0 &
+qemu_pid=$!
+status=0
+wait "$qemu_pid" || status=$?
+qemu_pid=
+exit "$status"

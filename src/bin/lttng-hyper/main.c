@@ -1,0 +1,647 @@
+/*
+ * lttng-hyper: the user's tool for the traces lttng-hyper-relayd writes.
+ *
+ *   lttng-hyper show DIR       one line per layer (host, vm1, vm1/l2...):
+ *                              events, time range, clock correction
+ *   lttng-hyper sync-fix DIR   re-apply each sync file's correction to its
+ *                              trace's metadata (--inspect, --revert)
+ *
+ * A trace is a directory holding a "metadata" file. Its layer is its
+ * path under DIR without its last LTTng levels (the session directory
+ * and what lttng-relayd writes below it: ust/..., kernel). Its sync file
+ * is the nearest lttng-hyper-sync above it, up to DIR.
+ */
+#include <babeltrace2/babeltrace.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <popt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ctf-metadata.h"
+#include "common/log.h"
+
+#define PROGNAME		"lttng-hyper"
+#define SYNC_FILE_NAME		"lttng-hyper-sync"
+#define METADATA_NAME		"metadata"
+#define MAX_TRACES		4096
+
+/* A sync file's values (doc/clock-sync.md, "The sync file"). */
+struct sync_info {
+	bool found;
+	char path[PATH_MAX];
+	char status[32];
+	bool has_offset, has_freq, has_guest_offset, has_guest_freq, has_error;
+	uint64_t offset, freq, guest_offset, guest_freq, error_ns;
+};
+
+struct trace {
+	char dir[PATH_MAX];	/* the directory holding "metadata" */
+	char layer[PATH_MAX];
+	struct sync_info sync;
+	uint64_t events;
+	bool has_range;
+	int64_t first_ns, last_ns;
+};
+
+static struct {
+	struct trace *traces;
+	size_t nr;
+	bool too_many;
+} found;
+
+static int verbose;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROGNAME " [-v] COMMAND DIR [OPTIONS]\n"
+		"\n"
+		"Commands:\n"
+		"  show DIR                  One line per layer of the traces under DIR (host,\n"
+		"                            vm1, vm1/l2...): events, time range, and the clock\n"
+		"                            correction applied with its error bound\n"
+		"  sync-fix DIR              Re-apply each sync file's clock correction to the\n"
+		"                            metadata of its trace (idempotent)\n"
+		"    --inspect               Print what the metadata holds and what the sync\n"
+		"                            file says, change nothing\n"
+		"    --revert                Restore the guest's own clock offset and frequency\n"
+		"\n"
+		"Options:\n"
+		"  -v, --verbose             More messages (repeat for more)\n"
+		"  -h, --help                This help\n"
+		"\n"
+		"See lttng-hyper(1).\n");
+}
+
+static void option_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, PROGNAME ": ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '" PROGNAME " --help'.\n");
+	exit(EXIT_FAILURE);
+}
+
+/* --- sync files ------------------------------------------------------- */
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return !errno && end != s && *end == '\0' && *s != '-';
+}
+
+static int sync_read(const char *path, struct sync_info *si)
+{
+	struct {
+		const char *key;
+		bool *has;
+		uint64_t *v;
+	} keys[] = {
+		{ "offset", &si->has_offset, &si->offset },
+		{ "freq", &si->has_freq, &si->freq },
+		{ "guest_offset", &si->has_guest_offset, &si->guest_offset },
+		{ "guest_freq", &si->has_guest_freq, &si->guest_freq },
+		{ "error_ns", &si->has_error, &si->error_ns },
+	};
+	char line[512];
+	FILE *f;
+
+	memset(si, 0, sizeof(*si));
+	f = fopen(path, "re");
+	if (!f) {
+		return -1;
+	}
+	si->found = true;
+	snprintf(si->path, sizeof(si->path), "%s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+		char *key = line, *val, *end;
+		size_t i;
+
+		if (line[0] == '#' || !eq) {
+			continue;
+		}
+		*eq = '\0';
+		val = eq + 1;
+		for (end = eq; end > key && (end[-1] == ' ' || end[-1] == '\t'); end--) {
+			end[-1] = '\0';
+		}
+		val += strspn(val, " \t");
+		val[strcspn(val, "\r\n")] = '\0';
+		if (!strcmp(key, "status")) {
+			snprintf(si->status, sizeof(si->status), "%s", val);
+			continue;
+		}
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (!strcmp(key, keys[i].key)) {
+				*keys[i].has = parse_u64(val, keys[i].v);
+				if (!*keys[i].has) {
+					WARN("%s: bad value for %s", path, key);
+				}
+			}
+		}
+	}
+	if (ferror(f)) {
+		PERROR("%s", path);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The nearest sync file above dir, up to top. */
+static void sync_find(const char *top, const char *dir, struct sync_info *si)
+{
+	char cur[PATH_MAX];
+	size_t top_len = strlen(top);
+
+	memset(si, 0, sizeof(*si));
+	snprintf(cur, sizeof(cur), "%s", dir);
+	for (;;) {
+		char path[PATH_MAX + sizeof(SYNC_FILE_NAME) + 1];
+		char *slash;
+
+		snprintf(path, sizeof(path), "%s/%s", cur, SYNC_FILE_NAME);
+		if (!access(path, F_OK)) {
+			sync_read(path, si);
+			return;
+		}
+		slash = strrchr(cur, '/');
+		if (strlen(cur) <= top_len || !slash || (size_t) (slash - cur) < top_len) {
+			return;
+		}
+		*slash = '\0';
+	}
+}
+
+/* --- finding traces --------------------------------------------------- */
+
+/* The layer of a trace: its path under top, without the LTTng levels. */
+static void layer_of(const char *top, const char *dir, char *layer, size_t len)
+{
+	const char *rel = dir + strlen(top);
+	char *cut;
+
+	rel += strspn(rel, "/");
+	snprintf(layer, len, "%s", rel);
+	/* lttng-relayd writes <session>/ust/... or <session>/kernel. */
+	cut = strstr(layer, "/ust/");
+	if (!cut) {
+		cut = strstr(layer, "/kernel");
+	}
+	if (!cut && (!strncmp(layer, "ust/", 4) || !strcmp(layer, "kernel"))) {
+		cut = layer;
+	}
+	if (cut) {
+		*cut = '\0';
+	}
+	/* Then the session directory. */
+	cut = strrchr(layer, '/');
+	if (cut) {
+		*cut = '\0';
+	} else {
+		layer[0] = '\0';
+	}
+	if (!layer[0]) {
+		snprintf(layer, len, ".");
+	}
+}
+
+static const char *walk_top;
+
+static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	struct trace *t;
+	const char *base = path + ftw->base;
+	size_t dir_len = ftw->base ? ftw->base - 1 : 0;
+
+	if (type != FTW_F || strcmp(base, METADATA_NAME)) {
+		return 0;
+	}
+	if (found.nr == MAX_TRACES) {
+		found.too_many = true;
+		return 1;
+	}
+	t = &found.traces[found.nr];
+	memset(t, 0, sizeof(*t));
+	if (dir_len >= sizeof(t->dir)) {
+		return 0;
+	}
+	memcpy(t->dir, path, dir_len);
+	t->dir[dir_len] = '\0';
+	layer_of(walk_top, t->dir, t->layer, sizeof(t->layer));
+	sync_find(walk_top, t->dir, &t->sync);
+	found.nr++;
+	return 0;
+}
+
+static int trace_cmp(const void *a, const void *b)
+{
+	const struct trace *ta = a, *tb = b;
+	int c = strcmp(ta->layer, tb->layer);
+
+	return c ? c : strcmp(ta->dir, tb->dir);
+}
+
+/* Every trace under top (symbolic links are not followed). */
+static int find_traces(const char *top)
+{
+	found.traces = calloc(MAX_TRACES, sizeof(*found.traces));
+	if (!found.traces) {
+		PERROR("calloc");
+		return -1;
+	}
+	walk_top = top;
+	if (nftw(top, walk_cb, 32, FTW_PHYS) < 0) {
+		PERROR("%s", top);
+		return -1;
+	}
+	if (found.too_many) {
+		WARN("More than %d traces under %s: the rest are ignored", MAX_TRACES, top);
+	}
+	qsort(found.traces, found.nr, sizeof(*found.traces), trace_cmp);
+	return 0;
+}
+
+/* --- counting events with libbabeltrace2 ------------------------------ */
+
+static bt_graph_simple_sink_component_consume_func_status count_consume(
+		bt_message_iterator *it, void *user_data)
+{
+	struct trace *t = user_data;
+	bt_message_array_const msgs;
+	uint64_t count, i;
+
+	switch (bt_message_iterator_next(it, &msgs, &count)) {
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+		break;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_MEMORY_ERROR;
+	default:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
+	}
+	for (i = 0; i < count; i++) {
+		const bt_message *msg = msgs[i];
+
+		if (bt_message_get_type(msg) == BT_MESSAGE_TYPE_EVENT) {
+			const bt_stream_class *sc = bt_stream_borrow_class_const(
+				bt_event_borrow_stream_const(bt_message_event_borrow_event_const(msg)));
+			int64_t ns;
+
+			t->events++;
+			if (bt_stream_class_borrow_default_clock_class_const(sc) &&
+					bt_clock_snapshot_get_ns_from_origin(
+						bt_message_event_borrow_default_clock_snapshot_const(msg),
+						&ns) == BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
+				if (!t->has_range || ns < t->first_ns) {
+					t->first_ns = ns;
+				}
+				if (!t->has_range || ns > t->last_ns) {
+					t->last_ns = ns;
+				}
+				t->has_range = true;
+			}
+		}
+		bt_message_put_ref(msg);
+	}
+	return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_OK;
+}
+
+/* src.ctf.fs on the trace, one counting sink per output port. */
+static int count_events(const bt_component_class_source *fs_class, struct trace *t)
+{
+	const bt_component_source *src;
+	bt_value *params = bt_value_map_create();
+	bt_value *inputs = NULL;
+	bt_graph *graph = bt_graph_create(0);
+	uint64_t i, nr_ports;
+	int ret = -1;
+
+	if (!params || !graph ||
+			bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) !=
+				BT_VALUE_MAP_INSERT_ENTRY_STATUS_OK ||
+			bt_value_array_append_string_element(inputs, t->dir) !=
+				BT_VALUE_ARRAY_APPEND_ELEMENT_STATUS_OK) {
+		ERR("Out of memory");
+		goto end;
+	}
+	if (bt_graph_add_source_component(graph, fs_class, "src", params,
+			verbose > 1 ? BT_LOGGING_LEVEL_INFO : BT_LOGGING_LEVEL_NONE, &src) !=
+			BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
+		ERR("%s: src.ctf.fs cannot read this trace", t->dir);
+		goto end;
+	}
+	nr_ports = bt_component_source_get_output_port_count(src);
+	for (i = 0; i < nr_ports; i++) {
+		const bt_component_sink *sink;
+		char name[32];
+
+		snprintf(name, sizeof(name), "count-%" PRIu64, i);
+		if (bt_graph_add_simple_sink_component(graph, name, NULL, count_consume, NULL, t,
+				&sink) != BT_GRAPH_ADD_COMPONENT_STATUS_OK ||
+				bt_graph_connect_ports(graph,
+					bt_component_source_borrow_output_port_by_index_const(src, i),
+					bt_component_sink_borrow_input_port_by_index_const(sink, 0),
+					NULL) != BT_GRAPH_CONNECT_PORTS_STATUS_OK) {
+			ERR("%s: cannot build the counting graph", t->dir);
+			goto end;
+		}
+	}
+	if (bt_graph_run(graph) != BT_GRAPH_RUN_STATUS_OK) {
+		ERR("%s: reading the trace failed", t->dir);
+		goto end;
+	}
+	ret = 0;
+end:
+	bt_current_thread_clear_error();
+	bt_graph_put_ref(graph);
+	bt_value_put_ref(params);
+	return ret;
+}
+
+static void format_ns(int64_t ns, char *buf, size_t len)
+{
+	time_t sec = (time_t) (ns / 1000000000);
+	long frac = (long) (ns % 1000000000);
+	struct tm tm;
+	char date[32];
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	if (!gmtime_r(&sec, &tm) || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm)) {
+		snprintf(buf, len, "%" PRId64, ns);
+		return;
+	}
+	snprintf(buf, len, "%s.%09ld", date, frac);
+}
+
+static void format_correction(const struct sync_info *si, char *buf, size_t len)
+{
+	if (!si->found) {
+		snprintf(buf, len, "none");
+	} else if (!si->has_offset || !si->has_guest_offset) {
+		snprintf(buf, len, "%s", si->status[0] ? si->status : "none");
+	} else {
+		/* The shift applied to the guest's events, at freq = 1 GHz. */
+		double shift = ((double) si->offset - (double) si->guest_offset) / 1e9;
+
+		snprintf(buf, len, "%+.6f s, error <= %" PRIu64 " ns%s%s", shift,
+			si->has_error ? si->error_ns : 0,
+			strcmp(si->status, "applied") ? ", " : "",
+			strcmp(si->status, "applied") ? si->status : "");
+	}
+}
+
+static int cmd_show(const char *top)
+{
+	const bt_plugin *plugin = NULL;
+	const bt_component_class_source *fs_class;
+	size_t i = 0;
+	int ret = 0;
+
+	if (find_traces(top) < 0) {
+		return -1;
+	}
+	if (!found.nr) {
+		printf("No trace under %s\n", top);
+		return 0;
+	}
+	if (bt_plugin_find("ctf", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_FALSE, &plugin) !=
+			BT_PLUGIN_FIND_STATUS_OK) {
+		ERR("The babeltrace2 \"ctf\" plugin is not installed");
+		return -1;
+	}
+	fs_class = bt_plugin_borrow_source_component_class_by_name_const(plugin, "fs");
+	if (!fs_class) {
+		ERR("The babeltrace2 \"ctf\" plugin has no \"fs\" source");
+		bt_plugin_put_ref(plugin);
+		return -1;
+	}
+	printf("%-20s %6s %12s  %-29s  %-29s  %s\n", "LAYER", "TRACES", "EVENTS", "FIRST (UTC)",
+		"LAST (UTC)", "CLOCK CORRECTION");
+	while (i < found.nr) {
+		struct trace sum = { .has_range = false };
+		size_t j, nr = 0;
+		char first[48] = "-", last[48] = "-", corr[96];
+
+		for (j = i; j < found.nr && !strcmp(found.traces[j].layer, found.traces[i].layer);
+				j++) {
+			struct trace *t = &found.traces[j];
+
+			if (count_events(fs_class, t) < 0) {
+				ret = -1;
+				continue;
+			}
+			nr++;
+			sum.events += t->events;
+			if (t->has_range) {
+				if (!sum.has_range || t->first_ns < sum.first_ns) {
+					sum.first_ns = t->first_ns;
+				}
+				if (!sum.has_range || t->last_ns > sum.last_ns) {
+					sum.last_ns = t->last_ns;
+				}
+				sum.has_range = true;
+			}
+			if (verbose) {
+				format_correction(&t->sync, corr, sizeof(corr));
+				printf("  %s: %" PRIu64 " events, clock correction %s\n", t->dir,
+					t->events, corr);
+			}
+		}
+		if (sum.has_range) {
+			format_ns(sum.first_ns, first, sizeof(first));
+			format_ns(sum.last_ns, last, sizeof(last));
+		}
+		format_correction(&found.traces[i].sync, corr, sizeof(corr));
+		printf("%-20s %6zu %12" PRIu64 "  %-29s  %-29s  %s\n", found.traces[i].layer, nr,
+			sum.events, first, last, corr);
+		i = j;
+	}
+	bt_plugin_put_ref(plugin);
+	return ret;
+}
+
+/* --- sync-fix --------------------------------------------------------- */
+
+enum fix_mode {
+	FIX_APPLY,
+	FIX_INSPECT,
+	FIX_REVERT,
+};
+
+static int fix_one(const struct trace *t, enum fix_mode mode)
+{
+	const struct sync_info *si = &t->sync;
+	struct lh_ctf_md_values values = { 0 };
+	struct lh_ctf_md_report rep;
+	char path[PATH_MAX + sizeof(METADATA_NAME) + 1];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, METADATA_NAME);
+	if (mode == FIX_APPLY) {
+		values = (struct lh_ctf_md_values) {
+			.set_offset = si->has_offset, .offset = si->offset,
+			.set_freq = si->has_freq, .freq = si->freq,
+		};
+	} else if (mode == FIX_REVERT) {
+		values = (struct lh_ctf_md_values) {
+			.set_offset = si->has_guest_offset, .offset = si->guest_offset,
+			.set_freq = si->has_guest_freq, .freq = si->guest_freq,
+		};
+	}
+	if (mode != FIX_INSPECT && !values.set_offset) {
+		printf("%s: skipped, %s has no %s\n", path, si->path,
+			mode == FIX_APPLY ? "correction" : "guest offset");
+		return 0;
+	}
+	fd = open(path, (mode == FIX_INSPECT ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		PERROR("%s", path);
+		return -1;
+	}
+	ret = lh_ctf_md_fix_fd(fd, mode == FIX_INSPECT ? NULL : &values, &rep);
+	if (close(fd) < 0 && !ret) {
+		PERROR("%s", path);
+		return -1;
+	}
+	if (ret < 0) {
+		PERROR("%s", path);
+		return -1;
+	}
+	if (!rep.clock_found) {
+		ERR("%s: no \"monotonic\" clock", path);
+		return -1;
+	}
+	if (mode == FIX_INSPECT) {
+		printf("%s:\n  metadata:  offset = %" PRIu64 ", freq = %" PRIu64 "\n", path,
+			rep.offset, rep.freq);
+		printf("  sync file: offset = %" PRIu64 ", freq = %" PRIu64 " (guest's: offset = %"
+			PRIu64 ", freq = %" PRIu64 "), status %s\n", si->offset, si->freq,
+			si->guest_offset, si->guest_freq, si->status[0] ? si->status : "unknown");
+		printf("  state:     %s\n",
+			rep.offset == si->offset && rep.freq == si->freq ? "corrected" :
+			rep.offset == si->guest_offset && rep.freq == si->guest_freq ?
+				"guest's own clock" : "differs from the sync file");
+		return 0;
+	}
+	if (rep.left) {
+		ERR("%s: %u field(s) could not be rewritten in place", path, rep.left);
+		return -1;
+	}
+	printf("%s: offset %" PRIu64 " -> %" PRIu64 ", freq %" PRIu64 " -> %" PRIu64 "\n", path,
+		rep.offset, values.offset, rep.freq, values.set_freq ? values.freq : rep.freq);
+	return 0;
+}
+
+static int cmd_sync_fix(const char *top, enum fix_mode mode)
+{
+	size_t i, nr = 0;
+	int ret = 0;
+
+	if (find_traces(top) < 0) {
+		return -1;
+	}
+	for (i = 0; i < found.nr; i++) {
+		if (!found.traces[i].sync.found) {
+			continue;
+		}
+		nr++;
+		if (fix_one(&found.traces[i], mode) < 0) {
+			ret = -1;
+		}
+	}
+	if (!nr) {
+		printf("No trace with a %s file under %s\n", SYNC_FILE_NAME, top);
+	}
+	return ret;
+}
+
+int main(int argc, const char **argv)
+{
+	enum { OPT_HELP = 1, OPT_VERBOSE, OPT_INSPECT, OPT_REVERT };
+	const struct poptOption options[] = {
+		{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, NULL, NULL },
+		{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE, NULL, NULL },
+		{ "inspect", '\0', POPT_ARG_NONE, NULL, OPT_INSPECT, NULL, NULL },
+		{ "revert", '\0', POPT_ARG_NONE, NULL, OPT_REVERT, NULL, NULL },
+		POPT_TABLEEND
+	};
+	enum fix_mode mode = FIX_APPLY;
+	char top[PATH_MAX];
+	const char *cmd, *dir;
+	poptContext pc;
+	int opt, ret;
+
+	lh_log_init(PROGNAME);
+	pc = poptGetContext(PROGNAME, argc, argv, options, 0);
+	while ((opt = poptGetNextOpt(pc)) > 0) {
+		switch (opt) {
+		case OPT_HELP:
+			usage(stdout);
+			poptFreeContext(pc);
+			return EXIT_SUCCESS;
+		case OPT_VERBOSE:
+			verbose++;
+			break;
+		case OPT_INSPECT:
+			mode = FIX_INSPECT;
+			break;
+		case OPT_REVERT:
+			mode = FIX_REVERT;
+			break;
+		default:
+			break;
+		}
+	}
+	if (opt < -1) {
+		option_error("%s", poptStrerror(opt));
+	}
+	lh_log_set_level(LH_LOG_INFO + verbose);
+	cmd = poptGetArg(pc);
+	dir = poptGetArg(pc);
+	if (!cmd || !dir) {
+		usage(stderr);
+		poptFreeContext(pc);
+		return EXIT_FAILURE;
+	}
+	if (poptPeekArg(pc)) {
+		option_error("unexpected argument '%s'", poptPeekArg(pc));
+	}
+	if (!realpath(dir, top)) {
+		PERROR("%s", dir);
+		poptFreeContext(pc);
+		return EXIT_FAILURE;
+	}
+	if (!strcmp(cmd, "show")) {
+		if (mode != FIX_APPLY) {
+			option_error("%s", "--inspect and --revert go with sync-fix");
+		}
+		ret = cmd_show(top);
+	} else if (!strcmp(cmd, "sync-fix")) {
+		ret = cmd_sync_fix(top, mode);
+	} else {
+		option_error("unknown command '%s'", cmd);
+		ret = -1;
+	}
+	poptFreeContext(pc);
+	free(found.traces);
+	return ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -53,9 +53,15 @@ struct lh_clock_sync;
 /* Keep at most max_samples (the most informative ones win). */
 struct lh_clock_sync *lh_clock_sync_create(size_t max_samples);
 void lh_clock_sync_destroy(struct lh_clock_sync *sync);
-/* Samples with host_recv_ns < host_send_ns are ignored (returns -1). */
+/*
+ * Samples with host_recv_ns < host_send_ns, or more than 2^60 ns (36
+ * years) from the first sample, are ignored (returns -1).
+ */
 int lh_clock_sync_add(struct lh_clock_sync *sync, const struct lh_clock_sample *sample);
-/* 0 and *est filled, or -1 when there are not enough samples yet. */
+/*
+ * 0 and *est filled, or -1 when there are not enough samples yet (two
+ * guest times at least), or they imply a drift beyond 1000 ppm.
+ */
 int lh_clock_sync_estimate(const struct lh_clock_sync *sync, struct lh_clock_estimate *est);
 
 /* host_mono(guest_ns) by the estimate. */
@@ -70,7 +76,11 @@ void lh_clock_estimate_compose(const struct lh_clock_estimate *outer,
 /*
  * TSDL clock values for the estimate, given the host's realtime - monotonic
  * offset. Drift is corrected through freq only when |drift| exceeds
- * min_drift (e.g. 1e-8); freq is then rounded to the nearest Hz.
+ * min_drift (e.g. 1e-8); freq is then rounded to the nearest Hz. The
+ * drift left uncorrected over the sampled span is added to error_ns. An
+ * offset that would be negative (a guest clock ahead of the host's wall
+ * clock; TSDL readers reject it) is clamped to 0, and the clamped amount
+ * is added to error_ns.
  */
 void lh_clock_correction_from_estimate(const struct lh_clock_estimate *est,
 		int64_t host_realtime_minus_mono_ns, double min_drift,

@@ -11,6 +11,12 @@
  * the host serves; a VM may only name the ones handed to it. Its trace
  * chunks are found by sessiond UUID, which relayd-msg.c moves into a key
  * space of this VM's own.
+ *
+ * Metadata streams (ADD_STREAM's channel "metadata") go through a clock
+ * rewriter (ctf-metadata.h) that puts the guest's clock on the host's
+ * axis with the latest estimate, and when one ends (CLOSE_STREAM's
+ * reply, or its connection going away) sync.c applies the final
+ * estimate to the file lttng-relayd wrote.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +24,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/ctf-metadata.h"
 #include "common/log.h"
 #include "common/relayd-msg.h"
 #include "relayd.h"
@@ -29,11 +36,35 @@
  */
 #define MAX_PENDING_REPLIES	16
 
+/* ADD_STREAM's fixed part (struct lttcomm_relayd_add_stream_2_11), then its names. */
+#define ADD_STREAM_FIXED_LEN	32
+/* SEND_METADATA's payload: u64 stream_id, u32 padding_size, then the metadata. */
+#define METADATA_HDR_LEN	12
+/* CREATE_SESSION's reply: u64 session_id, u32 ret_code, u32 path_length, path. */
+#define CREATE_SESSION_REPLY_LEN	16
+#define METADATA_CHANNEL	"metadata"
+
 struct lh_relay_vm_state {
 	char vm_name[LTTNG_HYPER_NAME_MAX_LEN + 1];
 	struct lh_relay_limits limits;
 	uint8_t uuid_key[LH_RELAYD_UUID_LEN];
 	struct lh_relayd_owned *owned;
+	struct lh_relay_clock *clock;	/* NULL: clock sync off */
+};
+
+/* A metadata stream of a control connection, and its clock rewriter. */
+struct md_stream {
+	uint64_t id;			/* lttng-relayd's, once ADD_STREAM is answered */
+	char *pathname;
+	char *channel_name;
+	struct lh_ctf_md_rewriter *rw;
+	struct md_stream *next;
+};
+
+/* What to do when a pending reply comes. */
+struct pending_md {
+	struct md_stream *added;	/* ADD_STREAM of a metadata stream */
+	struct md_stream *closed;	/* CLOSE_STREAM of a metadata stream */
 };
 
 /* A control connection; its address owns the session and streams it creates. */
@@ -42,6 +73,7 @@ struct relay_ctl {
 	struct lh_buf in;		/* guest bytes short of a whole message */
 	struct lh_buf replies;		/* lttng-relayd bytes short of a whole reply */
 	enum lh_relayd_reply pending[MAX_PENDING_REPLIES];	/* a FIFO */
+	struct pending_md pending_md[MAX_PENDING_REPLIES];	/* alongside */
 	unsigned int pending_head;
 	unsigned int nr_pending;
 	bool version_sent;
@@ -49,6 +81,8 @@ struct relay_ctl {
 	uint32_t minor;			/* negotiated; 0 until VERSION's reply */
 	/* lttng-relayd holds one session per connection (and asserts it). */
 	bool session_requested;
+	char *session_path;		/* from CREATE_SESSION's reply */
+	struct md_stream *md_streams;	/* answered metadata streams */
 };
 
 struct relay_data {
@@ -99,6 +133,194 @@ void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state)
 	free(state);
 }
 
+void lh_relay_vm_state_set_clock(struct lh_relay_vm_state *state, struct lh_relay_clock *clk)
+{
+	state->clock = clk;
+}
+
+struct lh_relay_clock *lh_relay_vm_state_get_clock(const struct lh_relay_vm_state *state)
+{
+	return state->clock;
+}
+
+static uint32_t load_be32(const uint8_t *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+		((uint32_t) p[2] << 8) | (uint32_t) p[3];
+}
+
+static void store_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
+}
+
+static void md_stream_free(struct md_stream *md)
+{
+	if (!md) {
+		return;
+	}
+	lh_ctf_md_rewriter_destroy(md->rw);
+	free(md->pathname);
+	free(md->channel_name);
+	free(md);
+}
+
+/*
+ * A checked ADD_STREAM: a metadata stream to follow, or NULL (not
+ * metadata, or out of memory: then the metadata passes as it is).
+ */
+static struct md_stream *md_stream_from_add(const uint8_t *msg)
+{
+	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
+	uint32_t channel_len = load_be32(p);
+	const char *channel = (const char *) p + ADD_STREAM_FIXED_LEN;
+	const char *path = channel + channel_len;
+	struct md_stream *md;
+
+	if (strcmp(channel, METADATA_CHANNEL)) {
+		return NULL;
+	}
+	md = calloc(1, sizeof(*md));
+	if (!md) {
+		PERROR("calloc");
+		return NULL;
+	}
+	md->pathname = strdup(path);
+	md->channel_name = strdup(channel);
+	md->rw = lh_ctf_md_rewriter_create();
+	if (!md->pathname || !md->channel_name || !md->rw) {
+		ERR("Out of memory for a metadata stream: its clock is left as it is");
+		md_stream_free(md);
+		return NULL;
+	}
+	return md;
+}
+
+static struct md_stream *md_stream_find(const struct relay_ctl *ctl, uint64_t id)
+{
+	struct md_stream *md;
+
+	for (md = ctl->md_streams; md; md = md->next) {
+		if (md->id == id) {
+			return md;
+		}
+	}
+	return NULL;
+}
+
+static void md_stream_unlink(struct relay_ctl *ctl, struct md_stream *md)
+{
+	struct md_stream **pp;
+
+	for (pp = &ctl->md_streams; *pp; pp = &(*pp)->next) {
+		if (*pp == md) {
+			*pp = md->next;
+			return;
+		}
+	}
+}
+
+/* The final fix of a metadata stream that ended. */
+static void md_stream_finish(const struct relay_ctl *ctl, const struct md_stream *md)
+{
+	const struct lh_relay_sync_stream stream = {
+		.vm_name = ctl->state->vm_name,
+		.session_path = ctl->session_path,
+		.pathname = md->pathname,
+		.channel_name = md->channel_name,
+		.guest = lh_ctf_md_rewriter_report(md->rw),
+	};
+
+	if (!ctl->session_path) {
+		char ctx[LTTNG_HYPER_NAME_MAX_LEN + 8];
+
+		snprintf(ctx, sizeof(ctx), "vm=%s", ctl->state->vm_name);
+		WARN_CTX(ctx, "Metadata stream %" PRIu64 " of an unknown session: no final clock fix",
+			md->id);
+		return;
+	}
+	lh_relay_sync_finish(&stream, ctl->state->clock);
+}
+
+struct md_emit {
+	struct lh_buf *out;
+	uint64_t stream_id;
+};
+
+/* Forward one rewritten metadata message. */
+static int md_emit(void *arg, const uint8_t *data, size_t len, uint32_t padding)
+{
+	const struct md_emit *e = arg;
+	const struct lh_relayd_ctrl_hdr hdr = {
+		.data_size = METADATA_HDR_LEN + len,
+		.cmd = LH_RELAYD_SEND_METADATA,
+	};
+	uint8_t *p;
+
+	if (lh_buf_reserve(e->out, LH_RELAYD_CTRL_HDR_LEN + METADATA_HDR_LEN + len) < 0) {
+		return -1;
+	}
+	p = lh_buf_tail(e->out);
+	lh_relayd_ctrl_hdr_encode(&hdr, p);
+	p += LH_RELAYD_CTRL_HDR_LEN;
+	store_be32(p, (uint32_t) (e->stream_id >> 32));
+	store_be32(p + 4, (uint32_t) e->stream_id);
+	store_be32(p + 8, padding);
+	memcpy(p + METADATA_HDR_LEN, data, len);
+	lh_buf_commit(e->out, LH_RELAYD_CTRL_HDR_LEN + METADATA_HDR_LEN + len);
+	return 0;
+}
+
+/* What the rewriter writes now: the latest correction, or room for it. */
+static void md_values(const struct relay_ctl *ctl, struct lh_ctf_md_values *values)
+{
+	struct lh_clock_correction corr;
+	struct lh_clock_estimate est;
+
+	*values = (struct lh_ctf_md_values) { .min_width = LH_CTF_MD_RESERVE_WIDTH };
+	if (ctl->state->clock && lh_relay_clock_correction(ctl->state->clock, &corr, &est) == 0) {
+		values->set_offset = true;
+		values->offset = corr.offset;
+		values->set_freq = true;
+		values->freq = corr.freq;
+	}
+}
+
+/* Metadata messages held by the rewriters go out before any other command. */
+static int md_flush_all(struct relay_ctl *ctl, struct lh_buf *out)
+{
+	struct md_stream *md;
+
+	for (md = ctl->md_streams; md; md = md->next) {
+		struct md_emit e = { .out = out, .stream_id = md->id };
+
+		if (lh_ctf_md_rewriter_holding(md->rw) &&
+				lh_ctf_md_rewriter_flush(md->rw, md_emit, &e) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Replace the verbatim SEND_METADATA at out_len in out by the rewritten form. */
+static int md_rewrite(struct relay_ctl *ctl, struct md_stream *md, const uint8_t *msg,
+		size_t len, struct lh_buf *out, size_t out_len)
+{
+	const uint8_t *payload = msg + LH_RELAYD_CTRL_HDR_LEN;
+	struct md_emit e = { .out = out, .stream_id = md->id };
+	struct lh_ctf_md_values values;
+
+	out->tail = out->head + out_len;
+	md_values(ctl, &values);
+	lh_ctf_md_rewriter_set_values(md->rw, &values);
+	return lh_ctf_md_rewriter_feed(md->rw, payload + METADATA_HDR_LEN,
+		len - LH_RELAYD_CTRL_HDR_LEN - METADATA_HDR_LEN,
+		load_be32(payload + 8), md_emit, &e);
+}
+
 static const char *conn_log_ctx(const struct lh_mux_conn *conn)
 {
 	return lh_mux_log_ctx(lh_mux_conn_mux(conn));
@@ -144,13 +366,24 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		char *err, size_t errlen)
 {
 	struct lh_relayd_owned *owned = ctl->state->owned;
+	struct pending_md act = { 0 };
 	struct lh_relayd_msg_info info;
 	struct lh_relayd_msg_ctx ctx;
+	struct md_stream *md = NULL;
+	size_t out_len;
 
+	if (load_be32(msg + 16) != LH_RELAYD_SEND_METADATA && md_flush_all(ctl, out) < 0) {
+		snprintf(err, errlen, "out of memory for metadata");
+		return -1;
+	}
+	out_len = lh_buf_len(out);
 	ctl_msg_ctx(ctl, &ctx);
 	if (lh_relayd_msg_filter(&ctx, msg, len, out, &info, err, errlen) < 0 ||
 			ctl_check_refs(ctl, &info, err, errlen) < 0) {
 		return -1;
+	}
+	if (info.nr_stream_refs) {
+		md = md_stream_find(ctl, lh_relayd_msg_stream_ref(&info, 0));
 	}
 	switch (info.cmd) {
 	case LH_RELAYD_VERSION:
@@ -171,9 +404,29 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		if (lh_relayd_owned_check_room(owned, info.cmd, err, errlen) < 0) {
 			return -1;
 		}
+		act.added = md_stream_from_add(msg);
 		break;
 	case LH_RELAYD_CLOSE_STREAM:
 		lh_relayd_owned_close_stream(owned, lh_relayd_msg_stream_ref(&info, 0));
+		if (md) {
+			/* Fresh probes for the final fix, done on the reply. */
+			md_stream_unlink(ctl, md);
+			act.closed = md;
+			if (ctl->state->clock) {
+				lh_relay_clock_burst(ctl->state->clock);
+			}
+		}
+		break;
+	case LH_RELAYD_SEND_METADATA:
+		if (md && md_rewrite(ctl, md, msg, len, out, out_len) < 0) {
+			snprintf(err, errlen, "out of memory for metadata");
+			return -1;
+		}
+		break;
+	case LH_RELAYD_RESET_METADATA:
+		if (md) {
+			lh_ctf_md_rewriter_reset(md->rw);
+		}
 		break;
 	default:
 		break;
@@ -186,9 +439,11 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	}
 	if (ctl->nr_pending == MAX_PENDING_REPLIES) {
 		snprintf(err, errlen, "more than %d commands awaiting a reply", MAX_PENDING_REPLIES);
+		md_stream_free(act.added);
 		return -1;
 	}
 	ctl->pending[(ctl->pending_head + ctl->nr_pending) % MAX_PENDING_REPLIES] = info.reply;
+	ctl->pending_md[(ctl->pending_head + ctl->nr_pending) % MAX_PENDING_REPLIES] = act;
 	ctl->nr_pending++;
 	lh_mux_conn_set_waiting(conn, true);
 	return 0;
@@ -238,7 +493,7 @@ static enum lh_filter_verdict ctl_from_peer(struct lh_mux_conn *conn,
 /* Learn from one whole reply, and pass it on to the guest. */
 static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		enum lh_relayd_reply kind, const struct lh_relayd_reply_info *info,
-		const uint8_t *reply, size_t len, struct lh_buf *out,
+		struct pending_md *act, const uint8_t *reply, size_t len, struct lh_buf *out,
 		char *err, size_t errlen)
 {
 	struct lh_relayd_owned *owned = ctl->state->owned;
@@ -262,11 +517,32 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 				lh_relayd_owned_add_session(owned, info->id, ctl, err, errlen) < 0) {
 			return -1;
 		}
+		/* The session's directory, relative to lttng-relayd's output. */
+		if (info->ret_code == LH_RELAYD_RET_OK && len > CREATE_SESSION_REPLY_LEN &&
+				!ctl->session_path) {
+			ctl->session_path = strdup((const char *) reply + CREATE_SESSION_REPLY_LEN);
+			if (!ctl->session_path) {
+				ERR_CTX(conn_log_ctx(conn), "Out of memory: no final clock fix");
+			}
+		}
 		break;
 	case LH_RELAYD_REPLY_ADD_STREAM:
 		if (info->ret_code == LH_RELAYD_RET_OK &&
 				lh_relayd_owned_add_stream(owned, info->id, ctl, err, errlen) < 0) {
 			return -1;
+		}
+		if (act->added && info->ret_code == LH_RELAYD_RET_OK) {
+			act->added->id = info->id;
+			act->added->next = ctl->md_streams;
+			ctl->md_streams = act->added;
+			act->added = NULL;
+		}
+		break;
+	case LH_RELAYD_REPLY_GENERIC:
+		if (act->closed) {
+			md_stream_finish(ctl, act->closed);
+			md_stream_free(act->closed);
+			act->closed = NULL;
 		}
 		break;
 	default:
@@ -304,10 +580,13 @@ static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 		if (n == 0) {
 			break;
 		}
-		if (ctl_reply(conn, ctl, kind, &info, lh_buf_head(&ctl->replies),
-				(size_t) n, out, err, errlen) < 0) {
+		if (ctl_reply(conn, ctl, kind, &info, &ctl->pending_md[ctl->pending_head],
+				lh_buf_head(&ctl->replies), (size_t) n, out, err, errlen) < 0) {
 			return LH_FILTER_ERROR;
 		}
+		/* A stream lttng-relayd refused is not followed. */
+		md_stream_free(ctl->pending_md[ctl->pending_head].added);
+		ctl->pending_md[ctl->pending_head] = (struct pending_md) { 0 };
 		lh_buf_consume(&ctl->replies, (size_t) n);
 		ctl->pending_head = (ctl->pending_head + 1) % MAX_PENDING_REPLIES;
 		ctl->nr_pending--;
@@ -326,7 +605,26 @@ static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 static void ctl_release(struct lh_mux_conn *conn)
 {
 	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
+	unsigned int i;
 
+	/* lttng-relayd closes the streams of a connection that goes away. */
+	while (ctl->md_streams) {
+		struct md_stream *md = ctl->md_streams;
+
+		ctl->md_streams = md->next;
+		md_stream_finish(ctl, md);
+		md_stream_free(md);
+	}
+	for (i = 0; i < ctl->nr_pending; i++) {
+		struct pending_md *act = &ctl->pending_md[(ctl->pending_head + i) % MAX_PENDING_REPLIES];
+
+		md_stream_free(act->added);
+		if (act->closed) {
+			md_stream_finish(ctl, act->closed);
+			md_stream_free(act->closed);
+		}
+	}
+	free(ctl->session_path);
 	lh_relayd_owned_release(ctl->state->owned, ctl);
 	lh_buf_fini(&ctl->in);
 	lh_buf_fini(&ctl->replies);

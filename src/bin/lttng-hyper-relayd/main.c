@@ -772,6 +772,7 @@ static void cleanup(struct relay *relay)
 	free(relay->pidfile);
 	free(relay->log_path);
 	free(relay->vm_opts);
+	lh_relay_sync_fini();
 }
 
 int main(int argc, const char **argv)
@@ -807,6 +808,13 @@ int main(int argc, const char **argv)
 		goto end;
 	}
 	if (!relay.relayd_url && prepare_output(&relay) < 0) {
+		goto end;
+	}
+	/*
+	 * The final clock fix rewrites the files lttng-relayd wrote, so it
+	 * needs their directory: only with the relayd we start ourselves.
+	 */
+	if (!relay.relayd_url && lh_relay_sync_set_output(relay.output) < 0) {
 		goto end;
 	}
 	if (prepare_log(&relay) < 0) {

@@ -17,6 +17,7 @@
 #include <lttng-hyper/frame.h>
 
 #include "common/clocksync.h"
+#include "common/ctf-metadata.h"
 #include "common/loop.h"
 #include "common/mux.h"
 
@@ -114,8 +115,11 @@ struct lh_relay_clock;
 /*
  * Start probing the guest behind mux: a burst when the channel comes up
  * (so an estimate exists before the guest's first session sends its
- * metadata), then a few probes periodically. Feed it replies from
- * lh_mux_ops.on_clock_reply.
+ * metadata; at once if mux is ready, else when lh_mux_ops.on_ready calls
+ * lh_relay_clock_burst()), then a few probes periodically. Feed it
+ * replies from lh_mux_ops.on_clock_reply. Probes are sent from a timer
+ * only, so the clock may be destroyed after the mux, which lets final
+ * fixes made while the mux is torn down still read its estimate.
  */
 struct lh_relay_clock *lh_relay_clock_create(struct lh_loop *loop, struct lh_mux *mux,
 		const char *log_ctx);
@@ -137,5 +141,34 @@ int lh_relay_clock_correction(const struct lh_relay_clock *clk,
  */
 void lh_relay_vm_state_set_clock(struct lh_relay_vm_state *state, struct lh_relay_clock *clk);
 struct lh_relay_clock *lh_relay_vm_state_get_clock(const struct lh_relay_vm_state *state);
+
+
+/* --- sync: the final clock fix of a guest's trace (sync.c) ------------- */
+
+/*
+ * lttng-relayd's output directory (its -o, absolute), where the final
+ * fix finds the files; set once by main.c. Without it (an lttng-relayd
+ * the relay does not start), only the in-flight rewrite happens.
+ */
+int lh_relay_sync_set_output(const char *dir);
+void lh_relay_sync_fini(void);
+
+/* A metadata stream that ended, and what its in-flight rewrite found. */
+struct lh_relay_sync_stream {
+	const char *vm_name;
+	const char *session_path;	/* CREATE_SESSION reply: relative to the output */
+	const char *pathname;		/* ADD_STREAM: relative to the session */
+	const char *channel_name;	/* ADD_STREAM: the file name */
+	const struct lh_ctf_md_report *guest;	/* the guest's own values */
+};
+
+/*
+ * Apply clk's latest correction (if any) in place to the stream's
+ * metadata file, and write <session>/lttng-hyper-sync. Paths are resolved
+ * under the output directory only, refusing symbolic links. Returns 0 or
+ * -1 (logged).
+ */
+int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
+		const struct lh_relay_clock *clk);
 
 #endif /* LH_RELAYD_RELAYD_H */

@@ -45,6 +45,7 @@ struct lh_vm {
 	/* The current channel connection, if any. */
 	struct lh_mux *mux;
 	struct lh_relay_vm_state *state;
+	struct lh_relay_clock *clock;	/* NULL: the guest's clock is not measured */
 	uint64_t conn_ms;		/* when it was made */
 	/* It opened connections to lttng-relayd: the state may hold its ids. */
 	bool used_relayd;
@@ -92,11 +93,18 @@ static void channel_close(struct lh_vm *vm)
 	INFO_CTX(vm->log_ctx, "channel down after %.1f s: %" PRIu64 " bytes from the guest, %" PRIu64 " bytes to it",
 		(double) (lh_now_ms() - vm->conn_ms) / 1000.0,
 		stats.bytes_from_peer, stats.bytes_to_peer);
-	/* The filters of the mux's connections refer to the state: mux first. */
+	/*
+	 * The filters of the mux's connections refer to the state, and the
+	 * state to the clock, whose estimate the final clock fix of a trace
+	 * cut short here still needs: mux first, clock last. The clock sends
+	 * probes from its timer only, so it never touches the dying mux.
+	 */
 	lh_mux_destroy(vm->mux);
 	vm->mux = NULL;
 	lh_relay_vm_state_destroy(vm->state);
 	vm->state = NULL;
+	lh_relay_clock_destroy(vm->clock);
+	vm->clock = NULL;
 	vm->used_relayd = false;
 }
 
@@ -106,6 +114,14 @@ static void vm_on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer
 
 	INFO_CTX(vm->log_ctx, "channel up (guest protocol %u.%u)", peer->major, peer->minor);
 	vm->backoff_ms = LH_RECONNECT_MIN_MS;
+	if (!vm->clock) {
+		return;
+	}
+	if (!(peer->caps & LTTNG_HYPER_CAP_CLOCK_SYNC)) {
+		WARN_CTX(vm->log_ctx, "the guest offers no clock sync: its traces keep its own clock");
+		return;
+	}
+	lh_relay_clock_burst(vm->clock);
 }
 
 static int vm_on_open(struct lh_mux *mux, struct lh_mux_conn *conn,
@@ -143,6 +159,15 @@ static void vm_on_conn_closed(struct lh_mux *mux, struct lh_mux_conn *conn)
 	DBG_CTX(vm->log_ctx, "conn %" PRIu32 " closed", lh_mux_conn_id(conn));
 }
 
+static void vm_on_clock_reply(struct lh_mux *mux, const struct lttng_hyper_clock_reply *reply)
+{
+	struct lh_vm *vm = lh_mux_get_priv(mux);
+
+	if (vm->clock) {
+		lh_relay_clock_on_reply(vm->clock, reply);
+	}
+}
+
 static void vm_on_channel_error(struct lh_mux *mux, const char *why)
 {
 	struct lh_vm *vm = lh_mux_get_priv(mux);
@@ -159,6 +184,7 @@ static const struct lh_mux_ops vm_mux_ops = {
 	.on_open = vm_on_open,
 	.on_conn_closed = vm_on_conn_closed,
 	.on_channel_error = vm_on_channel_error,
+	.on_clock_reply = vm_on_clock_reply,
 };
 
 /* Run a mux over a new channel connection. Takes fd over, even on failure. */
@@ -186,6 +212,11 @@ static int channel_open(struct lh_vm *vm, int fd)
 		vm->state = NULL;
 		return -1;
 	}
+	vm->clock = lh_relay_clock_create(vm->loop, vm->mux, vm->log_ctx);
+	if (!vm->clock) {
+		WARN_CTX(vm->log_ctx, "cannot set up clock sync: this VM's traces keep its own clock");
+	}
+	lh_relay_vm_state_set_clock(vm->state, vm->clock);
 	vm->conn_ms = lh_now_ms();
 	DBG_CTX(vm->log_ctx, "channel connection on %s, waiting for the guest's HELLO", vm->channel);
 	return 0;

@@ -1,0 +1,246 @@
+/*
+ * The final clock fix of a guest's trace, and its sync file (relayd.h).
+ *
+ * When a guest's metadata stream ends, the latest estimate of its clock
+ * is written in place into the metadata file lttng-relayd wrote (the
+ * in-flight rewrite reserved the width), and the estimate is recorded in
+ * <session>/lttng-hyper-sync (doc/clock-sync.md, "The sync file"). The
+ * paths come from lttng-relayd's reply and the guest's checked names:
+ * they are still walked one component at a time under the output
+ * directory, never through a symbolic link.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/path.h"
+#include "relayd.h"
+
+#define SYNC_FILE_NAME		"lttng-hyper-sync"
+#define SYNC_FILE_TMP		".lttng-hyper-sync.tmp"
+#define SYNC_FILE_MODE		0640
+
+static char *sync_output;
+
+int lh_relay_sync_set_output(const char *dir)
+{
+	char *copy = strdup(dir);
+
+	if (!copy) {
+		PERROR("strdup");
+		return -1;
+	}
+	free(sync_output);
+	sync_output = copy;
+	return 0;
+}
+
+void lh_relay_sync_fini(void)
+{
+	free(sync_output);
+	sync_output = NULL;
+}
+
+/* Open the directory path (relative, checked) under dirfd; -1 with errno. */
+static int open_dir_under(int dirfd, const char *path)
+{
+	char *copy = strdup(path);
+	char *save = NULL, *comp;
+	int fd = dup(dirfd);
+
+	if (!copy || fd < 0) {
+		free(copy);
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		close(fd);
+		fd = next;
+		if (fd < 0) {
+			break;
+		}
+	}
+	free(copy);
+	return fd;
+}
+
+static void format_time(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || !gmtime_r(&ts.tv_sec, &tm) ||
+			!strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+		snprintf(buf, len, "unknown");
+	}
+}
+
+/* Write the sync file next to the trace: a temporary file, then a rename. */
+static int write_sync_file(int session_fd, const struct lh_relay_sync_stream *stream,
+		const char *status, const struct lh_clock_correction *corr,
+		const struct lh_clock_estimate *est)
+{
+	const struct lh_ctf_md_report *guest = stream->guest;
+	char when[32];
+	FILE *f;
+	int fd;
+
+	fd = openat(session_fd, SYNC_FILE_TMP,
+		O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, SYNC_FILE_MODE);
+	if (fd < 0) {
+		return -1;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	format_time(when, sizeof(when));
+	fprintf(f, "# lttng-hyper clock synchronization (see doc/clock-sync.md)\n");
+	fprintf(f, "format = 1\nvm = %s\nmetadata = %s/%s\nstatus = %s\nwritten_at = %s\n",
+		stream->vm_name, stream->pathname, stream->channel_name, status, when);
+	if (guest->has_offset) {
+		fprintf(f, "guest_offset = %" PRIu64 "\n", guest->offset);
+	}
+	if (guest->has_freq) {
+		fprintf(f, "guest_freq = %" PRIu64 "\n", guest->freq);
+	}
+	if (corr) {
+		fprintf(f, "offset = %" PRIu64 "\nfreq = %" PRIu64 "\nerror_ns = %" PRIu64 "\n"
+			"host_realtime_minus_mono_ns = %" PRId64 "\n",
+			corr->offset, corr->freq, corr->error_ns,
+			corr->host_realtime_minus_mono_ns);
+		fprintf(f, "method = %s\nprobes = %u\nprobes_used = %u\nmin_rtt_ns = %" PRIu64 "\n"
+			"drift_ppb = %.3f\nref_guest_ns = %" PRIu64 "\nref_host_ns = %" PRIu64 "\n"
+			"span_guest_ns = %" PRIu64 "\n",
+			est->method ? est->method : "unknown", est->samples, est->used,
+			est->min_rtt_ns, est->drift * 1e9, est->ref_guest_ns, est->ref_host_ns,
+			est->last_guest_ns - est->first_guest_ns);
+	}
+	if (fflush(f) || fsync(fd) < 0) {
+		fclose(f);
+		unlinkat(session_fd, SYNC_FILE_TMP, 0);
+		return -1;
+	}
+	if (fclose(f)) {
+		unlinkat(session_fd, SYNC_FILE_TMP, 0);
+		return -1;
+	}
+	if (renameat(session_fd, SYNC_FILE_TMP, session_fd, SYNC_FILE_NAME) < 0) {
+		unlinkat(session_fd, SYNC_FILE_TMP, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
+		const struct lh_relay_clock *clk)
+{
+	char ctx[LTTNG_HYPER_NAME_MAX_LEN + 8];
+	struct lh_clock_correction corr;
+	struct lh_clock_estimate est;
+	struct lh_ctf_md_values values = { 0 };
+	struct lh_ctf_md_report rep;
+	const char *status;
+	bool have = false;
+	int out_fd = -1, session_fd = -1, stream_fd = -1, md_fd = -1;
+	int ret = -1;
+	struct stat st;
+
+	snprintf(ctx, sizeof(ctx), "vm=%s", stream->vm_name);
+	if (!sync_output) {
+		DBG_CTX(ctx, "No output directory known: no final clock fix");
+		return 0;
+	}
+	if (!lh_path_relative_is_safe(stream->session_path, strlen(stream->session_path), false) ||
+			!lh_path_relative_is_safe(stream->pathname, strlen(stream->pathname), false) ||
+			!lh_path_component_is_safe(stream->channel_name,
+				strlen(stream->channel_name))) {
+		ERR_CTX(ctx, "Unsafe metadata path %s/%s/%s: no final clock fix",
+			stream->session_path, stream->pathname, stream->channel_name);
+		return -1;
+	}
+	if (clk && lh_relay_clock_correction(clk, &corr, &est) == 0) {
+		have = true;
+		values = (struct lh_ctf_md_values) {
+			.set_offset = true,
+			.offset = corr.offset,
+			.set_freq = true,
+			.freq = corr.freq,
+		};
+	}
+	out_fd = open(sync_output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (out_fd < 0) {
+		lh_log_errno(ctx, "Output directory %s", sync_output);
+		goto end;
+	}
+	session_fd = open_dir_under(out_fd, stream->session_path);
+	if (session_fd >= 0) {
+		stream_fd = open_dir_under(session_fd, stream->pathname);
+	}
+	if (stream_fd >= 0) {
+		md_fd = openat(stream_fd, stream->channel_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (md_fd < 0) {
+		lh_log_errno(ctx, "Metadata file %s/%s/%s/%s", sync_output, stream->session_path,
+			stream->pathname, stream->channel_name);
+		goto end;
+	}
+	if (fstat(md_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ERR_CTX(ctx, "Metadata %s/%s/%s is not a regular file", stream->session_path,
+			stream->pathname, stream->channel_name);
+		goto end;
+	}
+	if (lh_ctf_md_fix_fd(md_fd, have ? &values : NULL, &rep) < 0) {
+		lh_log_errno(ctx, "Clock fix of %s/%s/%s", stream->session_path,
+			stream->pathname, stream->channel_name);
+		goto end;
+	}
+	if (!have) {
+		status = "no-estimate";
+		WARN_CTX(ctx, "No clock estimate for %s/%s: its clock is the guest's own",
+			stream->session_path, stream->pathname);
+	} else if (!rep.clock_found || rep.left || rep.rewritten != 2) {
+		status = "not-applied";
+		WARN_CTX(ctx, "Clock fix of %s/%s incomplete: monotonic clock %s, %u field(s) rewritten, %u left",
+			stream->session_path, stream->pathname, rep.clock_found ? "found" : "not found",
+			rep.rewritten, rep.left);
+	} else {
+		status = "applied";
+		INFO_CTX(ctx, "Clock fix of %s/%s: offset %" PRIu64 ", freq %" PRIu64
+			" (guest's offset %" PRIu64 "), error bound %" PRIu64 " ns",
+			stream->session_path, stream->pathname, corr.offset, corr.freq,
+			stream->guest->offset, corr.error_ns);
+	}
+	if (write_sync_file(session_fd, stream, status, have ? &corr : NULL,
+			have ? &est : NULL) < 0) {
+		lh_log_errno(ctx, "Sync file in %s/%s", sync_output, stream->session_path);
+		goto end;
+	}
+	ret = 0;
+end:
+	if (md_fd >= 0) {
+		close(md_fd);
+	}
+	if (stream_fd >= 0) {
+		close(stream_fd);
+	}
+	if (session_fd >= 0) {
+		close(session_fd);
+	}
+	if (out_fd >= 0) {
+		close(out_fd);
+	}
+	return ret;
+}

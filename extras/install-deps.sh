@@ -12,6 +12,11 @@ PACKAGES=(
 	lttng-tools babeltrace2 util-linux iproute2 faketime socat
 	# the man pages
 	man-db
+	# the benchmarks
+	bc
+	# real guests: QEMU, the guest image (busybox, cpio, zstd) and the guest
+	# kernel's lttng-modules build (kmod for depmod and modinfo, patch)
+	qemu-system-x86 busybox-static cpio zstd kmod patch
 )
 
 missing=()

@@ -1,0 +1,232 @@
+#!/bin/bash
+# Build lttng-modules for the test guest's kernel and install them into a
+# guest root: Debian's lttng-modules-dkms source, our patches, the kernel's
+# own linux-headers packages (fetched with the kernel by build-guest.sh).
+#
+# The DKMS package is unpacked, never installed: its install runs DKMS at
+# once, and a failed build leaves dpkg half-configured. The stripped modules
+# are cached under the kernel's version, lttng-modules' version and a hash
+# of the patches and the module set, so a second run takes a second.
+
+set -eu -o pipefail
+
+prog=${0##*/}
+srcdir=$(cd "$(dirname "$0")" && pwd)
+
+usage()
+{
+	cat <<EOF
+Usage: $prog [OPTIONS] ROOT
+
+Build the LTTng kernel modules for a cached guest kernel, install them in
+ROOT/lib/modules/ABI/extra/ and run depmod on ROOT.
+
+Options:
+  -c, --cache DIR         cache folder (default: \${XDG_CACHE_HOME:-\$HOME/.cache}/lttng-hyper)
+  -k, --kernel-abi ABI    kernel release, e.g. 6.1.0-56-amd64, fetched by build-guest.sh
+                          into the cache (default: the newest cached)
+  -h, --help              show this help
+EOF
+}
+
+log()
+{
+	echo "$prog: $*" >&2
+}
+
+die()
+{
+	echo "$prog: error: $*" >&2
+	exit 1
+}
+
+need_cmd()
+{
+	command -v "$1" > /dev/null || die "$1 not found; on Debian: apt-get install $2"
+}
+
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
+kabi=
+root=
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-c|--cache)
+		cache=${2:?$1 needs a value}
+		shift 2
+		;;
+	-k|--kernel-abi)
+		kabi=${2:?$1 needs a value}
+		shift 2
+		;;
+	-h|--help)
+		usage
+		exit 0
+		;;
+	-*)
+		usage >&2
+		die "unknown option '$1'"
+		;;
+	*)
+		[ -z "$root" ] || die "only one ROOT, please"
+		root=$1
+		shift
+		;;
+	esac
+done
+[ -n "$root" ] || {
+	usage >&2
+	die "no ROOT given"
+}
+[ -d "$root" ] || die "$root is not a folder"
+
+# What the guest's lttng-sessiond needs to trace the kernel with the sched
+# probes: the ring-buffer clients (required by sessiond), the sched probe,
+# and whatever these depend on (found in the modules themselves). System
+# call tracing is in lttng-tracer.
+MODULES=(lttng-ring-buffer-client-discard lttng-ring-buffer-client-overwrite
+	lttng-ring-buffer-metadata-client lttng-ring-buffer-client-mmap-discard
+	lttng-ring-buffer-client-mmap-overwrite lttng-ring-buffer-metadata-mmap-client
+	lttng-probe-sched)
+
+need_cmd apt-get apt
+need_cmd dpkg-deb dpkg
+need_cmd patch patch
+need_cmd make make
+need_cmd strip binutils
+need_cmd depmod kmod
+need_cmd modinfo kmod
+
+if [ -z "$kabi" ]; then
+	kabi=$(find "$cache/kernel" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' \
+		-printf '%f\n' 2> /dev/null | sort -V | tail -n 1)
+	[ -n "$kabi" ] || die "no kernel in $cache/kernel: run build-guest.sh first"
+fi
+kdir=$cache/kernel/$kabi
+[ -f "$kdir/versions" ] || die "kernel $kabi is not in $cache/kernel: run build-guest.sh first"
+kver=$(awk -v p="linux-image-$kabi" '$1 == p { print $2 }' "$kdir/versions")
+[ -n "$kver" ] || die "no linux-image-$kabi in $kdir/versions"
+
+workdir=
+partial=
+trap 'rm -rf "$workdir" "$partial"' EXIT
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/lttng-hyper-modules.XXXXXX")
+
+# lttng-modules-dkms: the candidate of the package list, else the newest
+# cached. The package is kept, since the archive moves on.
+debdir=$cache/lttng-modules
+mkdir -p "$debdir" || die "cannot create $debdir"
+lmver=$({ apt-cache show --no-all-versions lttng-modules-dkms 2> /dev/null || true; } |
+	sed -n 's/^Version: //p' | head -n 1)
+if [ -z "$lmver" ]; then
+	lmdeb=$(find "$debdir" -name 'lttng-modules-dkms_*_all.deb' | sort -V | tail -n 1)
+	[ -n "$lmdeb" ] || die "no lttng-modules-dkms in the package list or in $debdir: apt-get update"
+	lmver=$(dpkg-deb -f "$lmdeb" Version)
+	log "no package list: using the cached lttng-modules-dkms $lmver"
+else
+	lmdeb=$debdir/lttng-modules-dkms_${lmver//:/%3a}_all.deb
+	if [ ! -f "$lmdeb" ]; then
+		log "downloading lttng-modules-dkms $lmver"
+		# apt's sandbox user may not write into a root-only cache.
+		(cd "$workdir" && apt-get download -q -o APT::Sandbox::User=root \
+			"lttng-modules-dkms=$lmver") > "$workdir/apt.log" 2>&1 ||
+			die "apt-get download lttng-modules-dkms failed:
+$(tail -n 5 "$workdir/apt.log")"
+		mv "$workdir"/lttng-modules-dkms_*.deb "$lmdeb"
+	fi
+fi
+
+mapfile -t patches < <(find "$srcdir/patches" -maxdepth 1 -name 'lttng-modules-*.patch' \
+	2> /dev/null | LC_ALL=C sort)
+key=$( (echo "${MODULES[*]}"; cat /dev/null "${patches[@]}") | sha256sum | cut -c 1-12)
+out=$cache/modules/$kabi-$kver-lttng-modules-$lmver-$key
+
+if [ -d "$out" ]; then
+	log "modules for $kabi ($kver), lttng-modules $lmver, patches $key: cached"
+else
+	start=$SECONDS
+	hdr=$workdir/headers
+	log "unpacking the linux-headers of $kabi ($kver)"
+	for deb in "$kdir"/debs/linux-headers-*.deb "$kdir"/debs/linux-kbuild-*.deb; do
+		[ -f "$deb" ] || die "no kernel headers in $kdir/debs: remove $kdir and run build-guest.sh"
+		dpkg -x "$deb" "$hdr" || die "cannot unpack $deb"
+	done
+	kbuild=$hdr/usr/src/linux-headers-$kabi
+	# The flavour's Makefile includes the -common one by its absolute path
+	# under /usr/src: point it at the unpacked copy.
+	sed -i "s|^include /usr/src/|include $hdr/usr/src/|" "$kbuild/Makefile" ||
+		die "cannot edit $kbuild/Makefile"
+	# The headers name the compiler the kernel was built with (gcc-12 ...).
+	cc=$(sed -n 's/^CC = .*)\(gcc-[0-9]*\)$/\1/p' "$kbuild/.kernelvariables")
+	need_cmd "${cc:-gcc}" "${cc:-gcc}"
+
+	log "unpacking lttng-modules-dkms $lmver"
+	dpkg -x "$lmdeb" "$workdir/dkms" || die "cannot unpack $lmdeb"
+	src=$(find "$workdir/dkms/usr/src" -mindepth 1 -maxdepth 1 -name 'lttng-modules-*' | head -n 1)
+	[ -n "$src" ] || die "no source in $lmdeb"
+	for p in "${patches[@]}"; do
+		log "applying ${p##*/}"
+		patch -d "$src" -p1 --batch --forward --quiet < "$p" > "$workdir/patch.log" 2>&1 ||
+			die "${p##*/} does not apply to lttng-modules $lmver:
+$(cat "$workdir/patch.log")"
+		# lttng-modules lists these in every module's modinfo
+		# (extra_version_patch), so a loaded module tells it was patched.
+		cp "$p" "$src/extra_version/patches/"
+	done
+
+	log "building lttng-modules $lmver for $kabi (about a minute on 2 cores)"
+	make -C "$src" -j "$(nproc)" KERNELDIR="$kbuild" > "$workdir/build.log" 2>&1 ||
+		die "the build failed; last lines of its log:
+$(grep -E 'error|Error' "$workdir/build.log" | head -n 20)"
+
+	partial=$out.tmp
+	rm -rf "$partial"
+	mkdir -p "$partial/extra"
+	# The module set and its dependencies, stripped of their debug
+	# information (about 7 times smaller).
+	todo=("${MODULES[@]}")
+	while [ "${#todo[@]}" -gt 0 ]; do
+		mod=${todo[0]}
+		todo=("${todo[@]:1}")
+		if [ -f "$partial/extra/$mod.ko" ]; then
+			continue
+		fi
+		ko=$(find "$src/src" -name "$mod.ko" | head -n 1)
+		[ -n "$ko" ] || die "the build made no $mod.ko"
+		strip --strip-debug -o "$partial/extra/$mod.ko" "$ko" ||
+			die "cannot strip $mod.ko"
+		read -r -a deps <<< "$(modinfo -F depends "$ko" | tr ',' ' ')"
+		todo+=("${deps[@]}")
+	done
+	{
+		echo "lttng-modules-dkms $lmver"
+		for p in "${patches[@]}"; do
+			echo "lttng-modules-patch ${p##*/} $(sha256sum < "$p" | cut -c 1-12)"
+		done
+	} > "$partial/versions"
+	mv "$partial" "$out"
+	partial=
+	log "built $(find "$out/extra" -name '*.ko' | wc -l) modules in $((SECONDS - start)) s" \
+		"($(du -sh "$out" | cut -f 1) cached in $out)"
+	# Keep the few newest builds only: each kernel or patch change adds one.
+	find "$cache/modules" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' -printf '%T@ %p\n' |
+		sort -rn | tail -n +4 | cut -d ' ' -f 2- | xargs -r rm -rf
+fi
+touch "$out"
+
+dest=$root/lib/modules/$kabi
+mkdir -p "$dest/extra" || die "cannot create $dest/extra"
+cp "$out"/extra/*.ko "$dest/extra/"
+# What went into the modules, for the image's list of versions.
+cp "$out/versions" "$dest/extra/lttng-modules.versions"
+# depmod needs to know the built-in modules too, which the kernel package
+# has, and the order of the modules the root holds.
+moddir=$kdir/root/lib/modules/$kabi
+for f in modules.builtin modules.builtin.modinfo; do
+	if [ -f "$moddir/$f" ]; then
+		cp "$moddir/$f" "$dest/"
+	fi
+done
+(cd "$dest" && find . -name '*.ko' | sed 's|^\./||' | LC_ALL=C sort) > "$dest/modules.order"
+depmod -b "$root" "$kabi" || die "depmod -b $root $kabi failed"
+log "installed $(find "$out/extra" -name '*.ko' | wc -l) modules in $dest/extra"

@@ -1,0 +1,137 @@
+#!/bin/bash
+# Guest kernel tracing in a real VM (QEMU): the project's guest image, with
+# lttng-modules built for its kernel, traces sched_switch, sched_wakeup and
+# every system call next to its user-space workload, in one session, and
+# lttng-hyperd carries both domains to the host. The guest has no network
+# device, so whatever reaches the host came through the hyper channel.
+# Then the same guest with a module missing: it says the kernel tracer is
+# unavailable, and user space is still offloaded in full.
+
+. "$(dirname "$0")/lib.sh"
+
+NUM_EVENTS=50000
+SMP=2
+# System calls in flight when tracing starts (an exit without its entry)
+# or stops (an entry without its exit): a few per CPU, since the guest's
+# daemons block in the same calls at both ends.
+INFLIGHT_PER_CPU=8
+VM=kguest
+VM_DIR=$top_srcdir/extras/vm
+TESTS_KERNEL=8
+TESTS_NO_KERNEL=4
+
+lh_init $((1 + TESTS_KERNEL + TESTS_NO_KERNEL))
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	skip $((LH_PLANNED - LH_RAN)) "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+	exit 0
+fi
+lh_pick_ports 3
+
+# build_image: the guest image with lttng-modules. A failure to fetch the
+# kernel or lttng-modules-dkms (no package list, no registry) means the
+# modules cannot be built here; any other failure is a real one.
+build_image()
+{
+	local log=$LH_TMP/build-guest.log
+
+	(cd "$top_builddir" && timeout 900 "$VM_DIR/build-guest.sh" --kernel-tracing \
+		-o "$LH_TMP/guest" --hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS") \
+		>"$log" 2>&1 && return 0
+	if grep -q -E 'apt-get download|package list|apt-get update' "$log"; then
+		skip $((LH_PLANNED - LH_RAN)) "lttng-modules cannot be built here: $(grep -m 1 error: "$log")"
+		exit 0
+	fi
+	return 1
+}
+
+# boot NAME APPEND: boot the guest against the relay; its console goes to
+# $LH_TMP/NAME.log. Succeeds when the guest ends with "lh-guest: done".
+boot()
+{
+	local name=$1 pid
+
+	timeout -k 5 "$LH_GUEST_TIMEOUT" "$VM_DIR/launch-guest.sh" \
+		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
+		--socket "$LH_TMP/$VM.sock" --name "$VM" --smp "$SMP" \
+		--accel "${LH_VM_ACCEL:-auto}" --append "lh.events=$NUM_EVENTS $2" \
+		--serial-log "$LH_TMP/$name.log" >"$LH_TMP/$name-launch.log" 2>&1 &
+	pid=$!
+	lh_track_pid "$pid"
+	wait "$pid"
+	lh_untrack_pid "$pid"
+	grep -q '^lh-guest: done' "$LH_TMP/$name.log"
+}
+
+# The session folders the host wrote for the VM, oldest first.
+sessions()
+{
+	find "$LH_OUT/$VM" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort
+}
+
+build_image
+ok $? "the guest image with lttng-modules builds" ||
+	bail_out "$(tail -n 5 "$LH_TMP/build-guest.log")"
+diag "$(grep -E 'build-modules.sh: (built|modules for)' "$LH_TMP/build-guest.log")"
+
+lh_relay_start main --vm "$VM=unix:$LH_TMP/$VM.sock" ||
+	bail_out "lttng-hyper-relayd did not start"
+
+# --- with the kernel tracer -----------------------------------------------
+
+start_s=$SECONDS
+boot kernel 'lh.kernel=1'
+ok $? "guest with lh.kernel=1 traced and powered off ($((SECONDS - start_s)) s)"
+grep -q '^lh-guest: .* tracing the kernel: ' "$LH_TMP/kernel.log"
+ok $? "the guest enabled sched_switch, sched_wakeup and all system calls"
+
+session=$(sessions | tail -n 1)
+dir=$LH_OUT/$VM/$session
+[ -n "$session" ] && [ "$(sessions | wc -l)" -eq 1 ] && [ -f "$dir/kernel/metadata" ] &&
+	[ -n "$(find "$dir/ust" -name metadata -type f)" ]
+ok $? "both domains arrived in one session: OUT/$VM/$session/{kernel,ust}"
+
+err=$LH_TMP/kernel-bt.err
+counts=$(set -o pipefail
+	timeout "$LH_CMD_TIMEOUT" babeltrace2 "$dir/kernel" 2>"$err" | awk '
+		/ sched_switch: / { sw++ }
+		/ sched_wakeup: / { wk++ }
+		/ syscall_entry_/ { en++ }
+		/ syscall_exit_/ { ex++ }
+		END { printf "%d %d %d %d\n", sw, wk, en, ex }')
+ok $? "babeltrace2 reads the guest's kernel trace"
+read -r switches wakeups entries exits <<<"$counts"
+diag "kernel: $switches sched_switch, $wakeups sched_wakeup," \
+	"$entries system call entries, $exits exits"
+
+[ "${switches:-0}" -gt 0 ] && [ "${wakeups:-0}" -gt 0 ]
+ok $? "sched_switch and sched_wakeup events ($switches, $wakeups)"
+
+allowed=$((SMP * INFLIGHT_PER_CPU))
+diff=$((${entries:-0} - ${exits:-0}))
+[ "${entries:-0}" -gt 0 ] && [ "${diff#-}" -le "$allowed" ]
+ok $? "system call entries and exits match ($entries, $exits; at most $allowed in flight)"
+
+discards=$(grep -c -i -E 'discarded|lost' "$err")
+[ "$discards" -eq 0 ]
+ok $? "no discarded kernel events or lost packets ($discards warnings)"
+
+lh_trace_stats "$dir/ust" && lh_trace_complete "$NUM_EVENTS"
+ok $? "user space, same session: $(lh_trace_describe)"
+
+# --- without it -------------------------------------------------------------
+
+start_s=$SECONDS
+boot no-kernel 'lh.kernel=1 lh.hide-module=lttng-tracer'
+ok $? "guest with lttng-tracer missing traced and powered off ($((SECONDS - start_s)) s)"
+grep -q '^lh-guest: .* kernel tracer unavailable: .*tracing user space only' \
+	"$LH_TMP/no-kernel.log"
+ok $? "the guest says the kernel tracer is unavailable"
+diag "$(grep 'kernel tracer unavailable' "$LH_TMP/no-kernel.log")"
+
+session=$(sessions | tail -n 1)
+dir=$LH_OUT/$VM/$session
+[ "$(sessions | wc -l)" -eq 2 ] && [ ! -e "$dir/kernel" ]
+ok $? "the new session OUT/$VM/$session has no kernel domain"
+
+lh_trace_stats "$dir/ust" && lh_trace_complete "$NUM_EVENTS"
+ok $? "user space offloaded in full: $(lh_trace_describe)"

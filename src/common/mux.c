@@ -1,10 +1,14 @@
 /*
  * The multiplexer (mux.h).
  *
- * Data path: a channel read carries many frames, and DATA for a local
- * socket with nothing queued is written straight from the input buffer;
- * local reads land behind a reserved header slot in the channel queue.
- * So bytes are copied only by the kernel, except when a socket is slow.
+ * Data path: bulk DATA never enters user space. A local read is
+ * splice()d into a pipe and, behind its frame header, from the pipe onto
+ * the channel; a DATA body from the channel is spliced through a pipe of
+ * its connection to the local socket, in the spans its filter lets pass
+ * unseen. Where splice is not supported, or for bytes a filter inspects,
+ * a channel read carries many frames and DATA for a local socket with
+ * nothing queued is written straight from the input buffer; local reads
+ * land behind a reserved header slot in the channel queue.
  *
  * Callbacks may re-enter the mux, close connections or destroy it. Closed
  * connections and a destroyed mux are freed only once the outermost mux
@@ -12,6 +16,7 @@
  * reported to the owner from there too, never from deep in a parse.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,11 +31,19 @@
 
 /* Largest read from the channel at once. */
 #define MUX_CHANNEL_READ	(256U << 10)
+/* Pipes that carry spliced data; a bigger pipe means fewer splice calls. */
+#define MUX_PIPE_SIZE		(1U << 20)
+/* Socket buffers of the channel: fewer, larger writes and reads. */
+#define MUX_SOCK_BUF		(4U << 20)
+/* DATA bodies at least this large are spliced; smaller ones are read. */
+#define MUX_SPLICE_MIN		(16U << 10)
 /*
  * A partial frame at least this large is finished with a read of exactly
  * the missing bytes, so the input buffer empties and is never compacted.
  */
 #define MUX_BIG_FRAME		(64U << 10)
+/* Read this much at most when a filter must see the next bytes. */
+#define MUX_INSPECT_READ	4096
 /* The smallest max_frame a peer may announce. */
 #define MUX_MIN_PEER_FRAME	4096
 #define MUX_WHY_LEN		512
@@ -46,7 +59,11 @@ struct lh_mux_conn {
 	int fd;
 	/* NULL while parked after a hang-up, when there is nothing to do with the fd. */
 	struct lh_watch *watch;
-	struct lh_buf out;		/* from the peer, waiting for the local fd */
+	/* From the peer, waiting for the local fd: first the pipe, then out. */
+	int pipe[2];
+	size_t pipe_len;
+	bool splice_off;		/* the local fd refused splice */
+	struct lh_buf out;
 	struct lh_buf pend;		/* filtered local bytes waiting for credit */
 	uint64_t send_credit;		/* DATA bytes we may still send */
 	uint32_t recv_credit;		/* DATA bytes the peer may still send */
@@ -89,6 +106,20 @@ struct lh_mux {
 	struct lh_buf in;
 	struct lh_buf out;
 	struct lh_buf scratch;
+	/*
+	 * The DATA payload in tx_pipe goes on the channel right after the
+	 * first tx_mark bytes of out (which end with its frame header).
+	 */
+	int tx_pipe[2];
+	size_t tx_pipe_len;
+	size_t tx_mark;
+	bool tx_splice_off;
+	/* The body of a DATA frame being received, and for which conn. */
+	uint32_t rx_conn_id;
+	uint32_t rx_left;
+	/* Bodies are being spliced: read frame headers alone. */
+	bool rx_bulk;
+	bool rx_splice_off;
 	struct lh_mux_conn *conns;
 	struct lh_mux_conn *dead_conns;
 	struct lh_mux_conn *last_conn;	/* lookup cache: DATA comes in runs */
@@ -105,6 +136,7 @@ struct lh_mux {
 
 static void conn_watch_cb(struct lh_watch *watch, int fd, uint32_t events, void *arg);
 static void conn_send_pending(struct lh_mux_conn *conn);
+static bool mux_frame_check(struct lh_mux *mux, const struct lttng_hyper_frame_header *hdr);
 
 static const char *kind_str(enum lttng_hyper_conn_kind kind)
 {
@@ -144,6 +176,84 @@ static bool mux_stopped(const struct lh_mux *mux)
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
+}
+
+/* splice() cannot move data between these two files: copy instead. */
+static bool splice_unsupported(int err)
+{
+	return err == EINVAL || err == EOPNOTSUPP;
+}
+
+/* A non-blocking pipe, as large as allowed, for spliced data. */
+static int pipe_open(int fds[2])
+{
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC)) {
+		return -1;
+	}
+	/* A smaller pipe only costs more splice calls (the size is capped for non-root). */
+	(void) fcntl(fds[0], F_SETPIPE_SZ, MUX_PIPE_SIZE);
+	return 0;
+}
+
+static void pipe_close(int fds[2], const char *log_ctx)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] >= 0 && close(fds[i])) {
+			lh_log_errno(log_ctx, "closing a pipe");
+		}
+		fds[i] = -1;
+	}
+}
+
+/*
+ * Move len bytes out of a pipe into buf at offset at, when they cannot be
+ * spliced where they were meant to go. Returns 0, or -1 with errno set.
+ */
+static int buf_insert_from_pipe(struct lh_buf *buf, size_t at, int fd, size_t len)
+{
+	size_t done = 0;
+	ssize_t ret;
+
+	if (lh_buf_reserve(buf, len)) {
+		return -1;
+	}
+	memmove(lh_buf_head(buf) + at + len, lh_buf_head(buf) + at, lh_buf_len(buf) - at);
+	while (done < len) {
+		ret = read(fd, lh_buf_head(buf) + at + done, len - done);
+		if (ret < 0 && errno == EINTR) {
+			continue;
+		}
+		if (ret <= 0) {
+			/* The pipe holds exactly len bytes: anything else is a bug. */
+			if (ret == 0) {
+				errno = EIO;
+			}
+			return -1;
+		}
+		done += (size_t) ret;
+	}
+	lh_buf_commit(buf, len);
+	return 0;
+}
+
+/*
+ * Grow a socket's buffers so bulk data moves in few, large system calls.
+ * Beyond net.core.[rw]mem_max only root may go (the FORCE options).
+ * Not every channel is a socket (virtio-serial ports are not), and a
+ * smaller buffer only costs speed, so failures are ignored.
+ */
+static void sock_grow_buffers(int fd)
+{
+	int size = MUX_SOCK_BUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size))) {
+		(void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size))) {
+		(void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
 }
 
 void lh_mux_config_init(struct lh_mux_config *cfg, enum lh_mux_role role)
@@ -195,6 +305,8 @@ static struct lh_mux_conn *conn_new(struct lh_mux *mux, uint32_t id,
 	conn->id = id;
 	conn->kind = kind;
 	conn->fd = -1;
+	conn->pipe[0] = -1;
+	conn->pipe[1] = -1;
 	lh_buf_init(&conn->out);
 	lh_buf_init(&conn->pend);
 	conn->send_credit = mux->peer.window;
@@ -258,6 +370,8 @@ static void conn_free(struct lh_mux_conn *conn)
 		lh_log_errno(mux->log_ctx, "conn %" PRIu32 ": closing the local socket", conn->id);
 	}
 	conn->fd = -1;
+	pipe_close(conn->pipe, mux->log_ctx);
+	conn->pipe_len = 0;
 	lh_buf_fini(&conn->out);
 	lh_buf_fini(&conn->pend);
 	if (mux->ops->on_conn_closed) {
@@ -293,6 +407,7 @@ static void mux_close_all_conns(struct lh_mux *mux)
 static void mux_free(struct lh_mux *mux)
 {
 	mux_free_dead_conns(mux);
+	pipe_close(mux->tx_pipe, mux->log_ctx);
 	lh_buf_fini(&mux->in);
 	lh_buf_fini(&mux->out);
 	lh_buf_fini(&mux->scratch);
@@ -314,6 +429,12 @@ static void mux_teardown(struct lh_mux *mux)
 static void mux_report_cb(struct lh_timer *timer, void *arg);
 static void conn_resume(struct lh_mux_conn *conn);
 
+/* Bytes waiting to go on the channel, spliced ones included. */
+static size_t mux_out_queued(const struct lh_mux *mux)
+{
+	return lh_buf_len(&mux->out) + mux->tx_pipe_len;
+}
+
 static void mux_enter(struct lh_mux *mux)
 {
 	mux->depth++;
@@ -325,8 +446,8 @@ static void mux_resume_conns(struct lh_mux *mux)
 	struct lh_mux_conn *conn;
 	unsigned int gen;
 
-	while (mux->out_blocked && !mux_stopped(mux) &&
-			lh_buf_len(&mux->out) < mux->cfg.out_high_water) {
+	while (mux->out_blocked && !mux_stopped(mux) && mux->tx_pipe_len == 0 &&
+			mux_out_queued(mux) < mux->cfg.out_high_water) {
 		mux->out_blocked = false;
 		gen = mux->conn_gen;
 		conn = mux->conns;
@@ -414,7 +535,7 @@ static void mux_update_channel_events(struct lh_mux *mux)
 {
 	uint32_t events = EPOLLIN;
 
-	if (lh_buf_len(&mux->out) > 0) {
+	if (mux_out_queued(mux) > 0) {
 		events |= EPOLLOUT;
 	}
 	if (lh_watch_set_events(mux->watch, events)) {
@@ -422,23 +543,87 @@ static void mux_update_channel_events(struct lh_mux *mux)
 	}
 }
 
-static void mux_flush_channel(struct lh_mux *mux)
+static void mux_write_error(struct lh_mux *mux, int err)
+{
+	if (err == EPIPE) {
+		mux_fail(mux, "peer closed the channel");
+	} else {
+		mux_fail(mux, "channel write error: %s", strerror(err));
+	}
+}
+
+/*
+ * Write the queue in order: the bytes before the spliced payload, the
+ * payload, then the rest. Stops when the channel is full.
+ */
+static void mux_write_channel(struct lh_mux *mux)
 {
 	ssize_t ret;
+	size_t n;
 
-	if (lh_buf_len(&mux->out) > 0) {
-		ret = lh_buf_write_fd(&mux->out, mux->fd);
-		if (ret < 0 && errno == EPIPE) {
-			mux_fail(mux, "peer closed the channel");
+	for (;;) {
+		n = mux->tx_pipe_len ? mux->tx_mark : lh_buf_len(&mux->out);
+		if (n > 0) {
+			do {
+				ret = write(mux->fd, lh_buf_head(&mux->out), n);
+			} while (ret < 0 && errno == EINTR);
+			if (ret < 0) {
+				if (errno != EAGAIN && errno != EWOULDBLOCK) {
+					mux_write_error(mux, errno);
+				}
+				return;
+			}
+			lh_buf_consume(&mux->out, (size_t) ret);
+			if (mux->tx_pipe_len) {
+				mux->tx_mark -= (size_t) ret;
+			}
+			if ((size_t) ret < n) {
+				return;
+			}
+		}
+		if (!mux->tx_pipe_len) {
 			return;
 		}
-		if (ret < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			mux_fail(mux, "channel write error: %s", strerror(errno));
+		do {
+			ret = splice(mux->tx_pipe[0], NULL, mux->fd, NULL, mux->tx_pipe_len,
+					SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		} while (ret < 0 && errno == EINTR);
+		if (ret < 0 && splice_unsupported(errno)) {
+			/* This channel takes no splice: put the payload back in line. */
+			if (buf_insert_from_pipe(&mux->out, mux->tx_mark, mux->tx_pipe[0],
+					mux->tx_pipe_len)) {
+				mux_fail(mux, "moving spliced data back to the channel queue: %s",
+					strerror(errno));
+				return;
+			}
+			DBG_CTX(mux->log_ctx, "the channel does not take splice: copying");
+			mux->tx_splice_off = true;
+			mux->tx_pipe_len = 0;
+			continue;
+		}
+		if (ret < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				mux_write_error(mux, errno);
+			}
+			return;
+		}
+		mux->tx_pipe_len -= (size_t) ret;
+		if (mux->tx_pipe_len) {
 			return;
 		}
 	}
-	if (lh_buf_len(&mux->out) > mux->cfg.out_hard_limit) {
-		mux_fail(mux, "peer stalled: %zu bytes queued", lh_buf_len(&mux->out));
+}
+
+static void mux_flush_channel(struct lh_mux *mux)
+{
+	if (mux_out_queued(mux) > 0) {
+		mux_write_channel(mux);
+		if (mux_stopped(mux)) {
+			return;
+		}
+	}
+	if (mux_out_queued(mux) > mux->cfg.out_hard_limit) {
+		mux_fail(mux, "peer stalled: %zu bytes queued", mux_out_queued(mux));
 		return;
 	}
 	mux_update_channel_events(mux);
@@ -454,8 +639,8 @@ static void mux_kick(struct lh_mux *mux)
 		return;
 	}
 	if (lh_watch_get_events(mux->watch) & EPOLLOUT) {
-		if (lh_buf_len(&mux->out) > mux->cfg.out_hard_limit) {
-			mux_fail(mux, "peer stalled: %zu bytes queued", lh_buf_len(&mux->out));
+		if (mux_out_queued(mux) > mux->cfg.out_hard_limit) {
+			mux_fail(mux, "peer stalled: %zu bytes queued", mux_out_queued(mux));
 		}
 		return;
 	}
@@ -508,6 +693,27 @@ static void mux_send_u32(struct lh_mux *mux, uint8_t type, uint32_t conn_id, uin
 
 /* Local sockets. */
 
+/* Bytes from the peer that wait for the local fd. */
+static size_t conn_queued(const struct lh_mux_conn *conn)
+{
+	return conn->pipe_len + lh_buf_len(&conn->out);
+}
+
+/* Local reads of this conn go through the channel's pipe (no filter reads them). */
+static bool conn_tx_splices(const struct lh_mux_conn *conn)
+{
+	return !conn->mux->tx_splice_off && !(conn->filter && conn->filter->from_local);
+}
+
+/* Bytes from the peer may be spliced to the local fd (where the filter lets them). */
+static bool conn_rx_splices(const struct lh_mux_conn *conn)
+{
+	const struct lh_mux_filter *filter = conn->filter;
+
+	return !conn->mux->rx_splice_off && !conn->splice_off && !conn->closed &&
+		(!filter || !filter->from_peer || filter->peer_skippable);
+}
+
 static bool conn_can_read(struct lh_mux_conn *conn)
 {
 	struct lh_mux *mux = conn->mux;
@@ -517,7 +723,12 @@ static bool conn_can_read(struct lh_mux_conn *conn)
 			conn->send_credit == 0 || lh_buf_len(&conn->pend) > 0) {
 		return false;
 	}
-	if (lh_buf_len(&mux->out) >= mux->cfg.out_high_water) {
+	/*
+	 * Wait for the channel's pipe to drain rather than copy: the pipe
+	 * then takes a larger read, and the CPU goes to the application.
+	 */
+	if (mux_out_queued(mux) >= mux->cfg.out_high_water ||
+			(mux->tx_pipe_len && conn_tx_splices(conn))) {
 		mux->out_blocked = true;
 		return false;
 	}
@@ -554,7 +765,7 @@ static void conn_update_events(struct lh_mux_conn *conn)
 	if (conn_can_read(conn)) {
 		events |= EPOLLIN;
 	}
-	if (lh_buf_len(&conn->out) > 0) {
+	if (conn_queued(conn) > 0) {
 		events |= EPOLLOUT;
 	}
 	if (!conn->watch) {
@@ -590,7 +801,7 @@ static void conn_return_credit(struct lh_mux_conn *conn, bool drained)
 	struct lh_mux *mux = conn->mux;
 	uint32_t window = mux->cfg.window;
 	uint32_t batch = window / 4 ? window / 4 : 1;
-	size_t queued = lh_buf_len(&conn->out);
+	size_t queued = conn_queued(conn);
 	uint32_t n;
 
 	if (queued >= window / 2) {
@@ -605,12 +816,46 @@ static void conn_return_credit(struct lh_mux_conn *conn, bool drained)
 	mux_send_u32(mux, LTTNG_HYPER_FRAME_CREDIT, conn->id, n);
 }
 
-/* Write what waits for the local fd: one write(), the rest on EPOLLOUT. */
-static void conn_flush_local(struct lh_mux_conn *conn)
+/* Splice what waits in the pipe to the local fd. Returns what splice() did. */
+static ssize_t conn_flush_pipe(struct lh_mux_conn *conn)
 {
 	ssize_t ret;
 
-	ret = lh_buf_write_fd(&conn->out, conn->fd);
+	do {
+		ret = splice(conn->pipe[0], NULL, conn->fd, NULL, conn->pipe_len,
+				SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0 && splice_unsupported(errno)) {
+		/* The local fd takes no splice: the pipe's bytes go first in out. */
+		if (buf_insert_from_pipe(&conn->out, 0, conn->pipe[0], conn->pipe_len)) {
+			mux_fail(conn->mux, "conn %" PRIu32 ": moving spliced data back to its queue: %s",
+				conn->id, strerror(errno));
+			return -1;
+		}
+		conn->pipe_len = 0;
+		conn->splice_off = true;
+		return 0;
+	}
+	if (ret > 0) {
+		conn->pipe_len -= (size_t) ret;
+	}
+	return ret;
+}
+
+/* Write what waits for the local fd, in order; the rest on EPOLLOUT. */
+static void conn_flush_local(struct lh_mux_conn *conn)
+{
+	ssize_t ret = 0;
+
+	if (conn->pipe_len) {
+		ret = conn_flush_pipe(conn);
+		if (mux_stopped(conn->mux)) {
+			return;
+		}
+	}
+	if (ret >= 0 && !conn->pipe_len && lh_buf_len(&conn->out) > 0) {
+		ret = lh_buf_write_fd(&conn->out, conn->fd);
+	}
 	if (ret < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			conn_local_error(conn, errno, "write");
@@ -620,12 +865,55 @@ static void conn_flush_local(struct lh_mux_conn *conn)
 	conn->progress_ms = lh_now_ms();
 	if (conn->peer_closed) {
 		/* The peer closed first and forgot the conn: no CREDIT, no CLOSE back. */
-		if (lh_buf_len(&conn->out) == 0) {
+		if (conn_queued(conn) == 0) {
 			conn_free(conn);
 		}
 		return;
 	}
-	conn_return_credit(conn, lh_buf_len(&conn->out) == 0);
+	conn_return_credit(conn, conn_queued(conn) == 0);
+}
+
+/*
+ * Splice up to max bytes of the local fd into the channel's pipe, and
+ * queue a DATA header for them: the channel carries them next after it.
+ * Returns what splice() returned.
+ */
+static ssize_t conn_splice_local(struct lh_mux_conn *conn, size_t max)
+{
+	struct lh_mux *mux = conn->mux;
+	struct lttng_hyper_frame_header hdr = {
+		.type = LTTNG_HYPER_FRAME_DATA,
+		.conn_id = conn->id,
+	};
+	ssize_t ret;
+
+	if (mux->tx_pipe[0] < 0 && pipe_open(mux->tx_pipe)) {
+		lh_log_errno(mux->log_ctx, "creating a pipe: copying instead");
+		errno = EINVAL;
+		return -1;
+	}
+	do {
+		ret = splice(conn->fd, NULL, mux->tx_pipe[1], NULL, max,
+				SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	} while (ret < 0 && errno == EINTR);
+	if (ret <= 0) {
+		return ret;
+	}
+	hdr.length = (uint32_t) ret;
+	if (lh_buf_reserve(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN)) {
+		mux_fail(mux, "out of memory reading conn %" PRIu32, conn->id);
+		return ret;
+	}
+	lttng_hyper_frame_header_encode(&hdr, lh_buf_tail(&mux->out));
+	lh_buf_commit(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN);
+	mux->tx_mark = lh_buf_len(&mux->out);
+	mux->tx_pipe_len = (size_t) ret;
+	conn->send_credit -= (uint64_t) ret;
+	conn->progress_ms = lh_now_ms();
+	mux->stats.bytes_to_peer += (uint64_t) ret;
+	mux->stats.frames_to_peer++;
+	mux_kick(mux);
+	return ret;
 }
 
 /* Read the local fd onto the channel, as much as credit and room allow. */
@@ -674,6 +962,15 @@ static void conn_read_local(struct lh_mux_conn *conn)
 		return;
 	}
 
+	if (conn_tx_splices(conn)) {
+		ret = conn_splice_local(conn, max);
+		if (ret >= 0 || !splice_unsupported(errno)) {
+			goto read_done;
+		}
+		DBG_CTX(mux->log_ctx, "conn %" PRIu32 ": splice from the local socket not supported: copying",
+			conn->id);
+		mux->tx_splice_off = true;
+	}
 	if (lh_buf_reserve(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN + max)) {
 		mux_fail(mux, "out of memory reading conn %" PRIu32, conn->id);
 		return;
@@ -695,6 +992,9 @@ static void conn_read_local(struct lh_mux_conn *conn)
 	}
 
 read_done:
+	if (ret > 0) {
+		return;
+	}
 	if (ret == 0) {
 		conn->local_eof = true;
 		if (lh_buf_len(&conn->pend) == 0) {
@@ -714,7 +1014,7 @@ static void conn_send_pending(struct lh_mux_conn *conn)
 		return;
 	}
 	while (lh_buf_len(&conn->pend) > 0 && conn->send_credit > 0 &&
-			lh_buf_len(&mux->out) < mux->cfg.out_high_water &&
+			mux_out_queued(mux) < mux->cfg.out_high_water &&
 			!mux_stopped(mux)) {
 		size_t n = (size_t) min_u64(min_u64(lh_buf_len(&conn->pend), conn->send_credit),
 				min_u64(mux->cfg.data_chunk, mux->peer.max_frame));
@@ -726,7 +1026,7 @@ static void conn_send_pending(struct lh_mux_conn *conn)
 		conn->send_credit -= n;
 		mux->stats.bytes_to_peer += n;
 	}
-	if (lh_buf_len(&conn->pend) > 0 && lh_buf_len(&mux->out) >= mux->cfg.out_high_water) {
+	if (lh_buf_len(&conn->pend) > 0 && mux_out_queued(mux) >= mux->cfg.out_high_water) {
 		mux->out_blocked = true;
 	}
 	mux_kick(mux);
@@ -776,7 +1076,7 @@ static void conn_watch_cb(struct lh_watch *watch, int fd, uint32_t events, void 
 		}
 		goto out;
 	}
-	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && lh_buf_len(&conn->out) > 0) {
+	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && conn_queued(conn) > 0) {
 		conn_flush_local(conn);
 	}
 	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && conn_can_read(conn)) {
@@ -805,7 +1105,7 @@ static void conn_deliver(struct lh_mux_conn *conn, const uint8_t *buf, size_t le
 {
 	struct lh_mux *mux = conn->mux;
 	const struct lh_mux_filter *filter = conn->filter;
-	bool was_empty = lh_buf_len(&conn->out) == 0;
+	bool was_empty = conn_queued(conn) == 0;
 	ssize_t ret;
 
 	if (filter && filter->from_peer) {
@@ -980,29 +1280,79 @@ static struct lh_mux_conn *frame_conn(struct lh_mux *mux,
 	return conn;
 }
 
-static void frame_data(struct lh_mux *mux, const struct lttng_hyper_frame_header *hdr,
-		const uint8_t *body, uint32_t len)
+/* Take the credit of a DATA body; the conn it is for, or NULL to drop it. */
+static struct lh_mux_conn *data_accept(struct lh_mux *mux,
+		const struct lttng_hyper_frame_header *hdr, uint32_t len)
 {
 	struct lh_mux_conn *conn = frame_conn(mux, hdr);
 
 	if (!conn) {
-		return;
+		return NULL;
 	}
 	if (len > conn->recv_credit) {
 		mux_fail(mux, "DATA frame of %" PRIu32 " bytes on conn %" PRIu32 " exceeds its credit of %" PRIu32 " bytes",
 			len, conn->id, conn->recv_credit);
-		return;
+		return NULL;
 	}
 	if (conn->peer_closed) {
 		mux_fail(mux, "DATA frame on conn %" PRIu32 " after its CLOSE", conn->id);
-		return;
+		return NULL;
 	}
 	conn->recv_credit -= len;
+	return conn;
+}
+
+static void frame_data(struct lh_mux *mux, const struct lttng_hyper_frame_header *hdr,
+		const uint8_t *body, uint32_t len)
+{
+	struct lh_mux_conn *conn = data_accept(mux, hdr, len);
+
+	if (!conn) {
+		return;
+	}
 	conn->unreturned += len;
 	mux->stats.bytes_from_peer += len;
 	if (len > 0) {
 		conn_deliver(conn, body, len);
 	}
+}
+
+/*
+ * The header of a DATA frame without a VM path: its body is delivered as
+ * it arrives, so that it can be spliced rather than read.
+ */
+static void data_start(struct lh_mux *mux, const struct lttng_hyper_frame_header *hdr)
+{
+	struct lh_mux_conn *conn;
+
+	if (!mux_frame_check(mux, hdr)) {
+		return;
+	}
+	conn = data_accept(mux, hdr, hdr->length);
+	if (mux_stopped(mux)) {
+		return;
+	}
+	mux->rx_conn_id = conn ? conn->id : 0;
+	mux->rx_left = hdr->length;
+	mux->rx_bulk = conn && hdr->length >= MUX_SPLICE_MIN && conn_rx_splices(conn);
+}
+
+/* A piece of the body of the DATA frame being received. */
+static void data_body(struct lh_mux *mux, const uint8_t *buf, uint32_t len)
+{
+	struct lh_mux_conn *conn = NULL;
+
+	mux->rx_left -= len;
+	if (mux->rx_conn_id) {
+		conn = conn_lookup(mux, mux->rx_conn_id);
+	}
+	/* Gone: it was closed here while its data was in flight. */
+	if (!conn) {
+		return;
+	}
+	conn->unreturned += len;
+	mux->stats.bytes_from_peer += len;
+	conn_deliver(conn, buf, len);
 }
 
 static void frame_close(struct lh_mux *mux, const struct lttng_hyper_frame_header *hdr)
@@ -1016,7 +1366,7 @@ static void frame_close(struct lh_mux *mux, const struct lttng_hyper_frame_heade
 		kind_str(conn->kind), mux_peer_name(mux));
 	conn->peer_closed = true;
 	lh_buf_reset(&conn->pend);
-	if (lh_buf_len(&conn->out) == 0) {
+	if (conn_queued(conn) == 0) {
 		conn_free(conn);
 		return;
 	}
@@ -1128,6 +1478,32 @@ static bool frame_is_channel_level(uint8_t type)
 	return false;
 }
 
+/* Checks every frame passes, whatever its body. Returns false on failure. */
+static bool mux_frame_check(struct lh_mux *mux, const struct lttng_hyper_frame_header *hdr)
+{
+	const char *type = lttng_hyper_frame_type_str(hdr->type);
+	uint32_t len = hdr->length - hdr->path_len;
+	long expected = frame_body_len(hdr->type);
+
+	mux->stats.frames_from_peer++;
+	if (!mux->ready && hdr->type != LTTNG_HYPER_FRAME_HELLO) {
+		mux_fail(mux, "%s frame before HELLO", type);
+		return false;
+	}
+	if (frame_is_channel_level(hdr->type) != (hdr->conn_id == 0)) {
+		mux_fail(mux, "%s frame on conn %" PRIu32 ": %s", type, hdr->conn_id,
+			hdr->conn_id ? "this frame type belongs to conn 0" :
+				"conn 0 is reserved for the channel");
+		return false;
+	}
+	if (expected >= 0 && len != (uint32_t) expected) {
+		mux_fail(mux, "%s frame on conn %" PRIu32 " has a %" PRIu32 "-byte body (expected %ld)",
+			type, hdr->conn_id, len, expected);
+		return false;
+	}
+	return true;
+}
+
 /* One whole frame; payload is the VM path followed by the body. */
 static void mux_frame(struct lh_mux *mux, const struct lttng_hyper_frame_header *hdr,
 		const uint8_t *payload)
@@ -1136,22 +1512,8 @@ static void mux_frame(struct lh_mux *mux, const struct lttng_hyper_frame_header 
 	const uint8_t *body = payload + hdr->path_len;
 	uint32_t len = hdr->length - hdr->path_len;
 	char path[LTTNG_HYPER_PATH_MAX_LEN + 1] = "";
-	long expected = frame_body_len(hdr->type);
 
-	mux->stats.frames_from_peer++;
-	if (!mux->ready && hdr->type != LTTNG_HYPER_FRAME_HELLO) {
-		mux_fail(mux, "%s frame before HELLO", type);
-		return;
-	}
-	if (frame_is_channel_level(hdr->type) != (hdr->conn_id == 0)) {
-		mux_fail(mux, "%s frame on conn %" PRIu32 ": %s", type, hdr->conn_id,
-			hdr->conn_id ? "this frame type belongs to conn 0" :
-				"conn 0 is reserved for the channel");
-		return;
-	}
-	if (expected >= 0 && len != (uint32_t) expected) {
-		mux_fail(mux, "%s frame on conn %" PRIu32 " has a %" PRIu32 "-byte body (expected %ld)",
-			type, hdr->conn_id, len, expected);
+	if (!mux_frame_check(mux, hdr)) {
 		return;
 	}
 	if (hdr->path_len > 0) {
@@ -1229,13 +1591,32 @@ static void mux_header_error(struct lh_mux *mux, const uint8_t *p, int err)
 		lttng_hyper_error_str(err), hex);
 }
 
-/* Handle every whole frame in the input buffer; keep a partial one. */
+/*
+ * Handle every whole frame in the input buffer, and every byte of a DATA
+ * body; keep a partial frame of another kind.
+ */
 static void mux_parse(struct lh_mux *mux)
 {
-	while (!mux_stopped(mux) && lh_buf_len(&mux->in) >= LTTNG_HYPER_FRAME_HEADER_LEN) {
+	while (!mux_stopped(mux)) {
 		const uint8_t *p = lh_buf_head(&mux->in);
+		size_t have = lh_buf_len(&mux->in);
 		struct lttng_hyper_frame_header hdr;
+		struct lh_mux_conn *conn;
 		int ret;
+
+		if (mux->rx_left) {
+			uint32_t n = (uint32_t) min_u64(have, mux->rx_left);
+
+			if (n == 0) {
+				return;
+			}
+			data_body(mux, p, n);
+			lh_buf_consume(&mux->in, n);
+			continue;
+		}
+		if (have < LTTNG_HYPER_FRAME_HEADER_LEN) {
+			return;
+		}
 
 		/* Decode with no length limit, to name the frame in the error below. */
 		ret = lttng_hyper_frame_header_decode(p, UINT32_MAX, &hdr);
@@ -1249,12 +1630,102 @@ static void mux_parse(struct lh_mux *mux)
 				mux->cfg.max_frame);
 			return;
 		}
-		if (lh_buf_len(&mux->in) - LTTNG_HYPER_FRAME_HEADER_LEN < hdr.length) {
+		if (have - LTTNG_HYPER_FRAME_HEADER_LEN < hdr.length) {
+			/*
+			 * Only a DATA body that may be spliced is taken in
+			 * pieces: a filter that inspects every byte sees whole
+			 * frames, and no byte of a frame cut short.
+			 */
+			if (hdr.type == LTTNG_HYPER_FRAME_DATA && hdr.path_len == 0 &&
+					(conn = conn_lookup(mux, hdr.conn_id)) &&
+					conn_rx_splices(conn)) {
+				lh_buf_consume(&mux->in, LTTNG_HYPER_FRAME_HEADER_LEN);
+				data_start(mux, &hdr);
+				continue;
+			}
 			return;
+		}
+		if (hdr.type == LTTNG_HYPER_FRAME_DATA) {
+			mux->rx_bulk = false;
 		}
 		mux_frame(mux, &hdr, p + LTTNG_HYPER_FRAME_HEADER_LEN);
 		lh_buf_consume(&mux->in, LTTNG_HYPER_FRAME_HEADER_LEN + hdr.length);
 	}
+}
+
+/*
+ * Splice the next bytes of the DATA body being received to its conn.
+ * Returns true when done; false when the bytes must be read instead,
+ * with *max set to how many.
+ */
+static bool mux_splice_channel(struct lh_mux *mux, size_t *max)
+{
+	struct lh_mux_conn *conn = mux->rx_conn_id ? conn_lookup(mux, mux->rx_conn_id) : NULL;
+	const struct lh_mux_filter *filter;
+	bool was_empty;
+	uint64_t n;
+	ssize_t ret;
+
+	*max = (size_t) min_u64(mux->rx_left, MUX_CHANNEL_READ);
+	if (!conn || !conn_rx_splices(conn)) {
+		return false;
+	}
+	if (lh_buf_len(&conn->out) > 0) {
+		/* Bytes in out go after the pipe's: keep copying until it drains. */
+		return false;
+	}
+	filter = conn->filter;
+	n = mux->rx_left;
+	if (filter && filter->from_peer) {
+		n = min_u64(n, filter->peer_skippable(conn));
+		if (n == 0) {
+			/* The filter inspects what comes next: read a little, then splice again. */
+			*max = (size_t) min_u64(mux->rx_left, MUX_INSPECT_READ);
+			return false;
+		}
+	}
+	if (conn->pipe[0] < 0 && pipe_open(conn->pipe)) {
+		lh_log_errno(mux->log_ctx, "conn %" PRIu32 ": creating a pipe: copying instead",
+			conn->id);
+		conn->splice_off = true;
+		return false;
+	}
+	do {
+		ret = splice(mux->fd, NULL, conn->pipe[1], NULL, (size_t) n,
+				SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0) {
+		if (splice_unsupported(errno)) {
+			DBG_CTX(mux->log_ctx, "the channel does not splice: copying");
+			mux->rx_splice_off = true;
+			return false;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* The pipe may be full while the channel has data: read. */
+			return false;
+		}
+		mux_fail(mux, "channel read error: %s", strerror(errno));
+		return true;
+	}
+	if (ret == 0) {
+		mux_fail(mux, "peer closed the channel in the middle of a frame");
+		return true;
+	}
+	mux->last_rx_ms = lh_now_ms();
+	was_empty = conn->pipe_len == 0;
+	mux->rx_left -= (uint32_t) ret;
+	conn->pipe_len += (size_t) ret;
+	conn->unreturned += (uint32_t) ret;
+	mux->stats.bytes_from_peer += (uint64_t) ret;
+	if (filter && filter->from_peer) {
+		filter->peer_skipped(conn, (uint64_t) ret);
+	}
+	if (was_empty) {
+		conn->progress_ms = mux->last_rx_ms;
+		conn_flush_local(conn);
+	}
+	conn_update_events(conn);
+	return true;
 }
 
 static void mux_read_channel(struct lh_mux *mux)
@@ -1264,18 +1735,26 @@ static void mux_read_channel(struct lh_mux *mux)
 	struct lttng_hyper_frame_header hdr;
 	ssize_t ret;
 
-	/* The header of a partial frame was checked by mux_parse() already. */
-	if (have >= LTTNG_HYPER_FRAME_HEADER_LEN &&
+	if (mux->rx_left) {
+		/* mux_parse() left none of the body in the buffer. */
+		if (mux_splice_channel(mux, &max)) {
+			return;
+		}
+	} else if (mux->rx_bulk && have < LTTNG_HYPER_FRAME_HEADER_LEN) {
+		/* Read up to the next body alone, so that it can be spliced. */
+		max = LTTNG_HYPER_FRAME_HEADER_LEN - have;
+	} else if (have >= LTTNG_HYPER_FRAME_HEADER_LEN &&
 			!lttng_hyper_frame_header_decode(lh_buf_head(&mux->in),
 				mux->cfg.max_frame, &hdr)) {
+		/* The header of a partial frame was checked by mux_parse() already. */
 		size_t total = LTTNG_HYPER_FRAME_HEADER_LEN + (size_t) hdr.length;
 
-		if (total >= MUX_BIG_FRAME || total - have > max) {
+		if (mux->rx_bulk || total >= MUX_BIG_FRAME || total - have > max) {
 			max = total - have;
 		}
 	}
 	ret = lh_buf_read_fd(&mux->in, mux->fd, max);
-	if (ret == 0 && lh_buf_len(&mux->in) > 0) {
+	if (ret == 0 && (lh_buf_len(&mux->in) > 0 || mux->rx_left)) {
 		mux_fail(mux, "peer closed the channel in the middle of a frame (%zu bytes of it received)",
 			lh_buf_len(&mux->in));
 		return;
@@ -1327,7 +1806,7 @@ static struct lh_mux_conn *mux_find_stalled(struct lh_mux *mux, uint64_t now)
 	struct lh_mux_conn *conn;
 
 	for (conn = mux->conns; conn; conn = conn->next) {
-		if ((lh_buf_len(&conn->out) > 0 || conn->waiting) &&
+		if ((conn_queued(conn) > 0 || conn->waiting) &&
 				now - conn->progress_ms >= mux->cfg.stall_timeout_ms) {
 			return conn;
 		}
@@ -1430,6 +1909,8 @@ struct lh_mux *lh_mux_create(struct lh_loop *loop, int channel_fd,
 		lh_log_errno(cfg->log_ctx, "allocating a channel");
 		return NULL;
 	}
+	mux->tx_pipe[0] = -1;
+	mux->tx_pipe[1] = -1;
 	mux->loop = loop;
 	mux->fd = channel_fd;
 	mux->cfg = *cfg;
@@ -1461,6 +1942,7 @@ struct lh_mux *lh_mux_create(struct lh_loop *loop, int channel_fd,
 			lttng_hyper_hello_encode(&hello, body))) {
 		goto error;
 	}
+	sock_grow_buffers(channel_fd);
 	mux->last_rx_ms = lh_now_ms();
 	if (cfg->ping_interval_ms || cfg->stall_timeout_ms) {
 		mux->tick_timer = lh_loop_timer(loop, mux_tick_interval(mux), mux_tick_cb, mux);
@@ -1592,7 +2074,7 @@ void lh_mux_shutdown(struct lh_mux *mux)
 
 bool lh_mux_flushed(const struct lh_mux *mux)
 {
-	return mux_stopped(mux) || lh_buf_len(&mux->out) == 0;
+	return mux_stopped(mux) || mux_out_queued(mux) == 0;
 }
 
 int lh_mux_send_clock_probe(struct lh_mux *mux, uint64_t seq, uint64_t host_ns)
@@ -1615,7 +2097,7 @@ void lh_mux_get_stats(const struct lh_mux *mux, struct lh_mux_stats *stats)
 {
 	*stats = mux->stats;
 	stats->conns = mux->nr_conns;
-	stats->out_queued = lh_buf_len(&mux->out);
+	stats->out_queued = mux_out_queued(mux);
 }
 
 uint32_t lh_mux_conn_id(const struct lh_mux_conn *conn)

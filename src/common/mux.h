@@ -64,6 +64,16 @@ struct lh_mux_filter {
 			char *err, size_t errlen);
 	/* The connection is being freed. May be NULL. */
 	void (*release)(struct lh_mux_conn *conn);
+	/*
+	 * Optional, both or neither: how many of the next bytes from the
+	 * peer may reach the local socket without being shown to from_peer
+	 * (e.g. the rest of a packet whose header was checked). The mux may
+	 * then move up to that many without copying them, and reports each
+	 * such move with peer_skipped; from_peer sees the bytes after them.
+	 * Without these, from_peer sees every byte.
+	 */
+	uint64_t (*peer_skippable)(struct lh_mux_conn *conn);
+	void (*peer_skipped)(struct lh_mux_conn *conn, uint64_t len);
 };
 
 struct lh_mux_ops {

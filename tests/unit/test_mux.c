@@ -21,7 +21,7 @@
 #include "common/mux.h"
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	48
+#define NUM_TESTS	50
 #define MAX_APPS	64
 #define BULK_BYTES	(8U << 20)
 #define APP_CHUNK	(64U << 10)
@@ -929,6 +929,93 @@ static void test_filter(void)
 	free_apps();
 }
 
+/*
+ * A filter that inspects one byte in every SKIP_STRIDE and lets the rest
+ * pass unseen, as the relay's data filter does with packet payloads.
+ */
+#define SKIP_STRIDE	100000
+
+static uint64_t skip_left, skip_seen, skip_marks, skip_skipped;
+
+static enum lh_filter_verdict skip_from_peer(struct lh_mux_conn *conn,
+		const uint8_t *buf, size_t len, struct lh_buf *out, char *err, size_t errlen)
+{
+	while (len) {
+		size_t n = len < skip_left ? len : (size_t) skip_left;
+
+		skip_left -= n;
+		skip_seen += n;
+		len -= n;
+		if (len) {
+			skip_marks++;
+			skip_seen++;
+			len--;
+			skip_left = SKIP_STRIDE - 1;
+		}
+	}
+	return LH_FILTER_PASS;
+}
+
+static uint64_t skip_skippable(struct lh_mux_conn *conn)
+{
+	return skip_left;
+}
+
+static void skip_skipped_cb(struct lh_mux_conn *conn, uint64_t len)
+{
+	skip_left -= len;
+	skip_skipped += len;
+}
+
+static const struct lh_mux_filter skip_filter = {
+	.from_peer = skip_from_peer,
+	.peer_skippable = skip_skippable,
+	.peer_skipped = skip_skipped_cb,
+};
+
+static void test_skip_filter(void)
+{
+	struct lh_mux_config gcfg, hcfg;
+	struct lh_mux_conn *gconn = NULL;
+	struct app *gapp, *happ;
+	struct want_bytes w;
+	struct pair p;
+
+	config(&gcfg, LH_MUX_GUEST);
+	config(&hcfg, LH_MUX_HOST);
+	if (!pair_start(&p, &gcfg, &hcfg)) {
+		ok(0, "skip filter pair ready");
+		skip(1, "no pair");
+		pair_stop(&p);
+		return;
+	}
+	p.host.filter = &skip_filter;
+	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_DATA, &gconn);
+	run_for(20);
+	happ = gapp ? p.host.conn_app[lh_mux_conn_id(gconn)] : NULL;
+	if (!happ) {
+		ok(0, "skip filter conn opened");
+		skip(1, "no conn");
+		pair_stop(&p);
+		free_apps();
+		return;
+	}
+	app_send(gapp, BULK_BYTES);
+	w.app = happ;
+	w.bytes = BULK_BYTES;
+	run_until(app_got_bytes, &w, 20000);
+	ok(happ->received == BULK_BYTES && happ->bad == 0 && happ->rx_sum == gapp->tx_sum,
+		"bytes a filter lets pass unseen arrive intact: %llu bytes, %llu wrong",
+		(unsigned long long) happ->received, (unsigned long long) happ->bad);
+	ok(skip_marks == (BULK_BYTES + SKIP_STRIDE - 1) / SKIP_STRIDE &&
+		skip_seen + skip_skipped == BULK_BYTES,
+		"the filter sees every byte it asks for: %llu marks, %llu bytes seen, %llu skipped",
+		(unsigned long long) skip_marks, (unsigned long long) skip_seen,
+		(unsigned long long) skip_skipped);
+	pair_stop(&p);
+	free_apps();
+}
+
 /* A guest that pings and never reads: the host's queue hits its hard limit. */
 static void test_peer_stall(void)
 {
@@ -1183,6 +1270,7 @@ int main(void)
 	test_clock(&p);
 	test_flow_control();
 	test_filter();
+	test_skip_filter();
 	test_garbage();
 	test_peer_stall();
 

@@ -18,6 +18,7 @@
  * reply, or its connection going away) sync.c applies the final
  * estimate to the file lttng-relayd wrote.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -693,10 +694,28 @@ static const struct lh_mux_filter ctl_filter = {
 	.release = ctl_release,
 };
 
+/* The rest of a packet whose header was checked may pass unseen (spliced). */
+static uint64_t data_peer_skippable(struct lh_mux_conn *conn)
+{
+	const struct relay_data *data = lh_mux_conn_get_priv(conn);
+
+	return data->to_skip;
+}
+
+static void data_peer_skipped(struct lh_mux_conn *conn, uint64_t len)
+{
+	struct relay_data *data = lh_mux_conn_get_priv(conn);
+
+	assert(len <= data->to_skip);
+	data->to_skip -= len;
+}
+
 /* lttng-relayd never writes on a data connection. */
 static const struct lh_mux_filter data_filter = {
 	.from_peer = data_from_peer,
 	.release = data_release,
+	.peer_skippable = data_peer_skippable,
+	.peer_skipped = data_peer_skipped,
 };
 
 int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind kind,

@@ -24,6 +24,7 @@ export top_srcdir top_builddir
 LH_HYPERD=$top_builddir/src/bin/lttng-hyperd/lttng-hyperd
 LH_RELAY=$top_builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
 LH_GEN_EVENTS=$top_builddir/tests/utils/gen-events
+LH_FAKETIME_LIB=${LH_FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1}
 
 # Upper bounds, in seconds, so that no step can hang a test.
 LH_CMD_TIMEOUT=${LH_CMD_TIMEOUT:-60}
@@ -294,27 +295,32 @@ lh_stock_relayd_start()
 # --- guest roles --------------------------------------------------------
 
 # lh_guest [-u HOSTNAME] [-m MONOTONIC_OFFSET_S] [-t HOST_TIMEOUT_MS]
-#          (-c CHANNEL_SOCKET | -s STOCK_URL) DIR FUNCTION [ARGS...]
+#          [-w WALL_CLOCK_SHIFT] (-c CHANNEL_SOCKET | -s STOCK_URL)
+#          DIR FUNCTION [ARGS...]
 #
 # Run FUNCTION ARGS as a guest (see the top of this file), with DIR (made
 # here) for its files, and return its status. With -c, lttng-hyperd
 # carries the guest's relayd connections over unix:CHANNEL_SOCKET and the
 # guest traces to net://127.0.0.1. With -s, the guest shares the host's
-# network and traces to STOCK_URL directly. FUNCTION must be exported
+# network and traces to STOCK_URL directly. With -w (libfaketime's FAKETIME
+# syntax, e.g. -2d), the role's lttng-sessiond alone sees its wall clock
+# shifted, CLOCK_MONOTONIC untouched: a guest whose clock is wrong, as LTTng
+# sees it. FUNCTION must be exported
 # (export -f); the guest-side helpers below are available to it.
 lh_guest()
 {
-	local hostname=guest mono=0 host_timeout='' channel='' url='' net=-n
+	local hostname=guest mono=0 host_timeout='' channel='' url='' net=-n wall=''
 	local opt dir func pid status
 
 	OPTIND=1
-	while getopts "u:m:t:c:s:" opt; do
+	while getopts "u:m:t:c:s:w:" opt; do
 		case $opt in
 		u) hostname=$OPTARG ;;
 		m) mono=$OPTARG ;;
 		t) host_timeout=$OPTARG ;;
 		c) channel=$OPTARG; url=net://127.0.0.1 ;;
 		s) url=$OPTARG; net='' ;;
+		w) wall=$OPTARG ;;
 		*) return 2 ;;
 		esac
 	done
@@ -329,6 +335,7 @@ lh_guest()
 	env LH_GUEST_DIR="$dir" LH_GUEST_HOSTNAME="$hostname" \
 		LH_GUEST_CHANNEL="$channel" LH_GUEST_URL="$url" \
 		LH_GUEST_HOST_TIMEOUT="$host_timeout" LH_GUEST_NET="$net" \
+		LH_GUEST_WALL_SHIFT="$wall" \
 		timeout -k 5 "$LH_GUEST_TIMEOUT" \
 		unshare -m -p -u -T $net --kill-child --mount-proc \
 			--propagation private --monotonic="$mono" \
@@ -360,7 +367,9 @@ lh_guest_inside()
 	mount -t tmpfs -o mode=1777 lh-guest-shm /dev/shm || return 1
 	export LTTNG_HOME=$LH_GUEST_DIR/home
 
-	timeout "$LH_CMD_TIMEOUT" lttng-sessiond -d --no-kernel || {
+	timeout "$LH_CMD_TIMEOUT" env ${LH_GUEST_WALL_SHIFT:+LD_PRELOAD="$LH_FAKETIME_LIB" \
+		FAKETIME="$LH_GUEST_WALL_SHIFT" DONT_FAKE_MONOTONIC=1} \
+		lttng-sessiond -d --no-kernel || {
 		echo "lttng-sessiond did not start"
 		return 1
 	}
@@ -551,4 +560,121 @@ lh_metadata_hostname()
 	[ -n "$md" ] || return 1
 	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")" |
 		sed -n 's/^[[:space:]]*hostname = "\(.*\)";$/\1/p'
+}
+
+# --- real VMs (QEMU) ------------------------------------------------------
+
+LH_VM_DIR=$top_srcdir/extras/vm
+
+# lh_vm_init PLAN: lh_init, then the first test: the guest image builds in
+# $LH_TMP/guest. Without QEMU, or when this machine cannot build an image
+# (no kernel package, a missing tool, no room), skip the whole plan.
+lh_vm_init()
+{
+	local log
+
+	lh_init "$1"
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		skip "$1" "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+		exit 0
+	fi
+	log=$LH_TMP/build-guest.log
+	(cd "$top_builddir" && timeout 600 "$LH_VM_DIR/build-guest.sh" -o "$LH_TMP/guest" \
+		--hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS") >"$log" 2>&1
+	if [ $? -ne 0 ] && grep -q -E 'apt-get|not found; on Debian|not enough room' "$log"; then
+		skip "$1" "the guest image cannot be built here: $(grep -m 1 'error:' "$log")"
+		exit 0
+	fi
+	[ -r "$LH_TMP/guest/vmlinuz" ] && [ -r "$LH_TMP/guest/initrd.img" ]
+	ok $? "the guest image builds" || bail_out "$(tail -n 5 "$log")"
+}
+
+# lh_vm_boot ID VM [launch-guest.sh options]: boot the test guest in the
+# background as VM, its channel on $LH_TMP/VM.sock. Its console goes to
+# $LH_TMP/ID.log, QEMU's PID to $LH_TMP/ID.qemu.pid. Sets LH_VM_PID (the
+# launcher's, for lh_vm_wait).
+lh_vm_boot()
+{
+	local id=$1 vm=$2
+
+	shift 2
+	rm -f "$LH_TMP/$id.log" "$LH_TMP/$id.qemu.pid"
+	timeout -k 5 "$LH_GUEST_TIMEOUT" "$LH_VM_DIR/launch-guest.sh" \
+		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
+		--socket "$LH_TMP/$vm.sock" --name "$vm" --accel "${LH_VM_ACCEL:-auto}" \
+		--serial-log "$LH_TMP/$id.log" --pidfile "$LH_TMP/$id.qemu.pid" "$@" \
+		>"$LH_TMP/$id-launch.log" 2>&1 &
+	LH_VM_PID=$!
+	lh_track_pid "$LH_VM_PID"
+}
+
+# lh_vm_console ID: the lines guest ID wrote for the host ("lh-guest: ..."),
+# without the serial line's carriage returns and the firmware's escapes.
+lh_vm_console()
+{
+	tr -d '\r' 2>/dev/null <"$LH_TMP/$1.log" | sed -n 's/^.*\(lh-guest: \)/\1/p'
+}
+
+# lh_vm_wait PID ID: wait for the launcher PID to end. The launcher does
+# not turn a failed guest run into its status: succeed only when the
+# guest's last word on its console is "lh-guest: done".
+lh_vm_wait()
+{
+	wait "$1"
+	lh_untrack_pid "$1"
+	[ "$(lh_vm_console "$2" | tail -n 1)" = 'lh-guest: done' ]
+}
+
+# lh_vm_wait_console SECONDS ID REGEX: wait for a console line of guest ID
+# that matches REGEX (extended); fail early once the guest has ended.
+lh_vm_wait_console()
+{
+	local deadline=$((SECONDS + $1))
+
+	until lh_vm_console "$2" | grep -q -E "$3"; do
+		if [ "$SECONDS" -ge "$deadline" ] ||
+				lh_vm_console "$2" | grep -q -E '^lh-guest: (done|FAILED)'; then
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# lh_vm_kill ID: SIGKILL guest ID's QEMU, as a host crash or an abrupt
+# reset would end it, and wait (bounded) for it to be gone.
+lh_vm_kill()
+{
+	local pid exe
+
+	pid=$(cat "$LH_TMP/$1.qemu.pid" 2>/dev/null) || return 1
+	exe=$(readlink "/proc/$pid/exe") || return 1
+	[ "${exe##*/}" = qemu-system-x86_64 ] || return 1
+	kill -KILL "$pid" && lh_wait_for 10 eval "! kill -0 $pid 2>/dev/null"
+}
+
+# lh_metadata_env TRACE_DIR KEY: the value of KEY in the env block of the
+# trace's metadata (quotes removed), as the guest's tracer wrote it.
+lh_metadata_env()
+{
+	local md
+
+	md=$(find "$1" -name metadata -type f | head -n 1)
+	[ -n "$md" ] || return 1
+	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")" |
+		awk -v key="$2" '
+		/^env *\{/ {
+			env = 1
+			next
+		}
+		env && /^\}/ {
+			env = 0
+		}
+		env && $1 == key && $2 == "=" {
+			v = $0
+			sub(/^[^=]*= */, "", v)
+			sub(/;[[:space:]]*$/, "", v)
+			gsub(/"/, "", v)
+			print v
+			exit
+		}'
 }

@@ -40,7 +40,13 @@ pingpong_role()
 		--blocking-timeout=inf c &&
 	lh_timed "$session.enable-event" lttng enable-event -u -s "$session" -c c \
 		'hyper_pingpong:*' &&
-	lh_timed "$session.start" lttng start "$session" &&
+	lh_timed "$session.start" lttng start "$session" || return 1
+	# The relay's clock estimate tightens as probes accumulate (a round a
+	# second), as it does on any channel that has been up for a while: let
+	# a few rounds pass before the game. The host side waits for the socket.
+	if [ "$mode" = serve ]; then
+		sleep 3
+	fi
 	LTTNG_UST_REGISTER_TIMEOUT=-1 LTTNG_UST_ALLOW_BLOCKING=1 \
 		lh_timed "$session.pingpong" "$LH_PINGPONG" --"$mode" "$sock" -n "$rounds" &&
 	lh_timed "$session.stop" lttng stop "$session" &&

@@ -26,10 +26,10 @@
 #include "relayd.h"
 
 #define CLOCK_BURST_PROBES	32
-#define CLOCK_ROUND_PROBES	4
+#define CLOCK_ROUND_PROBES	8
 #define CLOCK_SPACING_MS	1
 #define CLOCK_ROUND_MS		1000
-/* Samples kept: over 8 minutes at 4 a second, then the informative ones. */
+/* Samples kept: over 4 minutes at 8 a second, then the informative ones. */
 #define CLOCK_MAX_SAMPLES	2048
 /* Correct drift through freq beyond 10 ppb (0.6 µs a minute). */
 #define CLOCK_MIN_DRIFT		1e-8

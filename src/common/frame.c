@@ -12,6 +12,8 @@
 
 #include <lttng-hyper/frame.h>
 
+#include "common/bytes.h"
+
 /* Byte offsets of the header fields. */
 #define HDR_OFF_MAGIC		0
 #define HDR_OFF_TYPE		2
@@ -22,41 +24,11 @@
 #define HDR_OFF_RESERVED	14
 
 /* Big-endian stores and loads: the only place byte order is handled. */
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) (v >> 8);
-	p[1] = (uint8_t) v;
-}
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	put_u32(p, (uint32_t) (v >> 32));
-	put_u32(p + 4, (uint32_t) v);
-}
 
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t) ((p[0] << 8) | p[1]);
-}
 
-static uint32_t get_u32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
-		((uint32_t) p[2] << 8) | (uint32_t) p[3];
-}
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	return ((uint64_t) get_u32(p) << 32) | get_u32(p + 4);
-}
 
 /* A body of fixed size: shorter is truncated, longer is inconsistent. */
 static int check_fixed_len(size_t len, size_t expected)
@@ -74,13 +46,13 @@ static int check_fixed_len(size_t len, size_t expected)
 void lttng_hyper_frame_header_encode(const struct lttng_hyper_frame_header *hdr,
 		uint8_t *out)
 {
-	put_u16(out + HDR_OFF_MAGIC, LTTNG_HYPER_FRAME_MAGIC);
+	lh_put_be16(out + HDR_OFF_MAGIC, LTTNG_HYPER_FRAME_MAGIC);
 	out[HDR_OFF_TYPE] = hdr->type;
 	out[HDR_OFF_FLAGS] = hdr->flags;
-	put_u32(out + HDR_OFF_CONN_ID, hdr->conn_id);
-	put_u32(out + HDR_OFF_LENGTH, hdr->length);
-	put_u16(out + HDR_OFF_PATH_LEN, hdr->path_len);
-	put_u16(out + HDR_OFF_RESERVED, 0);
+	lh_put_be32(out + HDR_OFF_CONN_ID, hdr->conn_id);
+	lh_put_be32(out + HDR_OFF_LENGTH, hdr->length);
+	lh_put_be16(out + HDR_OFF_PATH_LEN, hdr->path_len);
+	lh_put_be16(out + HDR_OFF_RESERVED, 0);
 }
 
 /* Decode and validate a header; hdr is written only on success. */
@@ -88,17 +60,17 @@ int lttng_hyper_frame_header_decode(const uint8_t *in, uint32_t max_len,
 		struct lttng_hyper_frame_header *hdr)
 {
 	uint8_t type = in[HDR_OFF_TYPE];
-	uint32_t length = get_u32(in + HDR_OFF_LENGTH);
-	uint16_t path_len = get_u16(in + HDR_OFF_PATH_LEN);
+	uint32_t length = lh_get_be32(in + HDR_OFF_LENGTH);
+	uint16_t path_len = lh_get_be16(in + HDR_OFF_PATH_LEN);
 
-	if (get_u16(in + HDR_OFF_MAGIC) != LTTNG_HYPER_FRAME_MAGIC) {
+	if (lh_get_be16(in + HDR_OFF_MAGIC) != LTTNG_HYPER_FRAME_MAGIC) {
 		return -LTTNG_HYPER_ERR_MAGIC;
 	}
 	if (type < LTTNG_HYPER_FRAME_HELLO || type > LTTNG_HYPER_FRAME_TYPE_MAX) {
 		return -LTTNG_HYPER_ERR_TYPE;
 	}
 	/* No flag is defined yet: a set bit means a peer we do not understand. */
-	if (in[HDR_OFF_FLAGS] != 0 || get_u16(in + HDR_OFF_RESERVED) != 0) {
+	if (in[HDR_OFF_FLAGS] != 0 || lh_get_be16(in + HDR_OFF_RESERVED) != 0) {
 		return -LTTNG_HYPER_ERR_RESERVED;
 	}
 	if (path_len > LTTNG_HYPER_PATH_MAX_LEN) {
@@ -109,7 +81,7 @@ int lttng_hyper_frame_header_decode(const uint8_t *in, uint32_t max_len,
 	}
 	hdr->type = type;
 	hdr->flags = 0;
-	hdr->conn_id = get_u32(in + HDR_OFF_CONN_ID);
+	hdr->conn_id = lh_get_be32(in + HDR_OFF_CONN_ID);
 	hdr->length = length;
 	hdr->path_len = path_len;
 	return 0;
@@ -162,11 +134,11 @@ int lttng_hyper_path_validate(const char *path, size_t len)
 /* Encode a HELLO body: hello->name_len bytes of hello->name follow the fixed part. */
 size_t lttng_hyper_hello_encode(const struct lttng_hyper_hello *hello, uint8_t *out)
 {
-	put_u16(out, hello->major);
-	put_u16(out + 2, hello->minor);
-	put_u32(out + 4, hello->caps);
-	put_u32(out + 8, hello->max_frame);
-	put_u32(out + 12, hello->window);
+	lh_put_be16(out, hello->major);
+	lh_put_be16(out + 2, hello->minor);
+	lh_put_be32(out + 4, hello->caps);
+	lh_put_be32(out + 8, hello->max_frame);
+	lh_put_be32(out + 12, hello->window);
 	out[16] = hello->name_len;
 	memcpy(out + LTTNG_HYPER_HELLO_FIXED_LEN, hello->name, hello->name_len);
 	return LTTNG_HYPER_HELLO_FIXED_LEN + hello->name_len;
@@ -197,11 +169,11 @@ int lttng_hyper_hello_decode(const uint8_t *body, size_t len, struct lttng_hyper
 				name_len)) {
 		return -LTTNG_HYPER_ERR_PATH;
 	}
-	hello->major = get_u16(body);
-	hello->minor = get_u16(body + 2);
-	hello->caps = get_u32(body + 4);
-	hello->max_frame = get_u32(body + 8);
-	hello->window = get_u32(body + 12);
+	hello->major = lh_get_be16(body);
+	hello->minor = lh_get_be16(body + 2);
+	hello->caps = lh_get_be32(body + 4);
+	hello->max_frame = lh_get_be32(body + 8);
+	hello->window = lh_get_be32(body + 12);
 	hello->name_len = name_len;
 	memcpy(hello->name, body + LTTNG_HYPER_HELLO_FIXED_LEN, name_len);
 	hello->name[name_len] = '\0';
@@ -211,7 +183,7 @@ int lttng_hyper_hello_decode(const uint8_t *body, size_t len, struct lttng_hyper
 /* CREDIT and RESET bodies: one u32. */
 size_t lttng_hyper_u32_encode(uint32_t v, uint8_t *out)
 {
-	put_u32(out, v);
+	lh_put_be32(out, v);
 	return 4;
 }
 
@@ -223,14 +195,14 @@ int lttng_hyper_u32_decode(const uint8_t *body, size_t len, uint32_t *v)
 	if (ret) {
 		return ret;
 	}
-	*v = get_u32(body);
+	*v = lh_get_be32(body);
 	return 0;
 }
 
 /* PING and PONG bodies: one u64 cookie. */
 size_t lttng_hyper_u64_encode(uint64_t v, uint8_t *out)
 {
-	put_u64(out, v);
+	lh_put_be64(out, v);
 	return 8;
 }
 
@@ -242,7 +214,7 @@ int lttng_hyper_u64_decode(const uint8_t *body, size_t len, uint64_t *v)
 	if (ret) {
 		return ret;
 	}
-	*v = get_u64(body);
+	*v = lh_get_be64(body);
 	return 0;
 }
 
@@ -277,8 +249,8 @@ int lttng_hyper_open_decode(const uint8_t *body, size_t len, enum lttng_hyper_co
 /* CLOCK_PROBE body: u64 seq, u64 host_send_ns. */
 size_t lttng_hyper_clock_probe_encode(uint64_t seq, uint64_t host_send_ns, uint8_t *out)
 {
-	put_u64(out, seq);
-	put_u64(out + 8, host_send_ns);
+	lh_put_be64(out, seq);
+	lh_put_be64(out + 8, host_send_ns);
 	return LTTNG_HYPER_CLOCK_PROBE_LEN;
 }
 
@@ -291,19 +263,19 @@ int lttng_hyper_clock_probe_decode(const uint8_t *body, size_t len, uint64_t *se
 	if (ret) {
 		return ret;
 	}
-	*seq = get_u64(body);
-	*host_send_ns = get_u64(body + 8);
+	*seq = lh_get_be64(body);
+	*host_send_ns = lh_get_be64(body + 8);
 	return 0;
 }
 
 /* CLOCK_REPLY body: u64 seq, u64 host_send_ns, u64 guest_ns, u32 clock_id, u32 0. */
 size_t lttng_hyper_clock_reply_encode(const struct lttng_hyper_clock_reply *r, uint8_t *out)
 {
-	put_u64(out, r->seq);
-	put_u64(out + 8, r->host_send_ns);
-	put_u64(out + 16, r->guest_ns);
-	put_u32(out + 24, r->clock_id);
-	put_u32(out + 28, 0);
+	lh_put_be64(out, r->seq);
+	lh_put_be64(out + 8, r->host_send_ns);
+	lh_put_be64(out + 16, r->guest_ns);
+	lh_put_be32(out + 24, r->clock_id);
+	lh_put_be32(out + 28, 0);
 	return LTTNG_HYPER_CLOCK_REPLY_LEN;
 }
 
@@ -316,13 +288,13 @@ int lttng_hyper_clock_reply_decode(const uint8_t *body, size_t len,
 	if (ret) {
 		return ret;
 	}
-	if (get_u32(body + 28) != 0) {
+	if (lh_get_be32(body + 28) != 0) {
 		return -LTTNG_HYPER_ERR_RESERVED;
 	}
-	r->seq = get_u64(body);
-	r->host_send_ns = get_u64(body + 8);
-	r->guest_ns = get_u64(body + 16);
-	r->clock_id = get_u32(body + 24);
+	r->seq = lh_get_be64(body);
+	r->host_send_ns = lh_get_be64(body + 8);
+	r->guest_ns = lh_get_be64(body + 16);
+	r->clock_id = lh_get_be32(body + 24);
 	return 0;
 }
 

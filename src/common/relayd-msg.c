@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/path.h"
 #include "common/relayd-msg.h"
 
@@ -65,70 +66,48 @@ static const size_t rs_header_lens[] = { 13, 16, 20 };
 /* Escaped guest strings in error messages are cut to this many bytes. */
 #define ESCAPE_MAX			48
 
-/* Big-endian stores and loads. */
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	put_u32(p, (uint32_t) (v >> 32));
-	put_u32(p + 4, (uint32_t) v);
-}
 
-static uint32_t get_u32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
-		((uint32_t) p[2] << 8) | (uint32_t) p[3];
-}
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	return ((uint64_t) get_u32(p) << 32) | get_u32(p + 4);
-}
 
 void lh_relayd_ctrl_hdr_decode(const uint8_t *in, struct lh_relayd_ctrl_hdr *hdr)
 {
-	hdr->circuit_id = get_u64(in);
-	hdr->data_size = get_u64(in + 8);
-	hdr->cmd = get_u32(in + 16);
-	hdr->cmd_version = get_u32(in + 20);
+	hdr->circuit_id = lh_get_be64(in);
+	hdr->data_size = lh_get_be64(in + 8);
+	hdr->cmd = lh_get_be32(in + 16);
+	hdr->cmd_version = lh_get_be32(in + 20);
 }
 
 void lh_relayd_ctrl_hdr_encode(const struct lh_relayd_ctrl_hdr *hdr, uint8_t *out)
 {
-	put_u64(out, hdr->circuit_id);
-	put_u64(out + 8, hdr->data_size);
-	put_u32(out + 16, hdr->cmd);
-	put_u32(out + 20, hdr->cmd_version);
+	lh_put_be64(out, hdr->circuit_id);
+	lh_put_be64(out + 8, hdr->data_size);
+	lh_put_be32(out + 16, hdr->cmd);
+	lh_put_be32(out + 20, hdr->cmd_version);
 }
 
 void lh_relayd_data_hdr_decode(const uint8_t *in, struct lh_relayd_data_hdr *hdr)
 {
-	hdr->circuit_id = get_u64(in);
-	hdr->stream_id = get_u64(in + 8);
-	hdr->net_seq_num = get_u64(in + 16);
-	hdr->data_size = get_u32(in + 24);
-	hdr->padding_size = get_u32(in + 28);
+	hdr->circuit_id = lh_get_be64(in);
+	hdr->stream_id = lh_get_be64(in + 8);
+	hdr->net_seq_num = lh_get_be64(in + 16);
+	hdr->data_size = lh_get_be32(in + 24);
+	hdr->padding_size = lh_get_be32(in + 28);
 }
 
 void lh_relayd_data_hdr_encode(const struct lh_relayd_data_hdr *hdr, uint8_t *out)
 {
-	put_u64(out, hdr->circuit_id);
-	put_u64(out + 8, hdr->stream_id);
-	put_u64(out + 16, hdr->net_seq_num);
-	put_u32(out + 24, hdr->data_size);
-	put_u32(out + 28, hdr->padding_size);
+	lh_put_be64(out, hdr->circuit_id);
+	lh_put_be64(out + 8, hdr->stream_id);
+	lh_put_be64(out + 16, hdr->net_seq_num);
+	lh_put_be32(out + 24, hdr->data_size);
+	lh_put_be32(out + 28, hdr->padding_size);
 }
 
 void lh_relayd_version_encode(uint32_t major, uint32_t minor, uint8_t *out)
 {
-	put_u32(out, major);
-	put_u32(out + 4, minor);
+	lh_put_be32(out, major);
+	lh_put_be32(out + 4, minor);
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -441,8 +420,8 @@ static int check_version(struct msg_check *c)
 	if (check_len(c, 8) < 0) {
 		return -1;
 	}
-	major = get_u32(c->payload);
-	minor = get_u32(c->payload + 4);
+	major = lh_get_be32(c->payload);
+	minor = lh_get_be32(c->payload + 4);
 	if (major != LH_RELAYD_MAJOR || minor < LH_RELAYD_MINOR_MIN) {
 		set_err(c->err, c->errlen,
 			"relayd protocol %" PRIu32 ".%" PRIu32 " not supported (%d.%d to %d.%d)",
@@ -483,9 +462,9 @@ static int check_create_session(struct msg_check *c)
 			c->name, c->len, CS_FIXED_LEN);
 		return -1;
 	}
-	name_len = get_u32(p + CS_OFF_SESSION_NAME_LEN);
-	host_len = get_u32(p + CS_OFF_HOSTNAME_LEN);
-	base_len = get_u32(p + CS_OFF_BASE_PATH_LEN);
+	name_len = lh_get_be32(p + CS_OFF_SESSION_NAME_LEN);
+	host_len = lh_get_be32(p + CS_OFF_HOSTNAME_LEN);
+	base_len = lh_get_be32(p + CS_OFF_BASE_PATH_LEN);
 	expected = (uint64_t) CS_FIXED_LEN + name_len + host_len + base_len;
 	if (c->len != expected) {
 		set_err(c->err, c->errlen,
@@ -522,7 +501,7 @@ static int check_create_session(struct msg_check *c)
 	}
 
 	vm_len = strlen(c->ctx->hostname) + 1;
-	put_u32(fixed + CS_OFF_HOSTNAME_LEN, (uint32_t) vm_len);
+	lh_put_be32(fixed + CS_OFF_HOSTNAME_LEN, (uint32_t) vm_len);
 	if (emit_header(c, (uint64_t) CS_FIXED_LEN + name_len + vm_len + base_len) < 0 ||
 			emit_bytes(c, fixed, sizeof(fixed)) < 0 ||
 			emit_bytes(c, name, name_len) < 0 ||
@@ -545,8 +524,8 @@ static int check_add_stream(struct msg_check *c)
 			c->name, c->len, AS_FIXED_LEN);
 		return -1;
 	}
-	channel_len = get_u32(p + AS_OFF_CHANNEL_NAME_LEN);
-	path_len = get_u32(p + AS_OFF_PATHNAME_LEN);
+	channel_len = lh_get_be32(p + AS_OFF_CHANNEL_NAME_LEN);
+	path_len = lh_get_be32(p + AS_OFF_PATHNAME_LEN);
 	expected = (uint64_t) AS_FIXED_LEN + channel_len + path_len;
 	if (c->len != expected) {
 		set_err(c->err, c->errlen,
@@ -578,7 +557,7 @@ static int check_send_metadata(struct msg_check *c)
 			c->name, c->len, MD_HDR_LEN);
 		return -1;
 	}
-	padding = get_u32(c->payload + MD_OFF_PADDING);
+	padding = lh_get_be32(c->payload + MD_OFF_PADDING);
 	if (c->len - MD_HDR_LEN + (uint64_t) padding > LH_RELAYD_MAX_PACKET) {
 		set_err(c->err, c->errlen, "%s: packet of %zu + %" PRIu32 " padding bytes exceeds %u",
 			c->name, c->len - MD_HDR_LEN, padding, LH_RELAYD_MAX_PACKET);
@@ -598,7 +577,7 @@ static int check_rotate_streams(struct msg_check *c)
 			c->name, c->len, rs_header_lens[0]);
 		return -1;
 	}
-	count = get_u32(c->payload);
+	count = lh_get_be32(c->payload);
 	for (i = 0; i < sizeof(rs_header_lens) / sizeof(rs_header_lens[0]); i++) {
 		if (c->len == rs_header_lens[i] + (uint64_t) count * RS_POSITION_LEN) {
 			break;
@@ -629,7 +608,7 @@ static int check_create_trace_chunk(struct msg_check *c)
 			c->name, c->len, CTC_FIXED_LEN);
 		return -1;
 	}
-	name_len = get_u32(c->payload + CTC_OFF_NAME_LEN);
+	name_len = lh_get_be32(c->payload + CTC_OFF_NAME_LEN);
 	if (c->len != (uint64_t) CTC_FIXED_LEN + name_len) {
 		set_err(c->err, c->errlen,
 			"%s: payload of %zu bytes does not match its declared lengths (%d + %" PRIu32 ")",
@@ -655,7 +634,7 @@ static int check_close_trace_chunk(struct msg_check *c)
 		return -1;
 	}
 	is_set = c->payload[CLTC_OFF_IS_SET];
-	command = get_u32(c->payload + CLTC_OFF_COMMAND);
+	command = lh_get_be32(c->payload + CLTC_OFF_COMMAND);
 	if (is_set > 1 || (is_set && command > CLTC_COMMAND_MAX)) {
 		set_err(c->err, c->errlen, "%s: bad close_command (is_set %u, value %" PRIu32 ")",
 			c->name, is_set, command);
@@ -675,7 +654,7 @@ static int check_fixed(struct msg_check *c, const struct cmd_desc *desc)
 		break;
 	case REF_SESSION:
 		c->info->has_session_ref = true;
-		c->info->session_ref = get_u64(c->payload);
+		c->info->session_ref = lh_get_be64(c->payload);
 		break;
 	case REF_NONE:
 		break;
@@ -765,7 +744,7 @@ int lh_relayd_msg_filter(const struct lh_relayd_msg_ctx *ctx, const uint8_t *msg
 
 uint64_t lh_relayd_msg_stream_ref(const struct lh_relayd_msg_info *info, size_t i)
 {
-	return get_u64(info->stream_refs + i * info->stream_ref_stride);
+	return lh_get_be64(info->stream_refs + i * info->stream_ref_stride);
 }
 
 /* Reply sizes, fixed part. */
@@ -806,50 +785,50 @@ ssize_t lh_relayd_reply_parse(enum lh_relayd_reply kind, const uint8_t *buf,
 		if (len < REPLY_GENERIC_LEN) {
 			return 0;
 		}
-		info->ret_code = get_u32(buf);
+		info->ret_code = lh_get_be32(buf);
 		return REPLY_GENERIC_LEN;
 	case LH_RELAYD_REPLY_VERSION:
 		if (len < REPLY_VERSION_LEN) {
 			return 0;
 		}
-		info->major = get_u32(buf);
-		info->minor = get_u32(buf + 4);
+		info->major = lh_get_be32(buf);
+		info->minor = lh_get_be32(buf + 4);
 		return REPLY_VERSION_LEN;
 	case LH_RELAYD_REPLY_CREATE_SESSION:
 		if (len < REPLY_CREATE_SESSION_LEN) {
 			return 0;
 		}
-		info->id = get_u64(buf);
-		info->ret_code = get_u32(buf + 8);
+		info->id = lh_get_be64(buf);
+		info->ret_code = lh_get_be32(buf + 8);
 		return reply_with_path("CREATE_SESSION", REPLY_CREATE_SESSION_LEN,
-			get_u32(buf + 12), buf, len, err, errlen);
+			lh_get_be32(buf + 12), buf, len, err, errlen);
 	case LH_RELAYD_REPLY_ADD_STREAM:
 		if (len < REPLY_ADD_STREAM_LEN) {
 			return 0;
 		}
-		info->id = get_u64(buf);
-		info->ret_code = get_u32(buf + 8);
+		info->id = lh_get_be64(buf);
+		info->ret_code = lh_get_be32(buf + 8);
 		return REPLY_ADD_STREAM_LEN;
 	case LH_RELAYD_REPLY_CLOSE_TRACE_CHUNK:
 		if (len < REPLY_CLOSE_CHUNK_LEN) {
 			return 0;
 		}
-		info->ret_code = get_u32(buf);
+		info->ret_code = lh_get_be32(buf);
 		/* lttng-relayd sends the path only with LTTNG_OK. */
 		return reply_with_path("CLOSE_TRACE_CHUNK", REPLY_CLOSE_CHUNK_LEN,
-			info->ret_code == LH_RELAYD_RET_OK ? get_u32(buf + 4) : 0,
+			info->ret_code == LH_RELAYD_RET_OK ? lh_get_be32(buf + 4) : 0,
 			buf, len, err, errlen);
 	case LH_RELAYD_REPLY_TRACE_CHUNK_EXISTS:
 		if (len < REPLY_CHUNK_EXISTS_LEN) {
 			return 0;
 		}
-		info->ret_code = get_u32(buf);
+		info->ret_code = lh_get_be32(buf);
 		return REPLY_CHUNK_EXISTS_LEN;
 	case LH_RELAYD_REPLY_GET_CONFIGURATION:
 		if (len < REPLY_GET_CONFIG_LEN) {
 			return 0;
 		}
-		info->ret_code = get_u32(buf);
+		info->ret_code = lh_get_be32(buf);
 		return REPLY_GET_CONFIG_LEN;
 	case LH_RELAYD_REPLY_NONE:
 	default:

@@ -1,0 +1,281 @@
+#!/bin/bash
+# The VM benchmark: hyper against a raw virtio-serial port and against
+# stock net:// over QEMU's user-mode network, all in one boot of one guest.
+#
+# The guest (extras/vm/guest-init.sh, lh.mode=bench) runs, each RUNS times:
+#   - raw: dd of RAW_MB MiB into a second port, org.lttng.hyper.raw, on
+#     the same virtio-serial device as the hyper port; the host end only
+#     reads (socat into /dev/null);
+#   - push: bench/relayd-push pushes as many bytes of 256 KiB data
+#     packets, each with its index, through lttng-hyperd, the hyper port,
+#     lttng-hyper-relayd and its lttng-relayd, and stops its clock when
+#     DATA_PENDING says lttng-relayd wrote them all;
+#   - cost: gen-events emits EVENTS events at full speed into a blocking
+#     channel, traced three ways: to the guest's tmpfs (local), through
+#     lttng-hyperd (hyper), and by stock net:// to this host's lttng-relayd
+#     through a virtio-net device on QEMU's user-mode network (net). The
+#     figure is the guest's busy CPU time (/proc/stat: user, nice, system,
+#     irq and softirq of all CPUs) from before "lttng start" to after
+#     "lttng stop";
+#   - discard: the same three ways at a fixed event rate, into a
+#     non-blocking channel with fixed buffers; the figure is lttng's count
+#     of discarded events.
+# The ways alternate, so that a noisy host hits them alike. The report
+# gives medians, and:
+#   - hyper's capacity as a fraction of raw dd's (goal: at least 0.8);
+#   - each offload's cost, (busy - local busy) / trace MB, and hyper's
+#     cost against net://'s (goal: at most 0.5).
+#
+# Usage: bench/vm.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE]
+#                    [-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB]
+# Run from the build directory (or set top_builddir), as root, after make
+# and make tests/utils/gen-events bench/relayd-push.
+
+set -u -o pipefail
+
+RUNS=5
+EVENTS=1000000
+# Bytes of text per event: with 64, 1,000,000 events make about 86 MB.
+PAYLOAD=64
+RAW_MB=256
+RATE=100000
+RATE_EVENTS=500000
+ACCEL=auto
+MEM=1024
+# Whole guest run, boot to power-off.
+TIMEOUT=5400
+
+usage()
+{
+	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE] [-N RATE_EVENTS]" \
+		"[-a auto|kvm|tcg] [-m MEM_MB]"
+}
+
+while getopts "r:n:p:s:R:N:a:m:h" opt; do
+	case $opt in
+	r) RUNS=$OPTARG ;;
+	n) EVENTS=$OPTARG ;;
+	p) PAYLOAD=$OPTARG ;;
+	s) RAW_MB=$OPTARG ;;
+	R) RATE=$OPTARG ;;
+	N) RATE_EVENTS=$OPTARG ;;
+	a) ACCEL=$OPTARG ;;
+	m) MEM=$OPTARG ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${top_builddir:-.}
+relay=$builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
+push=$builddir/bench/relayd-push
+
+log()
+{
+	echo "bench/vm: $*" >&2
+}
+
+die()
+{
+	echo "bench/vm: error: $*" >&2
+	exit 1
+}
+
+for cmd in qemu-system-x86_64 lttng-relayd socat ss awk; do
+	command -v "$cmd" > /dev/null || die "$cmd not found"
+done
+[ -x "$relay" ] || die "no $relay: run make in the build directory"
+[ -x "$push" ] || die "no $push: run make bench/relayd-push"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lh-vmbench.XXXXXX") || die "cannot create a temporary folder"
+pids=()
+cleanup()
+{
+	local pid
+
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2> /dev/null
+	done
+	if [ -s "$tmp/relay.pid" ]; then
+		kill "$(cat "$tmp/relay.pid")" 2> /dev/null
+	fi
+	wait 2> /dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Six free TCP ports in a row: stock lttng-relayd's three, and the three of
+# the lttng-relayd that lttng-hyper-relayd starts.
+pick_ports()
+{
+	local base p busy
+
+	for _ in $(seq 50); do
+		base=$((20000 + RANDOM % 40000))
+		busy=0
+		for p in $(seq "$base" $((base + 5))); do
+			if ss -Htln "sport = :$p" | grep -q .; then
+				busy=1
+			fi
+		done
+		if [ "$busy" -eq 0 ]; then
+			echo "$base"
+			return 0
+		fi
+	done
+	return 1
+}
+
+wait_listening()
+{
+	for _ in $(seq 100); do
+		ss -Htln "sport = :$1" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+log "building the guest image"
+"$srcdir/extras/vm/build-guest.sh" -o "$tmp/guest" \
+	--hyperd "$builddir/src/bin/lttng-hyperd/lttng-hyperd" \
+	--gen-events "$builddir/tests/utils/gen-events" --bench "$push" 2> "$tmp/build.log" ||
+	die "the guest image did not build:
+$(tail -n 5 "$tmp/build.log")"
+
+port=$(pick_ports) || die "no six free TCP ports in a row"
+mkdir -p "$tmp/net" "$tmp/hyper"
+lttng-relayd -o "$tmp/net" -C "tcp://127.0.0.1:$port" -D "tcp://127.0.0.1:$((port + 1))" \
+	-L "tcp://127.0.0.1:$((port + 2))" > "$tmp/stock-relayd.log" 2>&1 &
+pids+=($!)
+wait_listening "$port" || die "lttng-relayd did not start: $(cat "$tmp/stock-relayd.log")"
+"$relay" -d --pidfile "$tmp/relay.pid" --log "$tmp/relay.log" -o "$tmp/hyper" \
+	--vm "bench=unix:$tmp/hyper.sock" -C "tcp://127.0.0.1:$((port + 3))" \
+	-D "tcp://127.0.0.1:$((port + 4))" -L "tcp://127.0.0.1:$((port + 5))" ||
+	die "lttng-hyper-relayd did not start"
+
+# The raw port's reader, once QEMU made its socket.
+(
+	for _ in $(seq 600); do
+		[ -S "$tmp/raw.sock" ] && break
+		sleep 0.1
+	done
+	exec socat -u -b 262144 "UNIX-CONNECT:$tmp/raw.sock" - > /dev/null
+) 2> "$tmp/socat.log" &
+pids+=($!)
+
+append="lh.mode=bench lh.runs=$RUNS lh.events=$EVENTS lh.payload=$PAYLOAD lh.raw-mb=$RAW_MB"
+append="$append lh.rate=$RATE lh.rate-events=$RATE_EVENTS"
+# QEMU's user-mode network maps 10.0.2.2 to this host's 127.0.0.1.
+append="$append lh.net=10.0.2.2:$port:$((port + 1))"
+: > "$tmp/serial.log"
+log "booting the guest; its progress:"
+tail -F -n +1 "$tmp/serial.log" 2> /dev/null | grep --line-buffered 'lh-guest:' >&2 &
+pids+=($!)
+start=$SECONDS
+timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
+	--kernel "$tmp/guest/vmlinuz" --initrd "$tmp/guest/initrd.img" \
+	--socket "$tmp/hyper.sock" --name bench --mem "$MEM" --smp 2 --accel "$ACCEL" \
+	--user-net --extra-port "org.lttng.hyper.raw=$tmp/raw.sock" \
+	--serial-log "$tmp/serial.log" --append "$append" 2> "$tmp/launch.log" < /dev/null
+status=$?
+sleep 0.5
+grep -q 'lh-guest: done' "$tmp/serial.log" || {
+	cat "$tmp/launch.log" >&2
+	tail -n 30 "$tmp/serial.log" >&2
+	die "the guest run failed (status $status)"
+}
+accel=$ACCEL
+if [ "$accel" = auto ]; then
+	accel=$(sed -n 's/.*accelerator: \([a-z]*\).*/\1/p' "$tmp/launch.log" | tail -n 1)
+fi
+log "guest run took $((SECONDS - start)) s, under ${accel^^}"
+
+# One line per run: "raw RUN MB/s", "push RUN MB/s",
+# "KIND WAY RUN BUSY_TICKS DISCARDED TRACE_BYTES".
+tr -d '\r' < "$tmp/serial.log" | sed -n 's/^lh-guest: \[[0-9.]*\] bench //p' |
+while read -r what rest; do
+	set -- $rest
+	case "$what" in
+	raw)
+		echo "raw $1 $(awk -v b="$2" -v cs="$3" 'BEGIN { print b / 1e6 / (cs / 100) }')"
+		;;
+	push)
+		echo "push $1 $(awk -v b="$3" -v us="$6" 'BEGIN { print b / us }')"
+		;;
+	trace)
+		# kind way run session ticks discarded local_kb
+		case "$2" in
+		local)
+			bytes=$(($7 * 1024))
+			;;
+		hyper)
+			bytes=$(du -scb "$tmp/hyper/bench/$4"-* | tail -n 1 | cut -f 1)
+			;;
+		net)
+			bytes=$(du -scb "$tmp/net/"*/"$4"-* | tail -n 1 | cut -f 1)
+			;;
+		esac
+		echo "$1 $2 $3 $5 $6 $bytes"
+		;;
+	esac
+done > "$tmp/results"
+
+awk -v accel="${accel^^}" -v runs="$RUNS" -v events="$EVENTS" -v rate="$RATE" \
+	-v revents="$RATE_EVENTS" -v hz=100 '
+function median(a, n,    i, j, t) {
+	for (i = 2; i <= n; i++) {
+		t = a[i]
+		for (j = i - 1; j >= 1 && a[j] > t; j--) {
+			a[j + 1] = a[j]
+		}
+		a[j + 1] = t
+	}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function med(key,    i, a) {
+	for (i = 1; i <= n[key]; i++) {
+		a[i] = v[key, i]
+	}
+	return median(a, n[key])
+}
+function add(key, val) {
+	v[key, ++n[key]] = val
+}
+$1 == "raw" || $1 == "push" { add($1, $3) }
+$1 == "cost" || $1 == "discard" {
+	add($1 "/" $2 "/busy", $4 / hz)
+	add($1 "/" $2 "/disc", $5)
+	add($1 "/" $2 "/mb", $6 / 1e6)
+}
+END {
+	printf "bench/vm: %s, 2 vCPUs, medians of %d runs\n\n", accel, runs
+	raw = med("raw"); hyp = med("push")
+	printf "%-34s %10s\n", "channel capacity", "MB/s"
+	printf "%-34s %10.1f\n", "raw dd into the port", raw
+	printf "%-34s %10.1f\n", "hyper (relayd-push)", hyp
+	printf "hyper / raw: %.2f (goal >= 0.8)\n\n", hyp / raw
+	printf "%-34s %10s %10s %12s\n", "offload cost, " events " events", "busy CPU-s",
+		"trace MB", "ms/MB"
+	split("local hyper net", ways, " ")
+	lb = med("cost/local/busy")
+	for (k = 1; k <= 3; k++) {
+		w = ways[k]
+		b[w] = med("cost/" w "/busy"); mb[w] = med("cost/" w "/mb")
+		cost[w] = (b[w] - lb) * 1000 / mb[w]
+		if (w == "local") {
+			printf "%-34s %10.2f %10.1f %12s\n", w, b[w], mb[w], "-"
+		} else {
+			printf "%-34s %10.2f %10.1f %12.2f\n", w, b[w], mb[w], cost[w]
+		}
+	}
+	printf "hyper / net:// cost per MB: %.2f (goal <= 0.5)\n\n", cost["hyper"] / cost["net"]
+	printf "%-34s %10s %10s\n", "discards, " revents " events at " rate "/s", "discarded", "%"
+	for (k = 1; k <= 3; k++) {
+		w = ways[k]
+		d = med("discard/" w "/disc")
+		printf "%-34s %10d %10.2f\n", w, d, d * 100 / revents
+	}
+}' "$tmp/results"

@@ -126,7 +126,8 @@ static void usage(FILE *out)
 		"      --relayd-url URL      Start no lttng-relayd; use the one at\n"
 		"                            net://HOST[:CTRL[:DATA]]\n"
 		"      --relayd-timeout MS   Reset a connection lttng-relayd leaves stalled this\n"
-		"                            long (default: %u)\n"
+		"                            long, and restart an lttng-relayd started here\n"
+		"                            that answers nothing this long (default: %u)\n"
 		"      --max-streams N       Streams one VM may add (default: %u)\n"
 		"      --max-conns N         Connections one VM may hold open (default: %u)\n"
 		"  -d, --daemonize           Run as a daemon, once ready\n"
@@ -202,8 +203,8 @@ static int make_absolute(char **path)
 static int add_vm(struct relay *relay, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
+	char err[256], host[HOST_NAME_MAX + 1];
 	struct vm_opt *vm, *vms;
-	char err[256];
 	unsigned int i;
 	char *abs;
 
@@ -214,6 +215,13 @@ static int add_vm(struct relay *relay, const char *arg)
 	if (lttng_hyper_name_validate(arg, eq - arg)) {
 		ERR("--vm %s: a VM name is 1 to %d characters among A-Z, a-z, 0-9, '_' and '-', not starting with '-'",
 			arg, LTTNG_HYPER_NAME_MAX_LEN);
+		return -1;
+	}
+	/* The host's own sessions land in OUTPUT/<its hostname>: keep VMs apart. */
+	if (gethostname(host, sizeof(host)) == 0 && strlen(host) == (size_t) (eq - arg) &&
+			!strncmp(host, arg, eq - arg)) {
+		ERR("--vm %s: '%s' is this host's hostname, under which the host's own traces land in the output directory; choose another VM name",
+			arg, host);
 		return -1;
 	}
 	vms = realloc(relay->vm_opts, (relay->nr_vms + 1) * sizeof(*vms));
@@ -686,6 +694,7 @@ static int start_relayd(struct relay *relay)
 		.data_url = relay->data_url,
 		.live_url = relay->live_url,
 		.target = &relay->target,
+		.liveness_timeout_ms = relay->relayd_timeout_ms,
 		.verbose = relay->verbose,
 		.log_fd = relay->relayd_log_fd,
 	};

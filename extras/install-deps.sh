@@ -16,7 +16,7 @@ PACKAGES=(
 	bc
 	# real guests: QEMU, the guest image (busybox, cpio, zstd) and the guest
 	# kernel's lttng-modules build (kmod for depmod and modinfo, patch)
-	qemu-system-x86 busybox-static cpio zstd kmod patch
+	qemu-system-x86 busybox-static cpio zstd kmod patch binutils
 )
 
 missing=()

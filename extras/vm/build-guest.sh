@@ -25,6 +25,10 @@ Options:
                           Debian's linux-image-amd64 depends on, else the newest cached)
       --hyperd PATH       lttng-hyperd binary (default: ./src/bin/lttng-hyperd/lttng-hyperd)
       --gen-events PATH   traced workload (default: ./tests/utils/gen-events)
+      --kernel-tracing    add lttng-modules built for the kernel (build-modules.sh),
+                          so that the guest can trace its kernel (lh.kernel=1)
+      --bench PATH        add what bench/vm.sh needs: the relayd-push program at
+                          PATH, and virtio-net for its net:// comparison
   -h, --help              show this help
 
 Environment:
@@ -48,6 +52,8 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
 kabi=
 hyperd=./src/bin/lttng-hyperd/lttng-hyperd
 gen_events=./tests/utils/gen-events
+kernel_tracing=0
+relayd_push=
 epoch=${SOURCE_DATE_EPOCH:-0}
 
 while [ $# -gt 0 ]; do
@@ -72,6 +78,14 @@ while [ $# -gt 0 ]; do
 		gen_events=${2:?$1 needs a value}
 		shift 2
 		;;
+	--kernel-tracing)
+		kernel_tracing=1
+		shift
+		;;
+	--bench)
+		relayd_push=${2:?$1 needs a value}
+		shift 2
+		;;
 	-h|--help)
 		usage
 		exit 0
@@ -88,6 +102,10 @@ done
 # then blocks; vsock for later transports. Their dependencies are found in
 # the modules themselves.
 MODULES="virtio_pci virtio_console virtio_rng vmw_vsock_virtio_transport"
+# The benchmark compares with stock net:// over QEMU's user-mode network.
+if [ -n "$relayd_push" ]; then
+	MODULES="$MODULES virtio_net"
+fi
 # Compression level: zstd decompresses fast, which counts when the kernel
 # unpacks the initramfs under TCG.
 ZSTD_LEVEL=15
@@ -303,6 +321,9 @@ need_cmd lttng lttng-tools
 need_cmd lttng-sessiond lttng-tools
 need_elf lttng-hyperd "$hyperd" "build it with make, or give --hyperd"
 need_elf gen-events "$gen_events" "build it with make tests/utils/gen-events, or give --gen-events"
+if [ -n "$relayd_push" ]; then
+	need_elf relayd-push "$relayd_push" "build it with make bench/relayd-push"
+fi
 
 if ! dpkg-query -W -f '${Status}' busybox-static 2> /dev/null | grep -q installed; then
 	[ "$(id -u)" -eq 0 ] || die "busybox-static is not installed: apt-get install busybox-static"
@@ -370,6 +391,14 @@ install -m 0755 "$hyperd" "$root/usr/bin/lttng-hyperd"
 install_libs "$hyperd"
 install -m 0755 "$gen_events" "$root/usr/bin/gen-events"
 install_libs "$gen_events"
+if [ -n "$relayd_push" ]; then
+	install -m 0755 "$relayd_push" "$root/usr/bin/relayd-push"
+	install_libs "$relayd_push"
+fi
+if [ "$kernel_tracing" -eq 1 ]; then
+	"$srcdir/build-modules.sh" --cache "$cache" --kernel-abi "$kabi" "$root" ||
+		die "cannot build lttng-modules for $kabi"
+fi
 
 hash=$(tree_hash)
 initrd=$cache/initrd/$kabi-$hash.img
@@ -390,6 +419,9 @@ cp "$kdir/root/boot/vmlinuz-$kabi" "$output/vmlinuz"
 cp "$initrd" "$output/initrd.img"
 {
 	cat "$kdir/versions"
+	if [ "$kernel_tracing" -eq 1 ]; then
+		cat "$root/lib/modules/$kabi/extra/lttng-modules.versions"
+	fi
 	echo "initramfs $hash"
 } > "$output/versions"
 log "kernel:    $output/vmlinuz ($(du -h "$output/vmlinuz" | cut -f 1))"

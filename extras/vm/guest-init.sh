@@ -2,12 +2,33 @@
 # /init of the lttng-hyper test guest (busybox sh), installed by build-guest.sh.
 #
 # Kernel command line parameters:
-#   lh.mode=trace|port|shell|probe   what to do (default: trace)
+#   lh.mode=trace|port|shell|probe|bench   what to do (default: trace)
 #   lh.hostname=NAME                 guest hostname (default: lttng-guest)
 #   lh.events=N                      events the traced workload emits (default: 200000)
 #   lh.payload=BYTES                 payload size of each event (default: 0)
+#   lh.rate=N                        events per second of the workload (default: no limit)
+#   lh.switch-timer=US               the switch timer of the channel and of the
+#                                    metadata, so that a slow workload's packets
+#                                    and its metadata reach the host as it runs
+#                                    (a trace cut short then still reads)
+#   lh.hostless=1                    before waiting for the host, time a whole
+#                                    session (create, start, stop, destroy) that
+#                                    has no host to stream to
 #   lh.wait=SECONDS                  how long to wait for the host (default: 60)
 #   lh.verbose=1                     verbose lttng-hyperd (its log is shown on failure)
+#   lh.kernel=1                      also trace the kernel (image built with --kernel-tracing)
+#   lh.hide-module=NAME              remove that lttng module first (a guest without
+#                                    the kernel tracer, for tests)
+#
+# lh.mode=bench runs bench/vm.sh's measurements (an image built with
+# build-guest.sh --bench, booted with --user-net and a second port,
+# org.lttng.hyper.raw); its own parameters:
+#   lh.runs=N                        runs of each measurement (default: 5)
+#   lh.raw-mb=MB                     MB written by dd and by relayd-push (default: 256)
+#   lh.net=HOST:CTRL:DATA            the host's lttng-relayd for stock net://
+#   lh.rate=N                        events per second of the discard runs (default: 100000)
+#   lh.rate-events=N                 events per discard run (default: 500000)
+#   lh.subbuf=SIZE, lh.num-subbuf=N  buffers of the discard runs (default: 128K, 4)
 #
 # Every line for the host starts with "lh-guest:". The last one is either
 # "lh-guest: done" or "lh-guest: FAILED: <why>", so whoever reads the serial
@@ -25,6 +46,13 @@ say()
 {
 	read -r up _ < /proc/uptime
 	echo "lh-guest: [$up] $*"
+}
+
+# Time since boot in milliseconds; /proc/uptime has two decimals.
+uptime_ms()
+{
+	read -r up _ < /proc/uptime
+	echo $((${up%.*}${up#*.} * 10))
 }
 
 finish()
@@ -157,26 +185,105 @@ run_lttng()
 	[ $status -eq 0 ] || fail "lttng $1 exited with status $status"
 }
 
+# lttng-sessiond loads lttng-modules itself through libkmod (build-guest.sh
+# ran depmod); only the sched probes are needed.
+start_sessiond_kernel()
+{
+	hide=$(param hide-module '')
+	if [ -n "$hide" ]; then
+		rm -f "/lib/modules/$(uname -r)/extra/$hide.ko"
+		say "removed the kernel module $hide (lh.hide-module)"
+	fi
+	LTTNG_KMOD_PROBES=sched lttng-sessiond -d || fail "lttng-sessiond did not start"
+	say "lttng-sessiond started, with the kernel domain"
+}
+
+# Kernel events in a channel of their own, in the same session as the
+# user-space ones. A kernel channel cannot block: its buffers are large
+# enough for the consumer to keep up under TCG. Without the kernel tracer
+# (a module missing or refused), say so and trace user space only.
+enable_kernel()
+{
+	for cmd in "enable-channel -k --subbuf-size=1M --num-subbuf=8 kchan" \
+			"enable-event -k -c kchan sched_switch,sched_wakeup" \
+			"enable-event -k -c kchan --syscall -a"; do
+		say "lttng $cmd"
+		# shellcheck disable=SC2086 # $cmd holds the words of one command
+		if ! lttng $cmd > /tmp/lttng.out 2>&1; then
+			sed 's/^/    /' /tmp/lttng.out
+			say "kernel tracer unavailable: $(grep -m 1 -i error /tmp/lttng.out);" \
+				"tracing user space only"
+			return 0
+		fi
+	done
+	say "tracing the kernel: sched_switch, sched_wakeup and all system calls"
+}
+
+# With no host, lttng-hyperd refuses lttng's connections: each command of
+# a session must still return, in bounded time. Print how long each took
+# and its status, for the host to check:
+#   "lh-guest: [T] hostless lttng COMMAND: MS ms, status S"
+hostless_session()
+{
+	local cmd t0 status
+
+	for cmd in "create nohost --set-url=net://127.0.0.1" \
+			"enable-channel -u -s nohost --blocking-timeout=inf chan" \
+			"start nohost" "stop nohost" "destroy nohost"; do
+		t0=$(uptime_ms)
+		# shellcheck disable=SC2086 # $cmd holds the words of one command
+		lttng $cmd > /tmp/lttng.out 2>&1
+		status=$?
+		say "hostless lttng ${cmd%% *}: $(($(uptime_ms) - t0)) ms, status $status"
+	done
+	say "hostless session done"
+}
+
 mode_trace()
 {
+	local events payload rate timer
+
 	events=$(param events 200000)
 	payload=$(param payload 0)
+	rate=$(param rate 0)
+	timer=$(param switch-timer 0)
 
 	start_hyperd
-	lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
-	say "lttng-sessiond started"
+	if [ "$(param kernel 0)" = 1 ]; then
+		start_sessiond_kernel
+	else
+		lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
+		say "lttng-sessiond started"
+	fi
+	if [ "$(param hostless 0)" = 1 ]; then
+		hostless_session
+	fi
 	wait_channel
 
 	run_lttng create hyper --set-url=net://127.0.0.1
-	run_lttng enable-channel -u --blocking-timeout=inf chan
+	set -- -u --blocking-timeout=inf
+	if [ "$timer" -gt 0 ]; then
+		# Without it, LTTng sends the metadata only when tracing stops.
+		run_lttng enable-channel -u --switch-timer="$timer" metadata
+		set -- "$@" --switch-timer="$timer"
+	fi
+	run_lttng enable-channel "$@" chan
 	run_lttng enable-event -u -c chan 'hyper_test:*'
+	if [ "$(param kernel 0)" = 1 ]; then
+		enable_kernel
+	fi
 	run_lttng start
 
 	set -- -n "$events"
 	if [ "$payload" -gt 0 ]; then
 		set -- "$@" --payload "$payload"
 	fi
-	say "tracing $events events of $payload payload bytes"
+	if [ "$rate" -gt 0 ]; then
+		set -- "$@" --rate "$rate"
+		say "tracing $events events of $payload payload bytes, $rate per second"
+	else
+		say "tracing $events events of $payload payload bytes"
+	fi
 	# Blocking channel, and wait for sessiond at start: no event is lost.
 	LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 gen-events "$@" ||
 		fail "gen-events exited with status $?"
@@ -184,6 +291,161 @@ mode_trace()
 
 	run_lttng stop
 	run_lttng destroy
+	stop_hyperd
+}
+
+# The /dev node of the virtio-serial port named $1 (find_port waited for the ports).
+port_dev()
+{
+	for f in /sys/class/virtio-ports/*/name; do
+		if [ "$(cat "$f")" = "$1" ]; then
+			f=${f%/name}
+			echo "/dev/${f##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Busy ticks of all CPUs: user + nice + system + irq + softirq.
+cpu_busy()
+{
+	read -r _ user nice system _ _ irq softirq _ < /proc/stat
+	echo $((user + nice + system + irq + softirq))
+}
+
+# CPU ticks (utime + stime) of process $1.
+proc_ticks()
+{
+	local stat
+
+	stat=$(cat "/proc/$1/stat") || return 1
+	# The fields after the parenthesised command name: utime is the 12th.
+	set -- ${stat##*) }
+	echo $((${12} + ${13}))
+}
+
+# Run an lttng command quietly; show its output and fail the boot if it fails.
+bench_lttng()
+{
+	if ! lttng "$@" > /tmp/lttng.out 2>&1; then
+		sed 's/^/    /' /tmp/lttng.out
+		fail "lttng $1 failed"
+	fi
+}
+
+# Raw capacity of the channel: dd into a port of its own, whose host end
+# only reads, on the same virtio-serial device as the hyper port.
+bench_raw()
+{
+	local dev mb i t0 t1 b0 b1
+
+	dev=$(port_dev org.lttng.hyper.raw) || fail "no virtio-serial port org.lttng.hyper.raw"
+	mb=$(param raw-mb 256)
+	for i in $(seq "$(param runs 5)"); do
+		b0=$(cpu_busy)
+		read -r t0 _ < /proc/uptime
+		dd if=/dev/zero of="$dev" bs=1M count="$mb" 2> /dev/null ||
+			fail "dd into $dev failed"
+		read -r t1 _ < /proc/uptime
+		b1=$(cpu_busy)
+		# Uptime has two decimals: centiseconds, like the busy ticks.
+		say "bench raw $i $((mb << 20)) $((${t1%.*}${t1#*.} - ${t0%.*}${t0#*.}))" \
+			"busy=$((b1 - b0))"
+	done
+}
+
+# Capacity of hyper's data path: relayd-push through lttng-hyperd.
+bench_push()
+{
+	local i out b0 b1 h0 h1 hyperd
+
+	hyperd=$(cat "$HYPERD_PID")
+	for i in $(seq "$(param runs 5)"); do
+		b0=$(cpu_busy)
+		h0=$(proc_ticks "$hyperd")
+		out=$(relayd-push -s "$(param raw-mb 256)M" 2>&1) ||
+			fail "relayd-push failed: $out"
+		b1=$(cpu_busy)
+		h1=$(proc_ticks "$hyperd")
+		# Where the guest's time went: all busy ticks, lttng-hyperd's.
+		say "bench push $i $out busy=$((b1 - b0)) lttng-hyperd=$((h1 - h0))"
+	done
+}
+
+# One traced run: KIND (cost: blocking, full speed; discard: fixed rate,
+# non-blocking, fixed buffers), WAY (local, hyper, net) and RUN number.
+# Reports the busy ticks from before "lttng start" to after "lttng stop",
+# the discarded events, and for a local trace its size.
+bench_trace()
+{
+	local kind=$1 way=$2 run=$3 session=b-$2-$1-$3 url b0 b1 discarded kb=0
+
+	case "$way" in
+	local)
+		url=--output=/tmp/bench-trace
+		;;
+	hyper)
+		url=--set-url=net://127.0.0.1
+		;;
+	net)
+		url=--set-url=net://$(param net '')
+		;;
+	esac
+	bench_lttng create "$session" "$url"
+	if [ "$kind" = cost ]; then
+		bench_lttng enable-channel -u -s "$session" --blocking-timeout=inf chan
+	else
+		bench_lttng enable-channel -u -s "$session" --subbuf-size="$(param subbuf 128K)" \
+			--num-subbuf="$(param num-subbuf 4)" chan
+	fi
+	bench_lttng enable-event -u -s "$session" -c chan 'hyper_test:*'
+	b0=$(cpu_busy)
+	bench_lttng start "$session"
+	if [ "$kind" = cost ]; then
+		LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 \
+			gen-events -n "$(param events 200000)" --payload "$(param payload 0)" ||
+			fail "gen-events failed"
+	else
+		LTTNG_UST_REGISTER_TIMEOUT=-1 gen-events -n "$(param rate-events 500000)" \
+			--payload "$(param payload 0)" --rate "$(param rate 100000)" ||
+			fail "gen-events failed"
+	fi
+	bench_lttng stop "$session"
+	b1=$(cpu_busy)
+	lttng list "$session" > /tmp/lttng.out 2>&1 || fail "lttng list failed"
+	discarded=$(sed -n 's/.*Discarded events: *\([0-9]*\).*/\1/p' /tmp/lttng.out |
+		awk '{ n += $1 } END { print n + 0 }')
+	if [ "$way" = local ]; then
+		kb=$(du -sk /tmp/bench-trace | cut -f 1)
+	fi
+	bench_lttng destroy "$session"
+	rm -rf /tmp/bench-trace
+	say "bench trace $kind $way $run $session $((b1 - b0)) $discarded $kb"
+}
+
+mode_bench()
+{
+	local runs kind way i
+
+	runs=$(param runs 5)
+	[ -n "$(param net '')" ] || fail "lh.mode=bench needs lh.net=HOST:CTRL:DATA"
+	ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up ||
+		fail "cannot bring eth0 up (boot with --user-net)"
+	start_hyperd
+	lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
+	wait_channel
+	say "bench start: $(nproc) CPUs, $runs runs"
+	bench_raw
+	bench_push
+	# The ways alternate, so that a noisy host hits them alike.
+	for kind in cost discard; do
+		for i in $(seq "$runs"); do
+			for way in local hyper net; do
+				bench_trace "$kind" "$way" "$i"
+			done
+		done
+	done
 	stop_hyperd
 }
 
@@ -215,6 +477,8 @@ hostname "$(param hostname lttng-guest)"
 ip link set lo up || fail "cannot bring the loopback up"
 load_modules || fail "cannot load the virtio modules"
 find_port || fail "no virtio-serial port named $PORT_NAME"
+# The host checks that the hyper channel is the guest's only way out.
+say "network interfaces: $(cd /sys/class/net && echo *)"
 
 case "$mode" in
 trace)
@@ -226,8 +490,11 @@ port)
 shell)
 	mode_shell
 	;;
+bench)
+	mode_bench
+	;;
 *)
-	fail "unknown mode '$mode' (lh.mode=trace|port|shell|probe)"
+	fail "unknown mode '$mode' (lh.mode=trace|port|shell|probe|bench)"
 	;;
 esac
 echo "lh-guest: done"

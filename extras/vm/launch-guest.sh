@@ -26,7 +26,11 @@ Options:
   --probe-timeout S      how long the KVM probe may take (default: 20)
   --rtc-base BASE        QEMU -rtc base= (utc, localtime or a date)
   --serial-log FILE      write the console there instead of to stdout
+  --pidfile FILE         write QEMU's PID there (to kill the VM abruptly, in tests)
   --extra-port NAME=SOCK another virtio-serial port (repeatable)
+  --user-net             give the guest a virtio-net device on QEMU's user-mode
+                         network (the guest reaches the host's 127.0.0.1 at
+                         10.0.2.2): only for comparisons with stock net://
   --cache DIR            where the KVM probe's verdict is kept
                          (default: \${XDG_CACHE_HOME:-\$HOME/.cache}/lttng-hyper)
   -h, --help             show this help
@@ -55,12 +59,20 @@ accel=auto
 probe_timeout=20
 rtc_base=
 serial_log=
+pidfile=
 extra_ports=()
+user_net=0
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
 
 while [ $# -gt 0 ]; do
-	[ "$1" = -h ] || [ "$1" = --help ] || [ $# -ge 2 ] || die "$1 needs a value"
+	[ "$1" = -h ] || [ "$1" = --help ] || [ "$1" = --user-net ] || [ $# -ge 2 ] ||
+		die "$1 needs a value"
 	case "$1" in
+	--user-net)
+		user_net=1
+		shift
+		continue
+		;;
 	--kernel)
 		kernel=$2
 		;;
@@ -93,6 +105,9 @@ while [ $# -gt 0 ]; do
 		;;
 	--serial-log)
 		serial_log=$2
+		;;
+	--pidfile)
+		pidfile=$2
 		;;
 	--extra-port)
 		extra_ports+=("$2")
@@ -226,6 +241,9 @@ fi
 if [ -n "$rtc_base" ]; then
 	args+=(-rtc "base=$rtc_base")
 fi
+if [ -n "$pidfile" ]; then
+	args+=(-pidfile "$pidfile")
+fi
 if [ -n "$serial_log" ]; then
 	args+=(-serial "file:$serial_log")
 else
@@ -249,6 +267,9 @@ for port in "${extra_ports[@]}"; do
 		-device "virtserialport,bus=vser0.0,chardev=port$n,name=${port%%=*}")
 	n=$((n + 1))
 done
+if [ "$user_net" -eq 1 ]; then
+	args+=(-nic user,model=virtio-net-pci)
+fi
 args+=(-append "$cmdline")
 
 log "running: $(shell_words "${args[@]}")"

@@ -44,6 +44,8 @@
 #define HG_READ_CHUNK		(64U << 10)
 #define HG_SEND_CHUNK		(64U << 10)
 #define HG_FLOOD_PACKET		(64U << 10)
+/* SEND_INDEX commands of the flood sent ahead of their replies. */
+#define HG_FLOOD_INDEX_AHEAD	8
 #define HG_DEFAULT_EVIL		"../../../lh-hostile-escape"
 
 enum hg_verdict {
@@ -1261,10 +1263,41 @@ static enum hg_verdict mode_foreign_data(struct hg *hg)
 }
 
 /*
+ * The control half of a packet's index, as a consumerd sends it after the
+ * packet. Replies are read once *pending reaches HG_FLOOD_INDEX_AHEAD,
+ * within the relay's limit of commands awaiting a reply. Without it,
+ * lttng-relayd keeps one partial index per packet, and the flood would
+ * test its hash tables (see lttng-hyper-relayd(8), liveness) instead of
+ * the relay's flow control.
+ */
+static int hg_flood_index(struct hg *hg, struct hg_conn *conn, uint64_t stream_id,
+		uint64_t seq, unsigned int *pending)
+{
+	uint8_t msg[80] = { 0 }, reply[4];
+
+	/* relay_stream_id, net_seq_num, packet_size and content_size (bits). */
+	put_be64(msg, stream_id);
+	put_be64(msg + 8, seq);
+	put_be64(msg + 16, (uint64_t) HG_FLOOD_PACKET * 8);
+	put_be64(msg + 24, (uint64_t) HG_FLOOD_PACKET * 8);
+	/* packet_seq_num */
+	put_be64(msg + 72, seq);
+	if (hg_rly_send(hg, conn, LH_RELAYD_SEND_INDEX, sizeof(msg), msg, sizeof(msg))) {
+		return -1;
+	}
+	for ((*pending)++; *pending >= HG_FLOOD_INDEX_AHEAD; (*pending)--) {
+		if (hg_conn_recv(hg, conn, reply, sizeof(reply))) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Well-formed data for its own stream, as fast as the credit allows, for
- * --duration or --max-bytes. Not a protocol violation: the relay must
- * neither fall over nor let it starve the other VMs. Passes if the flood
- * reached the data path.
+ * --duration or --max-bytes, each packet followed by its index. Not a
+ * protocol violation: the relay must neither fall over nor let it starve
+ * the other VMs. Passes if the flood reached the data path.
  */
 static enum hg_verdict mode_flood(struct hg *hg)
 {
@@ -1272,6 +1305,7 @@ static enum hg_verdict mode_flood(struct hg *hg)
 	struct hg_conn *conn = hg_control(hg);
 	uint64_t start, end, sent = 0, seq = 0, pkt_off = 0;
 	const uint64_t pkt_len = LH_RELAYD_DATA_HDR_LEN + HG_FLOOD_PACKET;
+	unsigned int pending = 0;
 	struct hg_conn *data;
 	struct hg_session s;
 	int failed;
@@ -1330,6 +1364,9 @@ static enum hg_verdict mode_flood(struct hg *hg)
 		data->credit -= n;
 		sent += n;
 		pkt_off = (pkt_off + n) % pkt_len;
+		if (pkt_off == 0 && hg_flood_index(hg, conn, s.stream_id, seq - 1, &pending)) {
+			break;
+		}
 	}
 	(void) hg_flush(hg, hg_deadline(hg));
 	printf("flood: %" PRIu64 " bytes in %" PRIu64 " ms, %" PRIu64 " packets\n",

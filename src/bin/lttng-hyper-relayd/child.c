@@ -6,6 +6,13 @@
  * went to it are gone: the owner resets them (on_lost) and it is started
  * again after a back-off, so a crash costs the guests one reconnection
  * rather than the relay.
+ *
+ * A port that accepts connections does not prove a live lttng-relayd: its
+ * listener thread accepts while the one worker thread that serves every
+ * connection may be stuck. Once up, it must therefore answer a VERSION
+ * exchange on a fresh control connection now and then; when it has not
+ * answered for the liveness timeout, it is killed and restarted like a
+ * crashed one, rather than stalling every VM for good.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,12 +34,18 @@
 #include "common/defaults.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/relayd-msg.h"
 #include "relayd.h"
 
 /* How long lttng-relayd may take to accept connections once started. */
 #define START_TIMEOUT_MS	10000
 /* Interval between the checks that it accepts connections. */
 #define PROBE_INTERVAL_MS	50
+/* Interval between liveness probes, and the granularity of the timeout. */
+#define LIVENESS_INTERVAL_MS	1000
+/* A VERSION command: header and body. */
+#define LIVENESS_REQ_LEN	(LH_RELAYD_CTRL_HDR_LEN + 8)
+#define LIVENESS_REPLY_LEN	8
 /* How long it may take to exit on SIGTERM before it gets SIGKILL. */
 #define STOP_TIMEOUT_MS		5000
 #define STOP_POLL_MS		20
@@ -55,6 +68,15 @@ struct lh_relayd_child {
 	uint64_t spawn_ms;
 	uint64_t backoff_ms;
 	struct lh_timer *timer;		/* next probe or next restart */
+	/* Liveness, while ready: the last answer and the probe in flight. */
+	struct lh_timer *live_timer;
+	uint64_t answered_ms;
+	int live_fd;			/* -1: no probe in flight */
+	struct lh_watch *live_watch;
+	uint8_t live_req[LIVENESS_REQ_LEN];
+	size_t live_sent;
+	uint8_t live_reply[LIVENESS_REPLY_LEN];
+	size_t live_received;
 };
 
 static void probe_cb(struct lh_timer *timer, void *arg);
@@ -273,6 +295,147 @@ static void restart_cb(struct lh_timer *timer, void *arg)
 	}
 }
 
+/* End the probe in flight, if any. */
+static void liveness_probe_end(struct lh_relayd_child *child)
+{
+	if (child->live_watch) {
+		lh_watch_remove(child->live_watch);
+		child->live_watch = NULL;
+	}
+	if (child->live_fd >= 0) {
+		close_fd(child->live_fd, "relayd liveness socket");
+		child->live_fd = -1;
+	}
+}
+
+static void liveness_stop(struct lh_relayd_child *child)
+{
+	liveness_probe_end(child);
+	if (child->live_timer) {
+		lh_timer_cancel(child->live_timer);
+		child->live_timer = NULL;
+	}
+}
+
+/* A failed probe is retried at the next tick; only the timeout kills. */
+static void liveness_probe_failed(struct lh_relayd_child *child, const char *why)
+{
+	DBG("lttng-relayd (pid %d) liveness probe: %s", (int) child->pid, why);
+	liveness_probe_end(child);
+}
+
+static void liveness_io_cb(struct lh_watch *watch, int fd, uint32_t events, void *arg)
+{
+	struct lh_relayd_child *child = arg;
+	struct lh_relayd_reply_info info;
+	char err[128];
+	ssize_t ret;
+
+	if (child->live_sent < sizeof(child->live_req)) {
+		ret = send(fd, child->live_req + child->live_sent,
+			sizeof(child->live_req) - child->live_sent, MSG_NOSIGNAL);
+		if (ret < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				liveness_probe_failed(child, strerror(errno));
+			}
+			return;
+		}
+		child->live_sent += ret;
+		if (child->live_sent == sizeof(child->live_req) &&
+				lh_watch_set_events(watch, EPOLLIN) < 0) {
+			liveness_probe_failed(child, "cannot watch for the reply");
+		}
+		return;
+	}
+	ret = recv(fd, child->live_reply + child->live_received,
+		sizeof(child->live_reply) - child->live_received, 0);
+	if (ret <= 0) {
+		if (ret == 0) {
+			liveness_probe_failed(child, "connection closed before the reply");
+		} else if (errno != EAGAIN && errno != EINTR) {
+			liveness_probe_failed(child, strerror(errno));
+		}
+		return;
+	}
+	child->live_received += ret;
+	ret = lh_relayd_reply_parse(LH_RELAYD_REPLY_VERSION, child->live_reply,
+		child->live_received, &info, err, sizeof(err));
+	if (ret == 0) {
+		return;
+	}
+	if (ret < 0) {
+		liveness_probe_failed(child, err);
+		return;
+	}
+	child->answered_ms = lh_now_ms();
+	liveness_probe_end(child);
+}
+
+static void liveness_probe_start(struct lh_relayd_child *child)
+{
+	const struct lh_relayd_ctrl_hdr hdr = {
+		.data_size = LIVENESS_REQ_LEN - LH_RELAYD_CTRL_HDR_LEN,
+		.cmd = LH_RELAYD_VERSION,
+	};
+
+	child->live_fd = lttng_hyper_tcp_connect(child->cfg.target->control_host,
+		child->cfg.target->control_port);
+	if (child->live_fd < 0) {
+		liveness_probe_failed(child, strerror(errno));
+		return;
+	}
+	lh_relayd_ctrl_hdr_encode(&hdr, child->live_req);
+	lh_relayd_version_encode(LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX,
+		child->live_req + LH_RELAYD_CTRL_HDR_LEN);
+	child->live_sent = 0;
+	child->live_received = 0;
+	/* Writable once connected. */
+	child->live_watch = lh_loop_watch(child->loop, child->live_fd, EPOLLOUT,
+		liveness_io_cb, child);
+	if (!child->live_watch) {
+		liveness_probe_failed(child, "cannot watch the connection");
+	}
+}
+
+static void liveness_cb(struct lh_timer *timer, void *arg)
+{
+	struct lh_relayd_child *child = arg;
+	uint64_t silent_ms = lh_now_ms() - child->answered_ms;
+
+	child->live_timer = NULL;
+	if (silent_ms >= child->cfg.liveness_timeout_ms) {
+		/* The reaping that follows restarts it. */
+		ERR("lttng-relayd (pid %d) has not answered a VERSION command for %" PRIu64 " ms: killing it",
+			(int) child->pid, silent_ms);
+		liveness_probe_end(child);
+		if (kill(child->pid, SIGKILL) < 0) {
+			PERROR("kill lttng-relayd (pid %d)", (int) child->pid);
+		}
+		return;
+	}
+	/* A probe still in flight goes on: the timeout alone judges it. */
+	if (child->live_fd < 0) {
+		liveness_probe_start(child);
+	}
+	child->live_timer = lh_loop_timer(child->loop, LIVENESS_INTERVAL_MS, liveness_cb, child);
+	if (!child->live_timer) {
+		ERR("cannot schedule the lttng-relayd liveness check: a stuck lttng-relayd will go unnoticed");
+		liveness_probe_end(child);
+	}
+}
+
+static void liveness_start(struct lh_relayd_child *child)
+{
+	if (!child->cfg.liveness_timeout_ms) {
+		return;
+	}
+	child->answered_ms = lh_now_ms();
+	child->live_timer = lh_loop_timer(child->loop, LIVENESS_INTERVAL_MS, liveness_cb, child);
+	if (!child->live_timer) {
+		ERR("cannot schedule the lttng-relayd liveness check: a stuck lttng-relayd will go unnoticed");
+	}
+}
+
 static void probe_cb(struct lh_timer *timer, void *arg)
 {
 	struct lh_relayd_child *child = arg;
@@ -282,6 +445,7 @@ static void probe_cb(struct lh_timer *timer, void *arg)
 		INFO("lttng-relayd (pid %d) accepts connections", (int) child->pid);
 		child->ready = true;
 		child->started_once = true;
+		liveness_start(child);
 		child->ops->on_ready(child->arg);
 		return;
 	}
@@ -320,6 +484,7 @@ struct lh_relayd_child *lh_relayd_child_create(struct lh_loop *loop,
 	child->ops = ops;
 	child->arg = arg;
 	child->pid = -1;
+	child->live_fd = -1;
 	child->backoff_ms = LH_RECONNECT_MIN_MS;
 	child->argv[n++] = cfg->path;
 	child->argv[n++] = "-o";
@@ -366,6 +531,7 @@ void lh_relayd_child_reap(struct lh_relayd_child *child)
 		lh_timer_cancel(child->timer);
 		child->timer = NULL;
 	}
+	liveness_stop(child);
 	child->pid = -1;
 	if (!child->started_once) {
 		ERR("lttng-relayd %s before accepting connections on %s (its own messages in the log say why)",
@@ -443,6 +609,7 @@ void lh_relayd_child_destroy(struct lh_relayd_child *child)
 	if (child->timer) {
 		lh_timer_cancel(child->timer);
 	}
+	liveness_stop(child);
 	if (child->pid >= 0) {
 		stop(child);
 	}

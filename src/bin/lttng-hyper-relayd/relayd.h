@@ -81,6 +81,8 @@ struct lh_relayd_child_config {
 	const char *data_url;
 	const char *live_url;
 	const struct lh_relayd_target *target;	/* where to check it is up */
+	/* Once up, SIGKILL and restart it after this long without answering; 0: never. */
+	uint64_t liveness_timeout_ms;
 	unsigned int verbose;		/* number of -v to pass */
 	int log_fd;			/* its stdout and stderr; -1: ours */
 };

@@ -1704,7 +1704,11 @@ static bool mux_splice_channel(struct lh_mux *mux, size_t *max)
 			/* The pipe may be full while the channel has data: read. */
 			return false;
 		}
-		mux_fail(mux, "channel read error: %s", strerror(errno));
+		if (errno == ECONNRESET) {
+			mux_fail(mux, "peer closed the channel in the middle of a frame (reset)");
+		} else {
+			mux_fail(mux, "channel read error: %s", strerror(errno));
+		}
 		return true;
 	}
 	if (ret == 0) {
@@ -1764,7 +1768,13 @@ static void mux_read_channel(struct lh_mux *mux)
 		return;
 	}
 	if (ret < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		/*
+		 * A peer that closes with our frames (pings, clock probes) still
+		 * unread makes the kernel reset the connection: still a close.
+		 */
+		if (errno == ECONNRESET) {
+			mux_fail(mux, "peer closed the channel (reset)");
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			mux_fail(mux, "channel read error: %s", strerror(errno));
 		}
 		return;

@@ -29,6 +29,8 @@ Options:
                           so that the guest can trace its kernel (lh.kernel=1)
       --bench PATH        add what bench/vm.sh needs: the relayd-push program at
                           PATH, and virtio-net for its net:// comparison
+      --pingpong PATH     add the pingpong program at PATH (tests/utils/pingpong),
+                          for lh.mode=pingpong
   -h, --help              show this help
 
 Environment:
@@ -54,6 +56,7 @@ hyperd=./src/bin/lttng-hyperd/lttng-hyperd
 gen_events=./tests/utils/gen-events
 kernel_tracing=0
 relayd_push=
+pingpong=
 epoch=${SOURCE_DATE_EPOCH:-0}
 
 while [ $# -gt 0 ]; do
@@ -84,6 +87,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--bench)
 		relayd_push=${2:?$1 needs a value}
+		shift 2
+		;;
+	--pingpong)
+		pingpong=${2:?$1 needs a value}
 		shift 2
 		;;
 	-h|--help)
@@ -324,6 +331,9 @@ need_elf gen-events "$gen_events" "build it with make tests/utils/gen-events, or
 if [ -n "$relayd_push" ]; then
 	need_elf relayd-push "$relayd_push" "build it with make bench/relayd-push"
 fi
+if [ -n "$pingpong" ]; then
+	need_elf pingpong "$pingpong" "build it with make tests/utils/pingpong"
+fi
 
 if ! dpkg-query -W -f '${Status}' busybox-static 2> /dev/null | grep -q installed; then
 	[ "$(id -u)" -eq 0 ] || die "busybox-static is not installed: apt-get install busybox-static"
@@ -394,6 +404,10 @@ install_libs "$gen_events"
 if [ -n "$relayd_push" ]; then
 	install -m 0755 "$relayd_push" "$root/usr/bin/relayd-push"
 	install_libs "$relayd_push"
+fi
+if [ -n "$pingpong" ]; then
+	install -m 0755 "$pingpong" "$root/usr/bin/pingpong"
+	install_libs "$pingpong"
 fi
 if [ "$kernel_tracing" -eq 1 ]; then
 	"$srcdir/build-modules.sh" --cache "$cache" --kernel-abi "$kabi" "$root" ||

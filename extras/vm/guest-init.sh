@@ -2,7 +2,7 @@
 # /init of the lttng-hyper test guest (busybox sh), installed by build-guest.sh.
 #
 # Kernel command line parameters:
-#   lh.mode=trace|port|shell|probe|bench   what to do (default: trace)
+#   lh.mode=trace|port|shell|probe|bench|pingpong   what to do (default: trace)
 #   lh.hostname=NAME                 guest hostname (default: lttng-guest)
 #   lh.events=N                      events the traced workload emits (default: 200000)
 #   lh.payload=BYTES                 payload size of each event (default: 0)
@@ -20,6 +20,12 @@
 #   lh.hide-module=NAME              remove that lttng module first (a guest without
 #                                    the kernel tracer, for tests)
 #
+# lh.mode=pingpong plays the guest's side of pingpong (an image built with
+# build-guest.sh --pingpong, booted with a second port, org.lttng.pingpong.0,
+# whose host end the host's pingpong --connect opens), traced to the host
+# through lttng-hyperd like lh.mode=trace; its own parameter:
+#   lh.rounds=N                      round trips to play (default: 1000)
+#
 # lh.mode=bench runs bench/vm.sh's measurements (an image built with
 # build-guest.sh --bench, booted with --user-net and a second port,
 # org.lttng.hyper.raw); its own parameters:
@@ -36,6 +42,7 @@
 
 PORT_NAME=org.lttng.hyper.0
 PORT_LINK=/dev/virtio-ports/$PORT_NAME
+PINGPONG_PORT=org.lttng.pingpong.0
 HYPERD_PID=/var/run/lttng-hyperd.pid
 HYPERD_LOG=/tmp/lttng-hyperd.log
 
@@ -108,19 +115,20 @@ load_modules()
 	done < "$dir/lh-load-order"
 }
 
-# Without udev nobody makes /dev/virtio-ports/NAME: find the port by name.
+# Without udev nobody makes /dev/virtio-ports/NAME: find the port named $1
+# by its name.
 find_port()
 {
 	tries=0
 	while [ $tries -lt 50 ]; do
 		for name in /sys/class/virtio-ports/*/name; do
 			[ -r "$name" ] || continue
-			[ "$(cat "$name")" = "$PORT_NAME" ] || continue
+			[ "$(cat "$name")" = "$1" ] || continue
 			vport=${name%/name}
 			vport=${vport##*/}
 			mkdir -p /dev/virtio-ports
-			ln -sf "../$vport" "$PORT_LINK"
-			say "port $PORT_NAME is /dev/$vport"
+			ln -sf "../$vport" "/dev/virtio-ports/$1"
+			say "port $1 is /dev/$vport"
 			return 0
 		done
 		tries=$((tries + 1))
@@ -449,6 +457,39 @@ mode_bench()
 	stop_hyperd
 }
 
+# The guest's side of pingpong over its own port, traced to the host, whose
+# pingpong plays the other side through QEMU's socket of that port.
+mode_pingpong()
+{
+	local rounds
+
+	rounds=$(param rounds 1000)
+	find_port "$PINGPONG_PORT" || fail "no virtio-serial port named $PINGPONG_PORT"
+	# The host checks that this clock is wrong, as the RTC set it.
+	say "wall clock: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	start_hyperd
+	lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
+	say "lttng-sessiond started"
+	wait_channel
+
+	run_lttng create pingpong --set-url=net://127.0.0.1
+	run_lttng enable-channel -u --blocking-timeout=inf chan
+	run_lttng enable-event -u -c chan 'hyper_pingpong:*'
+	run_lttng start
+	# The relay's clock estimate tightens as its probe rounds (one a
+	# second) accumulate: let a few pass before the game.
+	sleep 3
+	say "playing $rounds rounds of pingpong on /dev/virtio-ports/$PINGPONG_PORT"
+	LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 \
+		pingpong --device "/dev/virtio-ports/$PINGPONG_PORT" -n "$rounds" \
+		-t "$(param wait 60)" || fail "pingpong exited with status $?"
+	say "pingpong done"
+
+	run_lttng stop
+	run_lttng destroy
+	stop_hyperd
+}
+
 # Only check the channel: the host reads this line from the port's socket.
 mode_port()
 {
@@ -476,7 +517,7 @@ hostname "$(param hostname lttng-guest)"
 # No network device, but lttng reaches lttng-hyperd over the loopback.
 ip link set lo up || fail "cannot bring the loopback up"
 load_modules || fail "cannot load the virtio modules"
-find_port || fail "no virtio-serial port named $PORT_NAME"
+find_port "$PORT_NAME" || fail "no virtio-serial port named $PORT_NAME"
 # The host checks that the hyper channel is the guest's only way out.
 say "network interfaces: $(cd /sys/class/net && echo *)"
 
@@ -493,8 +534,11 @@ shell)
 bench)
 	mode_bench
 	;;
+pingpong)
+	mode_pingpong
+	;;
 *)
-	fail "unknown mode '$mode' (lh.mode=trace|port|shell|probe|bench)"
+	fail "unknown mode '$mode' (lh.mode=trace|port|shell|probe|bench|pingpong)"
 	;;
 esac
 echo "lh-guest: done"

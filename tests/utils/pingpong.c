@@ -1,19 +1,24 @@
 /*
  * pingpong: two processes, typically one on a host and one in a guest,
- * bounce a round number over a unix socket, tracing hyper_pingpong:send
- * just before each write() and hyper_pingpong:recv just after each read().
+ * bounce a round number over a unix socket or a character device (a
+ * virtio-serial port in a guest, whose host end is a unix socket), tracing
+ * hyper_pingpong:send just before each write() and hyper_pingpong:recv
+ * just after each read().
  * In a trace that merges both sides on one time axis, every send must
  * come before its recv: that checks the clock correction of the guest's
  * trace. The side that connects plays the host (side 0) and starts each
- * round; the side that serves plays the guest (side 1) and echoes it.
+ * round; the side that serves, or uses a device, plays the guest (side 1)
+ * and echoes it.
  *
  * Run it with LTTNG_UST_REGISTER_TIMEOUT=-1 so that no event is lost to a
  * late registration with the session daemon (see gen-events.c).
  */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,18 +33,23 @@
 #define SIDE_HOST		0
 #define SIDE_GUEST		1
 #define CONNECT_RETRY_NS	10000000L
+#define CONNECT_RETRY_MS	10
 
 static const char *progname = "pingpong";
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s (--serve SOCKET | --connect SOCKET) [-n ROUNDS] [-t SECONDS]\n"
+		"Usage: %s (--serve SOCKET | --connect SOCKET | --device PATH) [-n ROUNDS]\n"
+		"       [-t SECONDS]\n"
 		"\n"
-		"Play ROUNDS round trips (default 1000) over the unix socket SOCKET,\n"
-		"tracing hyper_pingpong:send and hyper_pingpong:recv.\n"
+		"Play ROUNDS round trips (default 1000) over the unix socket SOCKET or\n"
+		"the character device PATH, tracing hyper_pingpong:send and\n"
+		"hyper_pingpong:recv.\n"
 		"  -s, --serve SOCKET    listen on SOCKET, echo each round (side 1, guest)\n"
 		"  -c, --connect SOCKET  connect to SOCKET, start each round (side 0, host)\n"
+		"  -d, --device PATH     open the virtio-serial port PATH, wait for its host\n"
+		"                        end, echo each round (side 1, guest)\n"
 		"  -n, --rounds ROUNDS   number of round trips\n"
 		"  -t, --timeout SECONDS longest wait for the peer, 1..86400 (default 60)\n"
 		"  -h, --help            this help\n",
@@ -170,6 +180,79 @@ static int connect_peer(const char *path, unsigned int timeout)
 	}
 }
 
+/*
+ * A virtio-serial port polls POLLHUP, and reads end-of-file, while its host
+ * end is closed, and the host may open it after us: wait for the hang-up to
+ * clear. Once the host is there, poll() blocks until it writes.
+ */
+static int open_device(const char *path, unsigned int timeout)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct timespec start, now;
+	int ret;
+
+	pfd.fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (pfd.fd < 0) {
+		fprintf(stderr, "%s: open %s: %s\n", progname, path, strerror(errno));
+		return -1;
+	}
+	if (clock_gettime(CLOCK_MONOTONIC, &start)) {
+		perror("clock_gettime");
+		goto error;
+	}
+	for (;;) {
+		ret = poll(&pfd, 1, CONNECT_RETRY_MS);
+		if (ret < 0 && errno != EINTR) {
+			perror("poll");
+			goto error;
+		}
+		if (ret == 0 || (ret > 0 && !(pfd.revents & POLLHUP))) {
+			return pfd.fd;
+		}
+		if (clock_gettime(CLOCK_MONOTONIC, &now)) {
+			perror("clock_gettime");
+			goto error;
+		}
+		if (now.tv_sec - start.tv_sec >= timeout) {
+			fprintf(stderr, "%s: no host on %s within %u s\n", progname, path,
+				timeout);
+			goto error;
+		}
+		/* A hang-up polls at once: do not spin. */
+		if (ret > 0) {
+			const struct timespec pause = { .tv_nsec = CONNECT_RETRY_NS };
+
+			if (nanosleep(&pause, NULL) && errno != EINTR) {
+				perror("nanosleep");
+				goto error;
+			}
+		}
+	}
+error:
+	close(pfd.fd);
+	return -1;
+}
+
+/* A device has no SO_RCVTIMEO: a peer that goes silent fails the poll. */
+static int wait_readable(int fd, unsigned int timeout)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int ret;
+
+	do {
+		ret = poll(&pfd, 1, (int) timeout * 1000);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0) {
+		perror("poll");
+		return -1;
+	}
+	if (ret == 0) {
+		fprintf(stderr, "%s: nothing to read within %u s\n", progname, timeout);
+		return -1;
+	}
+	return 0;
+}
+
 static int send_round(int fd, uint64_t round, uint32_t side)
 {
 	uint64_t msg = htobe64(round);
@@ -188,13 +271,17 @@ static int send_round(int fd, uint64_t round, uint32_t side)
 	return 0;
 }
 
-static int recv_round(int fd, uint64_t round, uint32_t side)
+/* poll_timeout: 0 when SO_RCVTIMEO bounds the read, else seconds to poll. */
+static int recv_round(int fd, uint64_t round, uint32_t side, unsigned int poll_timeout)
 {
 	uint64_t msg;
 	size_t got = 0;
 	ssize_t ret;
 
 	while (got < sizeof(msg)) {
+		if (poll_timeout && wait_readable(fd, poll_timeout)) {
+			return -1;
+		}
 		ret = read(fd, (char *) &msg + got, sizeof(msg) - got);
 		if (ret < 0 && errno == EINTR) {
 			continue;
@@ -220,6 +307,7 @@ int main(int argc, char **argv)
 	static const struct option long_opts[] = {
 		{ "serve", required_argument, NULL, 's' },
 		{ "connect", required_argument, NULL, 'c' },
+		{ "device", required_argument, NULL, 'd' },
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -227,19 +315,23 @@ int main(int argc, char **argv)
 	};
 	uint64_t rounds = 1000, timeout = 60, round;
 	const char *path = NULL;
-	bool server = false;
+	bool server = false, device = false;
+	unsigned int poll_timeout = 0;
 	int opt, fd, ret = 0;
 
-	while ((opt = getopt_long(argc, argv, "s:c:n:t:h", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:d:n:t:h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 		case 'c':
+		case 'd':
 			if (path) {
-				fprintf(stderr, "%s: one of --serve or --connect, once\n", progname);
+				fprintf(stderr, "%s: one of --serve, --connect or --device, once\n",
+					progname);
 				return 1;
 			}
 			path = optarg;
-			server = opt == 's';
+			server = opt == 's' || opt == 'd';
+			device = opt == 'd';
 			break;
 		case 'n':
 			if (parse_u64("rounds", optarg, UINT64_MAX, &rounds)) {
@@ -269,21 +361,29 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	fd = server ? serve(path, (unsigned int) timeout) :
-		connect_peer(path, (unsigned int) timeout);
-	if (fd < 0 || set_timeout(fd, (unsigned int) timeout)) {
-		if (fd >= 0) {
-			close(fd);
+	if (device) {
+		fd = open_device(path, (unsigned int) timeout);
+		if (fd < 0) {
+			return 1;
 		}
-		return 1;
+		poll_timeout = (unsigned int) timeout;
+	} else {
+		fd = server ? serve(path, (unsigned int) timeout) :
+			connect_peer(path, (unsigned int) timeout);
+		if (fd < 0 || set_timeout(fd, (unsigned int) timeout)) {
+			if (fd >= 0) {
+				close(fd);
+			}
+			return 1;
+		}
 	}
 	for (round = 0; round < rounds; round++) {
 		if (server) {
-			ret = recv_round(fd, round, SIDE_GUEST) ||
+			ret = recv_round(fd, round, SIDE_GUEST, poll_timeout) ||
 				send_round(fd, round, SIDE_GUEST);
 		} else {
 			ret = send_round(fd, round, SIDE_HOST) ||
-				recv_round(fd, round, SIDE_HOST);
+				recv_round(fd, round, SIDE_HOST, poll_timeout);
 		}
 		if (ret) {
 			break;

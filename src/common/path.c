@@ -4,6 +4,11 @@
  * The rules are positive: a name is accepted only if every byte is known
  * to be harmless, rather than refused when it matches a known attack.
  */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "common/path.h"
 
 #define PATH_COMPONENT_MAX_LEN	255
@@ -53,4 +58,30 @@ bool lh_path_relative_is_safe(const char *s, size_t len, bool allow_empty)
 		start = i + 1;
 	}
 	return true;
+}
+
+int lh_path_open_dir_under(int dirfd, const char *path)
+{
+	char *copy = strdup(path);
+	char *save = NULL, *comp;
+	int fd = dup(dirfd);
+
+	if (!copy || fd < 0) {
+		free(copy);
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		close(fd);
+		fd = next;
+		if (fd < 0) {
+			break;
+		}
+	}
+	free(copy);
+	return fd;
 }

@@ -21,4 +21,12 @@ bool lh_path_component_is_safe(const char *s, size_t len);
  */
 bool lh_path_relative_is_safe(const char *s, size_t len, bool allow_empty);
 
+/*
+ * Open the directory at path (relative, already checked to be safe) under
+ * dirfd, one component at a time and never through a symbolic link, so
+ * that what a guest named cannot lead out of dirfd. Returns a new
+ * close-on-exec fd, or -1 with errno set.
+ */
+int lh_path_open_dir_under(int dirfd, const char *path);
+
 #endif /* LH_COMMON_PATH_H */

@@ -17,6 +17,10 @@
  * axis with the latest estimate, and when one ends (CLOSE_STREAM's
  * reply, or its connection going away) sync.c applies the final
  * estimate to the file lttng-relayd wrote.
+ *
+ * Data streams are followed from ADD_STREAM to the data connection that
+ * carries them, so that when it goes away, perhaps in the middle of a
+ * packet, trim.c can cut the stream file back to its last whole packet.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -45,12 +49,30 @@
 #define CREATE_SESSION_REPLY_LEN	16
 #define METADATA_CHANNEL	"metadata"
 
+struct data_stream;
+
 struct lh_relay_vm_state {
 	char vm_name[LTTNG_HYPER_NAME_MAX_LEN + 1];
 	struct lh_relay_limits limits;
 	uint8_t uuid_key[LH_RELAYD_UUID_LEN];
 	struct lh_relayd_owned *owned;
 	struct lh_relay_clock *clock;	/* NULL: clock sync off */
+	struct data_stream *data_streams;	/* answered data streams */
+	unsigned int nr_closed;		/* of them, closed */
+	uint64_t close_seq;
+};
+
+/* A data stream: where lttng-relayd writes it, and who carries its packets. */
+struct data_stream {
+	uint64_t id;			/* lttng-relayd's, once ADD_STREAM is answered */
+	char *session_path;
+	char *pathname;
+	char *channel_name;
+	uint64_t first_packet_size;	/* 0 until its first data header */
+	const void *owner;		/* its control connection; NULL once closed */
+	const void *carrier;		/* the data connection of its packets */
+	uint64_t closed_seq;		/* 0 while open */
+	struct data_stream *next;
 };
 
 /* A metadata stream of a control connection, and its clock rewriter. */
@@ -66,6 +88,7 @@ struct md_stream {
 struct pending_md {
 	struct md_stream *added;	/* ADD_STREAM of a metadata stream */
 	struct md_stream *closed;	/* CLOSE_STREAM of a metadata stream */
+	struct data_stream *data_added;	/* ADD_STREAM of a data stream */
 };
 
 /* A control connection; its address owns the session and streams it creates. */
@@ -125,10 +148,27 @@ struct lh_relay_vm_state *lh_relay_vm_state_create(const char *vm_name,
 	return state;
 }
 
+static void data_stream_free(struct data_stream *ds)
+{
+	if (!ds) {
+		return;
+	}
+	free(ds->session_path);
+	free(ds->pathname);
+	free(ds->channel_name);
+	free(ds);
+}
+
 void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state)
 {
 	if (!state) {
 		return;
+	}
+	while (state->data_streams) {
+		struct data_stream *ds = state->data_streams;
+
+		state->data_streams = ds->next;
+		data_stream_free(ds);
 	}
 	lh_relayd_owned_destroy(state->owned);
 	free(state);
@@ -198,6 +238,80 @@ static struct md_stream *md_stream_from_add(const uint8_t *msg)
 		return NULL;
 	}
 	return md;
+}
+
+/* A checked ADD_STREAM of a data stream, or NULL (metadata, or out of memory). */
+static struct data_stream *data_stream_from_add(const uint8_t *msg)
+{
+	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
+	uint32_t channel_len = load_be32(p);
+	const char *channel = (const char *) p + ADD_STREAM_FIXED_LEN;
+	const char *path = channel + channel_len;
+	struct data_stream *ds;
+
+	if (!strcmp(channel, METADATA_CHANNEL)) {
+		return NULL;
+	}
+	ds = calloc(1, sizeof(*ds));
+	if (!ds) {
+		PERROR("calloc");
+		return NULL;
+	}
+	ds->pathname = strdup(path);
+	ds->channel_name = strdup(channel);
+	if (!ds->pathname || !ds->channel_name) {
+		ERR("Out of memory for a data stream: a packet it loses is not trimmed");
+		data_stream_free(ds);
+		return NULL;
+	}
+	return ds;
+}
+
+/* Most recently used first: lttng sends runs of packets of one stream. */
+static struct data_stream *data_stream_find(struct lh_relay_vm_state *state, uint64_t id)
+{
+	struct data_stream **pp, *ds;
+
+	for (pp = &state->data_streams; *pp; pp = &(*pp)->next) {
+		ds = *pp;
+		if (ds->id == id) {
+			*pp = ds->next;
+			ds->next = state->data_streams;
+			state->data_streams = ds;
+			return ds;
+		}
+	}
+	return NULL;
+}
+
+/* The stream's last packets may still be on the way: it stays known. */
+static void data_stream_close(struct lh_relay_vm_state *state, struct data_stream *ds)
+{
+	if (ds->closed_seq) {
+		return;
+	}
+	ds->owner = NULL;
+	ds->closed_seq = ++state->close_seq;
+	state->nr_closed++;
+}
+
+/* Forget the oldest closed streams beyond as many as a VM may have open. */
+static void data_streams_evict(struct lh_relay_vm_state *state)
+{
+	while (state->nr_closed > state->limits.max_streams) {
+		struct data_stream **pp, **oldest = NULL, *ds;
+
+		for (pp = &state->data_streams; *pp; pp = &(*pp)->next) {
+			if ((*pp)->closed_seq &&
+					(!oldest || (*pp)->closed_seq < (*oldest)->closed_seq)) {
+				oldest = pp;
+			}
+		}
+		ds = *oldest;
+		*oldest = ds->next;
+		data_stream_free(ds);
+		state->nr_closed--;
+	}
 }
 
 static struct md_stream *md_stream_find(const struct relay_ctl *ctl, uint64_t id)
@@ -371,6 +485,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	struct lh_relayd_msg_info info;
 	struct lh_relayd_msg_ctx ctx;
 	struct md_stream *md = NULL;
+	struct data_stream *ds;
 	size_t out_len;
 
 	if (load_be32(msg + 16) != LH_RELAYD_SEND_METADATA && md_flush_all(ctl, out) < 0) {
@@ -406,9 +521,17 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			return -1;
 		}
 		act.added = md_stream_from_add(msg);
+		if (!act.added) {
+			act.data_added = data_stream_from_add(msg);
+		}
 		break;
 	case LH_RELAYD_CLOSE_STREAM:
 		lh_relayd_owned_close_stream(owned, lh_relayd_msg_stream_ref(&info, 0));
+		ds = data_stream_find(ctl->state, lh_relayd_msg_stream_ref(&info, 0));
+		if (ds) {
+			data_stream_close(ctl->state, ds);
+			data_streams_evict(ctl->state);
+		}
 		if (md) {
 			/* Fresh probes for the final fix, done on the reply. */
 			md_stream_unlink(ctl, md);
@@ -441,6 +564,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	if (ctl->nr_pending == MAX_PENDING_REPLIES) {
 		snprintf(err, errlen, "more than %d commands awaiting a reply", MAX_PENDING_REPLIES);
 		md_stream_free(act.added);
+		data_stream_free(act.data_added);
 		return -1;
 	}
 	ctl->pending[(ctl->pending_head + ctl->nr_pending) % MAX_PENDING_REPLIES] = info.reply;
@@ -538,6 +662,20 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			ctl->md_streams = act->added;
 			act->added = NULL;
 		}
+		/* Without its session's directory, its file cannot be found. */
+		if (act->data_added && info->ret_code == LH_RELAYD_RET_OK && ctl->session_path) {
+			act->data_added->session_path = strdup(ctl->session_path);
+			if (!act->data_added->session_path) {
+				ERR_CTX(conn_log_ctx(conn), "Out of memory: a packet stream %" PRIu64
+					" loses is not trimmed", info->id);
+				break;
+			}
+			act->data_added->id = info->id;
+			act->data_added->owner = ctl;
+			act->data_added->next = ctl->state->data_streams;
+			ctl->state->data_streams = act->data_added;
+			act->data_added = NULL;
+		}
 		break;
 	case LH_RELAYD_REPLY_GENERIC:
 		if (act->closed) {
@@ -587,6 +725,7 @@ static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 		}
 		/* A stream lttng-relayd refused is not followed. */
 		md_stream_free(ctl->pending_md[ctl->pending_head].added);
+		data_stream_free(ctl->pending_md[ctl->pending_head].data_added);
 		ctl->pending_md[ctl->pending_head] = (struct pending_md) { 0 };
 		lh_buf_consume(&ctl->replies, (size_t) n);
 		ctl->pending_head = (ctl->pending_head + 1) % MAX_PENDING_REPLIES;
@@ -606,6 +745,7 @@ static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 static void ctl_release(struct lh_mux_conn *conn)
 {
 	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
+	struct data_stream *ds;
 	unsigned int i;
 
 	/* lttng-relayd closes the streams of a connection that goes away. */
@@ -620,11 +760,18 @@ static void ctl_release(struct lh_mux_conn *conn)
 		struct pending_md *act = &ctl->pending_md[(ctl->pending_head + i) % MAX_PENDING_REPLIES];
 
 		md_stream_free(act->added);
+		data_stream_free(act->data_added);
 		if (act->closed) {
 			md_stream_finish(ctl, act->closed);
 			md_stream_free(act->closed);
 		}
 	}
+	for (ds = ctl->state->data_streams; ds; ds = ds->next) {
+		if (ds->owner == ctl) {
+			data_stream_close(ctl->state, ds);
+		}
+	}
+	data_streams_evict(ctl->state);
 	free(ctl->session_path);
 	lh_relayd_owned_release(ctl->state->owned, ctl);
 	lh_buf_fini(&ctl->in);
@@ -641,6 +788,7 @@ static enum lh_filter_verdict data_from_peer(struct lh_mux_conn *conn,
 		char *err, size_t errlen)
 {
 	struct relay_data *data = lh_mux_conn_get_priv(conn);
+	struct data_stream *ds;
 
 	while (len) {
 		struct lh_relayd_data_hdr hdr;
@@ -679,13 +827,43 @@ static enum lh_filter_verdict data_from_peer(struct lh_mux_conn *conn,
 			return LH_FILTER_ERROR;
 		}
 		data->to_skip = hdr.data_size;
+		ds = data_stream_find(data->state, hdr.stream_id);
+		if (ds) {
+			ds->carrier = data;
+			if (!ds->first_packet_size) {
+				ds->first_packet_size = (uint64_t) hdr.data_size + hdr.padding_size;
+			}
+		}
 	}
 	return LH_FILTER_PASS;
 }
 
+/*
+ * The connection may have ended in the middle of a packet, of the stream
+ * it was sending or, when the channel was lost with bytes still queued
+ * for lttng-relayd, of any stream it carried: trim.c checks them all.
+ */
 static void data_release(struct lh_mux_conn *conn)
 {
-	free(lh_mux_conn_get_priv(conn));
+	struct relay_data *data = lh_mux_conn_get_priv(conn);
+	struct data_stream *ds;
+
+	for (ds = data->state->data_streams; ds; ds = ds->next) {
+		const struct lh_relay_trim_stream stream = {
+			.vm_name = data->state->vm_name,
+			.session_path = ds->session_path,
+			.pathname = ds->pathname,
+			.channel_name = ds->channel_name,
+			.first_packet_size = ds->first_packet_size,
+		};
+
+		if (ds->carrier != data) {
+			continue;
+		}
+		ds->carrier = NULL;
+		lh_relay_trim_schedule(&stream);
+	}
+	free(data);
 }
 
 static const struct lh_mux_filter ctl_filter = {

@@ -715,6 +715,9 @@ static void run(struct relay *relay)
 		ERR("cannot create the event loop");
 		return;
 	}
+	if (!relay->relayd_url && lh_relay_trim_init(relay->loop, relay->output) < 0) {
+		return;
+	}
 	relay->sig_fd = lh_signalfd_create();
 	if (relay->sig_fd < 0) {
 		return;
@@ -757,6 +760,8 @@ static void cleanup(struct relay *relay)
 	}
 	/* After the VMs: lttng-relayd sees their connections close first. */
 	lh_relayd_child_destroy(relay->child);
+	/* lttng-relayd is gone: the pending trims need not wait for it. */
+	lh_relay_trim_fini();
 	if (relay->pidfile_written) {
 		lh_pidfile_remove(relay->pidfile);
 	}

@@ -48,33 +48,6 @@ void lh_relay_sync_fini(void)
 	sync_output = NULL;
 }
 
-/* Open the directory path (relative, checked) under dirfd; -1 with errno. */
-static int open_dir_under(int dirfd, const char *path)
-{
-	char *copy = strdup(path);
-	char *save = NULL, *comp;
-	int fd = dup(dirfd);
-
-	if (!copy || fd < 0) {
-		free(copy);
-		if (fd >= 0) {
-			close(fd);
-		}
-		return -1;
-	}
-	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		close(fd);
-		fd = next;
-		if (fd < 0) {
-			break;
-		}
-	}
-	free(copy);
-	return fd;
-}
-
 static void format_time(char *buf, size_t len)
 {
 	struct timespec ts;
@@ -185,9 +158,9 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 		lh_log_errno(ctx, "Output directory %s", sync_output);
 		goto end;
 	}
-	session_fd = open_dir_under(out_fd, stream->session_path);
+	session_fd = lh_path_open_dir_under(out_fd, stream->session_path);
 	if (session_fd >= 0) {
-		stream_fd = open_dir_under(session_fd, stream->pathname);
+		stream_fd = lh_path_open_dir_under(session_fd, stream->pathname);
 	}
 	if (stream_fd >= 0) {
 		md_fd = openat(stream_fd, stream->channel_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);

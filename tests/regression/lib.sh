@@ -562,6 +562,91 @@ lh_metadata_hostname()
 		sed -n 's/^[[:space:]]*hostname = "\(.*\)";$/\1/p'
 }
 
+# --- pingpong order ---------------------------------------------------------
+
+# lh_pingpong_order TRACE_DIR ROUNDS [TOLERANCE_NS]: read the
+# hyper_pingpong:send and recv events under TRACE_DIR with babeltrace2 (all
+# its traces merged, in time order) and print, for each direction (sender
+# side 0, then side 1), one line "ORDERED WRONG MISSING DUPS BEYOND MIN
+# MEDIAN MAX" over rounds 0..ROUNDS-1: rounds whose send line comes before
+# its recv line, rounds where it comes after, rounds lacking one of the
+# two, repeated events (of either direction), rounds whose recv comes more
+# than TOLERANCE_NS (0 unless given) before their send, and the recv time -
+# send time of the complete rounds, in ns ("-" when there is none).
+lh_pingpong_order()
+{
+	(set -o pipefail
+	timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds --no-delta "$1" |
+	awk -v rounds="$2" '
+	/hyper_pingpong:(send|recv):/ {
+		if (!match($0, /round = [0-9]+/)) {
+			next
+		}
+		r = substr($0, RSTART + 8, RLENGTH - 8) + 0
+		if (!match($0, /side = [01]/)) {
+			next
+		}
+		side = substr($0, RSTART + 7, 1) + 0
+		# "[SECONDS.NANOSECONDS]": ns since the first line fit a double.
+		split(substr($1, 2, length($1) - 2), ts, ".")
+		if (!n++) {
+			sec0 = ts[1]
+		}
+		t = (ts[1] - sec0) * 1000000000 + ts[2]
+		# A round of direction DIR is sent by side DIR, received by the other.
+		if (index($0, "hyper_pingpong:send:")) {
+			key = "s" side SUBSEP r
+		} else {
+			key = "r" (1 - side) SUBSEP r
+		}
+		if (key in pos) {
+			dups++
+			next
+		}
+		pos[key] = NR
+		when[key] = t
+	}
+	END {
+		# One line per round, "DIR STATUS GAP": sorted by gap, for the median.
+		for (dir = 0; dir < 2; dir++) {
+			for (r = 0; r < rounds; r++) {
+				s = "s" dir SUBSEP r
+				v = "r" dir SUBSEP r
+				if (!(s in pos) || !(v in pos)) {
+					print dir, "missing", 0
+				} else {
+					print dir, (pos[s] < pos[v] ? "ordered" : "wrong"),
+						sprintf("%.0f", when[v] - when[s])
+				}
+			}
+		}
+		print "dups", dups + 0
+	}' | sort -k 1,1 -k 3,3n |
+	awk -v tol="${3:-0}" '
+	$1 == "dups" {
+		dups = $2
+		next
+	}
+	{
+		count[$1 SUBSEP $2]++
+		if ($2 != "missing") {
+			gaps[$1, ++ngaps[$1]] = $3
+			if ($3 + tol < 0) {
+				beyond[$1]++
+			}
+		}
+	}
+	END {
+		for (dir = 0; dir < 2; dir++) {
+			n = ngaps[dir]
+			printf "%d %d %d %d %d %s %s %s\n", count[dir, "ordered"],
+				count[dir, "wrong"], count[dir, "missing"], dups, beyond[dir],
+				n ? gaps[dir, 1] : "-", n ? gaps[dir, int((n + 1) / 2)] : "-",
+				n ? gaps[dir, n] : "-"
+		}
+	}')
+}
+
 # --- real VMs (QEMU) ------------------------------------------------------
 
 LH_VM_DIR=$top_srcdir/extras/vm

@@ -54,75 +54,6 @@ pingpong_role()
 }
 export -f pingpong_role
 
-# check_order DIR: read DIR with babeltrace2 and print, for each direction
-# (sender side 0 then 1), one line "ORDERED WRONG MISSING DUPS MIN_GAP_NS
-# MAX_GAP_NS": rounds whose send line comes before its recv line, rounds
-# where it comes after, rounds lacking one of the two, repeated events, and
-# the range of recv time - send time.
-check_order()
-{
-	(set -o pipefail
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds --no-delta "$1" |
-	awk -v rounds="$ROUNDS" '
-	/hyper_pingpong:(send|recv):/ {
-		if (!match($0, /round = [0-9]+/)) {
-			next
-		}
-		r = substr($0, RSTART + 8, RLENGTH - 8) + 0
-		if (!match($0, /side = [01]/)) {
-			next
-		}
-		side = substr($0, RSTART + 7, 1) + 0
-		# "[SECONDS.NANOSECONDS]": ns since the first line fit a double.
-		split(substr($1, 2, length($1) - 2), ts, ".")
-		if (!n++) {
-			sec0 = ts[1]
-		}
-		t = (ts[1] - sec0) * 1000000000 + ts[2]
-		if (index($0, "hyper_pingpong:send:")) {
-			dir = side
-			key = "s" dir SUBSEP r
-		} else {
-			dir = 1 - side
-			key = "r" dir SUBSEP r
-		}
-		if (key in pos) {
-			dups++
-			next
-		}
-		pos[key] = NR
-		when[key] = t
-	}
-	END {
-		for (dir = 0; dir < 2; dir++) {
-			ordered = wrong = missing = 0
-			min = max = ""
-			for (r = 0; r < rounds; r++) {
-				s = "s" dir SUBSEP r
-				v = "r" dir SUBSEP r
-				if (!(s in pos) || !(v in pos)) {
-					missing++
-					continue
-				}
-				if (pos[s] < pos[v]) {
-					ordered++
-				} else {
-					wrong++
-				}
-				gap = when[v] - when[s]
-				if (min == "" || gap < min) {
-					min = gap
-				}
-				if (max == "" || gap > max) {
-					max = gap
-				}
-			}
-			printf "%d %d %d %d %.0f %.0f\n", ordered, wrong, missing, dups + 0,
-				min, max
-		}
-	}')
-}
-
 # metadata_offset TRACE_DIR: the clock offset in the trace's metadata.
 metadata_offset()
 {
@@ -134,12 +65,12 @@ metadata_offset()
 		sed -n 's/^[[:space:]]*offset = \([0-9]*\);$/\1/p'
 }
 
-# describe_order: the line check_order printed for one direction, in words.
+# describe_order: a line of lh_pingpong_order, in words.
 describe_order()
 {
 	local ordered wrong missing dups min max
 
-	read -r ordered wrong missing dups min max <<<"$1"
+	read -r ordered wrong missing dups _ min _ max <<<"$1"
 	echo "$ordered ordered, $wrong reversed, $missing incomplete, $dups duplicate events, recv - send from $min to $max ns"
 }
 
@@ -179,7 +110,7 @@ if [ -n "$sync_file" ]; then
 	fi
 fi
 
-order=$(check_order "$LH_OUT")
+order=$(lh_pingpong_order "$LH_OUT" "$ROUNDS")
 ok $? "babeltrace2 read OUT, the host's and the VM's traces merged"
 mapfile -t dirs <<<"$order"
 for dir in 0 1; do
@@ -197,7 +128,7 @@ cp -a "$LH_OUT" "$LH_TMP/uncorrected" &&
 		>"$LH_TMP/revert.log" 2>&1
 ok $? "lttng-hyper sync-fix --revert put the guest's own clock back in a copy"
 
-order=$(check_order "$LH_TMP/uncorrected")
+order=$(lh_pingpong_order "$LH_TMP/uncorrected" "$ROUNDS")
 ok $? "babeltrace2 read the uncorrected copy"
 mapfile -t dirs <<<"$order"
 diag "uncorrected, host -> guest: $(describe_order "${dirs[0]}")"

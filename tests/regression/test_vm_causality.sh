@@ -88,86 +88,7 @@ host_role()
 export -f host_role
 export LH_PINGPONG PEER_WAIT
 
-# check_order DIR TOLERANCE_NS: read DIR with babeltrace2 and print, for
-# each direction (sender side 0 then 1), one line "ORDERED WRONG MISSING
-# DUPS BEYOND MIN MEDIAN MAX": rounds whose send line comes before its recv
-# line, rounds where it comes after, rounds lacking one of the two,
-# repeated events, rounds whose recv comes more than TOLERANCE_NS before
-# their send, and the recv time - send time of the complete rounds, in ns.
-check_order()
-{
-	(set -o pipefail
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds --no-delta "$1" |
-	awk -v rounds="$ROUNDS" '
-	/hyper_pingpong:(send|recv):/ {
-		if (!match($0, /round = [0-9]+/)) {
-			next
-		}
-		r = substr($0, RSTART + 8, RLENGTH - 8) + 0
-		if (!match($0, /side = [01]/)) {
-			next
-		}
-		side = substr($0, RSTART + 7, 1) + 0
-		# "[SECONDS.NANOSECONDS]": ns since the first line fit a double.
-		split(substr($1, 2, length($1) - 2), ts, ".")
-		if (!n++) {
-			sec0 = ts[1]
-		}
-		t = (ts[1] - sec0) * 1000000000 + ts[2]
-		if (index($0, "hyper_pingpong:send:")) {
-			key = "s" side SUBSEP r
-		} else {
-			key = "r" (1 - side) SUBSEP r
-		}
-		if (key in pos) {
-			dups++
-			next
-		}
-		pos[key] = NR
-		when[key] = t
-	}
-	END {
-		# One line per round, "DIR STATUS GAP", for the summary below.
-		for (dir = 0; dir < 2; dir++) {
-			for (r = 0; r < rounds; r++) {
-				s = "s" dir SUBSEP r
-				v = "r" dir SUBSEP r
-				if (!(s in pos) || !(v in pos)) {
-					print dir, "missing", 0
-				} else {
-					print dir, (pos[s] < pos[v] ? "ordered" : "wrong"),
-						sprintf("%.0f", when[v] - when[s])
-				}
-			}
-		}
-		print "dups", dups + 0
-	}' | sort -k 1,1 -k 3,3n |
-	awk -v tol="$2" '
-	$1 == "dups" {
-		dups = $2
-		next
-	}
-	{
-		count[$1 SUBSEP $2]++
-		if ($2 != "missing") {
-			gaps[$1, ++ngaps[$1]] = $3
-			if ($3 + tol < 0) {
-				beyond[$1]++
-			}
-		}
-	}
-	END {
-		for (dir = 0; dir < 2; dir++) {
-			n = ngaps[dir]
-			printf "%d %d %d %d %d %s %s %s\n", count[dir, "ordered"],
-				count[dir, "wrong"], count[dir, "missing"], dups, beyond[dir],
-				n ? gaps[dir, 1] : "-", n ? gaps[dir, int((n + 1) / 2)] : "-",
-				n ? gaps[dir, n] : "-"
-		}
-	}')
-}
-
-# describe_order: the line check_order printed for one direction, in words.
+# describe_order: a line of lh_pingpong_order, in words.
 describe_order()
 {
 	local ordered wrong missing dups beyond min median max
@@ -243,7 +164,7 @@ error_ns=$(sync_value error_ns)
 [ -n "$error_ns" ] && [ "$error_ns" -gt 0 ] && [ "$error_ns" -le "$MAX_ERROR_NS" ]
 ok $? "the clock error bound is at most $MAX_ERROR_NS ns: ${error_ns:-none} ns"
 
-order=$(check_order "$LH_OUT" "${error_ns:-0}")
+order=$(lh_pingpong_order "$LH_OUT" "$ROUNDS" "${error_ns:-0}")
 ok $? "babeltrace2 read OUT, the host's and the VM's traces merged"
 mapfile -t dirs <<<"$order"
 for dir in 0 1; do
@@ -261,7 +182,7 @@ cp -a "$LH_OUT" "$LH_TMP/uncorrected" &&
 		>"$LH_TMP/revert.log" 2>&1
 ok $? "lttng-hyper sync-fix --revert put the guest's own clock back in a copy"
 
-order=$(check_order "$LH_TMP/uncorrected" "${error_ns:-0}")
+order=$(lh_pingpong_order "$LH_TMP/uncorrected" "$ROUNDS" "${error_ns:-0}")
 ok $? "babeltrace2 read the uncorrected copy"
 mapfile -t dirs <<<"$order"
 diag "uncorrected, host -> guest: $(describe_order "${dirs[0]}")"

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/ctf-metadata.h"
 
 /*
@@ -403,33 +404,14 @@ static bool scan_in_field(const struct md_scan *s)
 	return s->target && (s->lex == LEX_NUMBER || s->lex == LEX_NUMBER_SPACES);
 }
 
-static uint32_t load_u32(const uint8_t *p, bool big_endian)
-{
-	if (big_endian) {
-		return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
-			((uint32_t) p[2] << 8) | (uint32_t) p[3];
-	}
-	return ((uint32_t) p[3] << 24) | ((uint32_t) p[2] << 16) |
-		((uint32_t) p[1] << 8) | (uint32_t) p[0];
-}
-
-static void store_u32(uint8_t *p, uint32_t v, bool big_endian)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		p[big_endian ? i : 3 - i] = (uint8_t) (v >> (24 - 8 * i));
-	}
-}
-
 /* The trace's byte order, from the magic. Returns -1 if it is no metadata packet. */
 static int packet_byte_order(const uint8_t *hdr, bool *big_endian)
 {
-	if (load_u32(hdr, true) == PKT_MAGIC) {
+	if (lh_get_u32(hdr, true) == PKT_MAGIC) {
 		*big_endian = true;
 		return 0;
 	}
-	if (load_u32(hdr, false) == PKT_MAGIC) {
+	if (lh_get_u32(hdr, false) == PKT_MAGIC) {
 		*big_endian = false;
 		return 0;
 	}
@@ -445,8 +427,8 @@ static int packet_sizes(const uint8_t *hdr, bool *big_endian, uint64_t *content,
 	if (packet_byte_order(hdr, big_endian) < 0) {
 		return -1;
 	}
-	cs = load_u32(hdr + PKT_OFF_CONTENT_SIZE, *big_endian);
-	ps = load_u32(hdr + PKT_OFF_PACKET_SIZE, *big_endian);
+	cs = lh_get_u32(hdr + PKT_OFF_CONTENT_SIZE, *big_endian);
+	ps = lh_get_u32(hdr + PKT_OFF_PACKET_SIZE, *big_endian);
 	if (cs % 8 || ps % 8 || cs < PKT_HDR_LEN * 8 || ps < cs || ps / 8 > MD_MAX_SIZE) {
 		return -1;
 	}
@@ -568,7 +550,7 @@ static int rw_insert(struct lh_ctf_md_rewriter *rw, const char *text, size_t k)
 	rw->cur += k;
 	rw->pad_debt += k;
 	rw->content_bits += (uint32_t) (8 * k);
-	store_u32(h->data + rw->hdr_off + PKT_OFF_CONTENT_SIZE, rw->content_bits, rw->big_endian);
+	lh_put_u32(h->data + rw->hdr_off + PKT_OFF_CONTENT_SIZE, rw->content_bits, rw->big_endian);
 	return 0;
 }
 

@@ -9,7 +9,6 @@
  * closes every channel must not pass), 2 on a usage or connection error.
  * With --raw, the observation is reported and the exit status is 0.
  */
-#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -30,6 +29,7 @@
 #include <lttng-hyper/frame.h>
 
 #include "common/buffer.h"
+#include "common/bytes.h"
 #include "common/defaults.h"
 #include "common/log.h"
 #include "common/loop.h"
@@ -115,34 +115,6 @@ enum hg_step {
 	HG_STEP_REFUSED,	/* lttng-relayd answered with an error */
 	HG_STEP_DEAD,		/* channel closed, connection reset or timeout */
 };
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be32toh(v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be64toh(v);
-}
 
 /* xorshift64: reproducible garbage for a given --seed. */
 static uint8_t hg_random_byte(struct hg *hg)
@@ -559,8 +531,8 @@ static int hg_rly_version(struct hg *hg, struct hg_conn *conn)
 		printf("setup: VERSION 2.13 got no answer (%s)\n", hg_conn_state(hg, conn));
 		return -1;
 	}
-	printf("relayd: VERSION %" PRIu32 ".%" PRIu32 "\n", get_be32(reply),
-		get_be32(reply + 4));
+	printf("relayd: VERSION %" PRIu32 ".%" PRIu32 "\n", lh_get_be32(reply),
+		lh_get_be32(reply + 4));
 	return 0;
 }
 
@@ -600,16 +572,16 @@ static enum hg_step hg_create_session(struct hg *hg, struct hg_conn *conn,
 		ERR("Names too long for CREATE_SESSION");
 		return HG_STEP_DEAD;
 	}
-	put_be32(msg, strlen(s->session_name) + 1);
-	put_be32(msg + 4, strlen(s->hostname) + 1);
-	put_be32(msg + 8, strlen(s->base_path) + 1);
+	lh_put_be32(msg, strlen(s->session_name) + 1);
+	lh_put_be32(msg + 4, strlen(s->hostname) + 1);
+	lh_put_be32(msg + 8, strlen(s->base_path) + 1);
 	/* A random sessiond UUID: lttng-relayd refuses the nil one. */
 	if (getrandom(msg + 18, 16, 0) != 16) {
 		PERROR("getrandom");
 		return HG_STEP_DEAD;
 	}
-	put_be64(msg + 34, 1);
-	put_be64(msg + 42, time(NULL));
+	lh_put_be64(msg + 34, 1);
+	lh_put_be64(msg + 42, time(NULL));
 	len += hg_put_name(msg + len, s->session_name);
 	len += hg_put_name(msg + len, s->hostname);
 	len += hg_put_name(msg + len, s->base_path);
@@ -618,8 +590,8 @@ static enum hg_step hg_create_session(struct hg *hg, struct hg_conn *conn,
 		printf("relayd: CREATE_SESSION got no answer (%s)\n", hg_conn_state(hg, conn));
 		return HG_STEP_DEAD;
 	}
-	s->session_id = get_be64(reply);
-	path_len = get_be32(reply + 12);
+	s->session_id = lh_get_be64(reply);
+	path_len = lh_get_be32(reply + 12);
 	if (path_len >= sizeof(s->output_path) ||
 			hg_conn_recv(hg, conn, s->output_path, path_len)) {
 		printf("relayd: CREATE_SESSION answer cut short (%s)\n",
@@ -627,8 +599,8 @@ static enum hg_step hg_create_session(struct hg *hg, struct hg_conn *conn,
 		return HG_STEP_DEAD;
 	}
 	s->output_path[path_len] = '\0';
-	if (get_be32(reply + 8) != LH_RELAYD_RET_OK) {
-		printf("relayd: CREATE_SESSION refused, code %" PRIu32 "\n", get_be32(reply + 8));
+	if (lh_get_be32(reply + 8) != LH_RELAYD_RET_OK) {
+		printf("relayd: CREATE_SESSION refused, code %" PRIu32 "\n", lh_get_be32(reply + 8));
 		return HG_STEP_REFUSED;
 	}
 	printf("relayd: CREATE_SESSION id=%" PRIu64 " output_path=\"%s\"\n",
@@ -643,13 +615,13 @@ static enum hg_step hg_create_chunk(struct hg *hg, struct hg_conn *conn,
 	uint8_t reply[4];
 	size_t len = RLY_CREATE_CHUNK_FIXED_LEN;
 
-	put_be64(msg + 8, time(NULL));
+	lh_put_be64(msg + 8, time(NULL));
 	if (s->chunk_name) {
 		if (strlen(s->chunk_name) + 1 > sizeof(msg) - len) {
 			ERR("Chunk name too long");
 			return HG_STEP_DEAD;
 		}
-		put_be32(msg + 16, strlen(s->chunk_name) + 1);
+		lh_put_be32(msg + 16, strlen(s->chunk_name) + 1);
 		len += hg_put_name(msg + len, s->chunk_name);
 	}
 	if (hg_rly_send(hg, conn, LH_RELAYD_CREATE_TRACE_CHUNK, len, msg, len) ||
@@ -658,8 +630,8 @@ static enum hg_step hg_create_chunk(struct hg *hg, struct hg_conn *conn,
 			hg_conn_state(hg, conn));
 		return HG_STEP_DEAD;
 	}
-	if (get_be32(reply) != LH_RELAYD_RET_OK) {
-		printf("relayd: CREATE_TRACE_CHUNK refused, code %" PRIu32 "\n", get_be32(reply));
+	if (lh_get_be32(reply) != LH_RELAYD_RET_OK) {
+		printf("relayd: CREATE_TRACE_CHUNK refused, code %" PRIu32 "\n", lh_get_be32(reply));
 		return HG_STEP_REFUSED;
 	}
 	printf("relayd: CREATE_TRACE_CHUNK ok\n");
@@ -677,8 +649,8 @@ static enum hg_step hg_add_stream(struct hg *hg, struct hg_conn *conn,
 		ERR("Names too long for ADD_STREAM");
 		return HG_STEP_DEAD;
 	}
-	put_be32(msg, strlen(s->channel_name) + 1);
-	put_be32(msg + 4, strlen(s->pathname) + 1);
+	lh_put_be32(msg, strlen(s->channel_name) + 1);
+	lh_put_be32(msg + 4, strlen(s->pathname) + 1);
 	len += hg_put_name(msg + len, s->channel_name);
 	len += hg_put_name(msg + len, s->pathname);
 	if (hg_rly_send(hg, conn, LH_RELAYD_ADD_STREAM, len, msg, len) ||
@@ -686,11 +658,11 @@ static enum hg_step hg_add_stream(struct hg *hg, struct hg_conn *conn,
 		printf("relayd: ADD_STREAM got no answer (%s)\n", hg_conn_state(hg, conn));
 		return HG_STEP_DEAD;
 	}
-	if (get_be32(reply + 8) != LH_RELAYD_RET_OK) {
-		printf("relayd: ADD_STREAM refused, code %" PRIu32 "\n", get_be32(reply + 8));
+	if (lh_get_be32(reply + 8) != LH_RELAYD_RET_OK) {
+		printf("relayd: ADD_STREAM refused, code %" PRIu32 "\n", lh_get_be32(reply + 8));
 		return HG_STEP_REFUSED;
 	}
-	s->stream_id = get_be64(reply);
+	s->stream_id = lh_get_be64(reply);
 	printf("relayd: ADD_STREAM stream_id=%" PRIu64 "\n", s->stream_id);
 	return HG_STEP_OK;
 }
@@ -987,8 +959,8 @@ static enum hg_verdict mode_data_over_credit(struct hg *hg)
 	memset(msg, ' ', sizeof(msg));
 	hg_ctrl_hdr(msg, LH_RELAYD_SEND_METADATA, sizeof(msg) - LH_RELAYD_CTRL_HDR_LEN);
 	/* Payload: u64 stream_id, u32 padding_size, then the metadata text. */
-	put_be64(msg + LH_RELAYD_CTRL_HDR_LEN, s.stream_id);
-	put_be32(msg + LH_RELAYD_CTRL_HDR_LEN + 8, 0);
+	lh_put_be64(msg + LH_RELAYD_CTRL_HDR_LEN, s.stream_id);
+	lh_put_be32(msg + LH_RELAYD_CTRL_HDR_LEN + 8, 0);
 	printf("attack: SEND_METADATA of %zu bytes each on conn %" PRIu32
 		", up to %" PRIu64 " bytes, ignoring the credit (%" PRIu64 " left)\n",
 		sizeof(msg), conn->id, hg->opts->max_bytes, credit);
@@ -1154,8 +1126,8 @@ static enum hg_verdict mode_truncated_create(struct hg *hg)
 		return hg_setup_failed("handshake or VERSION");
 	}
 	/* Shorter than the fixed part of a 2.11+ CREATE_SESSION. */
-	put_be32(msg, 8);
-	put_be32(msg + 4, 8);
+	lh_put_be32(msg, 8);
+	lh_put_be32(msg + 4, 8);
 	printf("attack: CREATE_SESSION with a %zu-byte payload (fixed part is %d)\n",
 		sizeof(msg), RLY_CREATE_SESSION_FIXED_LEN);
 	(void) hg_rly_send(hg, conn, LH_RELAYD_CREATE_SESSION, sizeof(msg), msg, sizeof(msg));
@@ -1191,7 +1163,7 @@ static enum hg_verdict hg_foreign_control(struct hg *hg, uint32_t cmd, const cha
 		if (id == s.stream_id) {
 			continue;
 		}
-		put_be64(msg, id);
+		lh_put_be64(msg, id);
 		if (cmd == LH_RELAYD_SEND_METADATA) {
 			memcpy(msg + 12, "/* x */", 8);
 			len = 20;
@@ -1276,12 +1248,12 @@ static int hg_flood_index(struct hg *hg, struct hg_conn *conn, uint64_t stream_i
 	uint8_t msg[80] = { 0 }, reply[4];
 
 	/* relay_stream_id, net_seq_num, packet_size and content_size (bits). */
-	put_be64(msg, stream_id);
-	put_be64(msg + 8, seq);
-	put_be64(msg + 16, (uint64_t) HG_FLOOD_PACKET * 8);
-	put_be64(msg + 24, (uint64_t) HG_FLOOD_PACKET * 8);
+	lh_put_be64(msg, stream_id);
+	lh_put_be64(msg + 8, seq);
+	lh_put_be64(msg + 16, (uint64_t) HG_FLOOD_PACKET * 8);
+	lh_put_be64(msg + 24, (uint64_t) HG_FLOOD_PACKET * 8);
 	/* packet_seq_num */
-	put_be64(msg + 72, seq);
+	lh_put_be64(msg + 72, seq);
 	if (hg_rly_send(hg, conn, LH_RELAYD_SEND_INDEX, sizeof(msg), msg, sizeof(msg))) {
 		return -1;
 	}

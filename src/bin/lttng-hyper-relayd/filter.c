@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/bytes.h"
 #include "common/ctf-metadata.h"
 #include "common/log.h"
 #include "common/relayd-msg.h"
@@ -184,20 +185,6 @@ struct lh_relay_clock *lh_relay_vm_state_get_clock(const struct lh_relay_vm_stat
 	return state->clock;
 }
 
-static uint32_t load_be32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
-		((uint32_t) p[2] << 8) | (uint32_t) p[3];
-}
-
-static void store_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
-
 static void md_stream_free(struct md_stream *md)
 {
 	if (!md) {
@@ -216,7 +203,7 @@ static void md_stream_free(struct md_stream *md)
 static struct md_stream *md_stream_from_add(const uint8_t *msg)
 {
 	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
-	uint32_t channel_len = load_be32(p);
+	uint32_t channel_len = lh_get_be32(p);
 	const char *channel = (const char *) p + ADD_STREAM_FIXED_LEN;
 	const char *path = channel + channel_len;
 	struct md_stream *md;
@@ -244,7 +231,7 @@ static struct md_stream *md_stream_from_add(const uint8_t *msg)
 static struct data_stream *data_stream_from_add(const uint8_t *msg)
 {
 	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
-	uint32_t channel_len = load_be32(p);
+	uint32_t channel_len = lh_get_be32(p);
 	const char *channel = (const char *) p + ADD_STREAM_FIXED_LEN;
 	const char *path = channel + channel_len;
 	struct data_stream *ds;
@@ -381,9 +368,9 @@ static int md_emit(void *arg, const uint8_t *data, size_t len, uint32_t padding)
 	p = lh_buf_tail(e->out);
 	lh_relayd_ctrl_hdr_encode(&hdr, p);
 	p += LH_RELAYD_CTRL_HDR_LEN;
-	store_be32(p, (uint32_t) (e->stream_id >> 32));
-	store_be32(p + 4, (uint32_t) e->stream_id);
-	store_be32(p + 8, padding);
+	lh_put_be32(p, (uint32_t) (e->stream_id >> 32));
+	lh_put_be32(p + 4, (uint32_t) e->stream_id);
+	lh_put_be32(p + 8, padding);
 	memcpy(p + METADATA_HDR_LEN, data, len);
 	lh_buf_commit(e->out, LH_RELAYD_CTRL_HDR_LEN + METADATA_HDR_LEN + len);
 	return 0;
@@ -433,7 +420,7 @@ static int md_rewrite(struct relay_ctl *ctl, struct md_stream *md, const uint8_t
 	lh_ctf_md_rewriter_set_values(md->rw, &values);
 	return lh_ctf_md_rewriter_feed(md->rw, payload + METADATA_HDR_LEN,
 		len - LH_RELAYD_CTRL_HDR_LEN - METADATA_HDR_LEN,
-		load_be32(payload + 8), md_emit, &e);
+		lh_get_be32(payload + 8), md_emit, &e);
 }
 
 static const char *conn_log_ctx(const struct lh_mux_conn *conn)
@@ -488,7 +475,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	struct data_stream *ds;
 	size_t out_len;
 
-	if (load_be32(msg + 16) != LH_RELAYD_SEND_METADATA && md_flush_all(ctl, out) < 0) {
+	if (lh_get_be32(msg + 16) != LH_RELAYD_SEND_METADATA && md_flush_all(ctl, out) < 0) {
 		snprintf(err, errlen, "out of memory for metadata");
 		return -1;
 	}

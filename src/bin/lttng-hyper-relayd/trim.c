@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/log.h"
 #include "common/path.h"
 #include "relayd.h"
@@ -73,31 +74,6 @@ struct packet_layout {
 	bool big_endian;
 };
 
-static uint64_t load_be(const uint8_t *p, unsigned int len)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < len; i++) {
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
-
-static uint64_t load_u64(const uint8_t *p, bool big_endian)
-{
-	uint64_t v = 0;
-	int i;
-
-	if (big_endian) {
-		return load_be(p, 8);
-	}
-	for (i = 7; i >= 0; i--) {
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
-
 /* Read exactly len bytes at off; short of that is an error (EIO). */
 static int read_at(int fd, void *buf, size_t len, off_t off)
 {
@@ -135,17 +111,17 @@ static int learn_layout(int fd, uint64_t file_size, uint64_t off, uint64_t size,
 	if (len < 16 || read_at(fd, buf, len, (off_t) off) < 0) {
 		return -1;
 	}
-	if (load_be(buf, 4) == CTF_PACKET_MAGIC) {
+	if (lh_get_be32(buf) == CTF_PACKET_MAGIC) {
 		layout->big_endian = true;
-	} else if (load_be(buf, 4) == __builtin_bswap32(CTF_PACKET_MAGIC)) {
+	} else if (lh_get_be32(buf) == __builtin_bswap32(CTF_PACKET_MAGIC)) {
 		layout->big_endian = false;
 	} else {
 		return -1;
 	}
 	memcpy(layout->magic, buf, sizeof(layout->magic));
 	for (o = 16; o + 8 <= len; o += 8) {
-		uint64_t bits = load_u64(buf + o, layout->big_endian);
-		uint64_t content = load_u64(buf + o - 8, layout->big_endian);
+		uint64_t bits = lh_get_u64(buf + o, layout->big_endian);
+		uint64_t content = lh_get_u64(buf + o - 8, layout->big_endian);
 
 		if (bits == size * 8 && content <= bits && content >= (o + 8) * 8) {
 			layout->size_off = o;
@@ -184,7 +160,7 @@ static int walk_packets(int fd, const struct packet_layout *layout, uint64_t fil
 			/* Not even its header made it. */
 			return 1;
 		}
-		size = load_u64(buf + layout->size_off, layout->big_endian);
+		size = lh_get_u64(buf + layout->size_off, layout->big_endian);
 		if (size % 8 || size / 8 < need) {
 			errno = 0;
 			return -1;
@@ -220,8 +196,8 @@ static int scan_index(int fd, uint64_t idx_size, uint64_t file_size, struct inde
 	if (idx_size < IDX_HDR_LEN || read_at(fd, hdr, sizeof(hdr), 0) < 0) {
 		return -1;
 	}
-	scan->entry_len = (uint32_t) load_be(hdr + 12, 4);
-	if (load_be(hdr, 4) != IDX_MAGIC || load_be(hdr + 4, 4) != 1 ||
+	scan->entry_len = (uint32_t) lh_get_be32(hdr + 12);
+	if (lh_get_be32(hdr) != IDX_MAGIC || lh_get_be32(hdr + 4) != 1 ||
 			scan->entry_len < IDX_ENTRY_MIN_LEN) {
 		return -1;
 	}
@@ -234,8 +210,8 @@ static int scan_index(int fd, uint64_t idx_size, uint64_t file_size, struct inde
 				(off_t) (IDX_HDR_LEN + i * scan->entry_len)) < 0) {
 			return -1;
 		}
-		off = load_be(entry, 8);
-		size = load_be(entry + 8, 8);
+		off = lh_get_be64(entry);
+		size = lh_get_be64(entry + 8);
 		if (off != scan->end || size % 8 || size / 8 > file_size - off) {
 			break;
 		}

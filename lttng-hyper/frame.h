@@ -42,8 +42,9 @@ enum lttng_hyper_frame_type {
 	LTTNG_HYPER_FRAME_PONG		= 8,	/* conn_id 0: answer to PING */
 	LTTNG_HYPER_FRAME_CLOCK_PROBE	= 9,	/* conn_id 0: reserved for clock sync */
 	LTTNG_HYPER_FRAME_CLOCK_REPLY	= 10,	/* conn_id 0: reserved for clock sync */
+	LTTNG_HYPER_FRAME_CLOCK_ESTIMATE = 11,	/* conn_id 0: a nested VM's clock, measured below */
 };
-#define LTTNG_HYPER_FRAME_TYPE_MAX	LTTNG_HYPER_FRAME_CLOCK_REPLY
+#define LTTNG_HYPER_FRAME_TYPE_MAX	LTTNG_HYPER_FRAME_CLOCK_ESTIMATE
 
 /* Kind of a logical connection: which lttng-relayd port it stands for. */
 enum lttng_hyper_conn_kind {
@@ -127,6 +128,40 @@ struct lttng_hyper_clock_reply {
 	uint32_t clock_id;
 };
 
+/*
+ * CLOCK_ESTIMATE body (guest to host, with the VM path of a VM the guest
+ * serves, directly or further down): how that VM's clock maps to its
+ * parent's, as the parent measured it (the parent is the VM one level up
+ * the path, or the sender itself for a one-name path):
+ *   parent_ns(c) = ref_parent_ns + (c - ref_child_ns) * (1 + drift),
+ * u64 ref_child_ns, u64 ref_parent_ns, s64 drift_fs (drift in units of
+ * 1e-15), u64 error_ns, u64 min_rtt_ns, u64 first_child_ns,
+ * u64 last_child_ns (the sampled span), u32 samples, u16 used,
+ * u8 method, u8 reserved (0).
+ */
+#define LTTNG_HYPER_CLOCK_ESTIMATE_LEN	64
+/* A drift beyond 1000 ppm is no clock worth correcting. */
+#define LTTNG_HYPER_CLOCK_MAX_DRIFT_FS	1000000000000LL
+
+enum lttng_hyper_clock_method {
+	LTTNG_HYPER_CLOCK_METHOD_OTHER		= 0,
+	LTTNG_HYPER_CLOCK_METHOD_CONVEX_HULL	= 1,
+	LTTNG_HYPER_CLOCK_METHOD_MIN_RTT	= 2,
+};
+
+struct lttng_hyper_clock_estimate {
+	uint64_t ref_child_ns;
+	uint64_t ref_parent_ns;
+	int64_t drift_fs;
+	uint64_t error_ns;
+	uint64_t min_rtt_ns;
+	uint64_t first_child_ns;
+	uint64_t last_child_ns;
+	uint32_t samples;
+	uint16_t used;
+	uint8_t method;
+};
+
 /* Encode a header into exactly LTTNG_HYPER_FRAME_HEADER_LEN bytes. */
 void lttng_hyper_frame_header_encode(const struct lttng_hyper_frame_header *hdr,
 		uint8_t *out);
@@ -166,6 +201,15 @@ int lttng_hyper_clock_probe_decode(const uint8_t *body, size_t len, uint64_t *se
 		uint64_t *host_send_ns);
 size_t lttng_hyper_clock_reply_encode(const struct lttng_hyper_clock_reply *r, uint8_t *out);
 int lttng_hyper_clock_reply_decode(const uint8_t *body, size_t len, struct lttng_hyper_clock_reply *r);
+/*
+ * The decoder also refuses what no measurement yields: a drift beyond
+ * LTTNG_HYPER_CLOCK_MAX_DRIFT_FS, a span that ends before it starts, more
+ * samples used than kept (-LTTNG_HYPER_ERR_LENGTH).
+ */
+size_t lttng_hyper_clock_estimate_encode(const struct lttng_hyper_clock_estimate *e,
+		uint8_t *out);
+int lttng_hyper_clock_estimate_decode(const uint8_t *body, size_t len,
+		struct lttng_hyper_clock_estimate *e);
 
 const char *lttng_hyper_frame_type_str(uint8_t type);
 const char *lttng_hyper_error_str(int err);

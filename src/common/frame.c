@@ -298,6 +298,54 @@ int lttng_hyper_clock_reply_decode(const uint8_t *body, size_t len,
 	return 0;
 }
 
+size_t lttng_hyper_clock_estimate_encode(const struct lttng_hyper_clock_estimate *e,
+		uint8_t *out)
+{
+	lh_put_be64(out, e->ref_child_ns);
+	lh_put_be64(out + 8, e->ref_parent_ns);
+	lh_put_be64(out + 16, (uint64_t) e->drift_fs);
+	lh_put_be64(out + 24, e->error_ns);
+	lh_put_be64(out + 32, e->min_rtt_ns);
+	lh_put_be64(out + 40, e->first_child_ns);
+	lh_put_be64(out + 48, e->last_child_ns);
+	lh_put_be32(out + 56, e->samples);
+	lh_put_be16(out + 60, e->used);
+	out[62] = e->method;
+	out[63] = 0;
+	return LTTNG_HYPER_CLOCK_ESTIMATE_LEN;
+}
+
+int lttng_hyper_clock_estimate_decode(const uint8_t *body, size_t len,
+		struct lttng_hyper_clock_estimate *e)
+{
+	struct lttng_hyper_clock_estimate d;
+	int ret = check_fixed_len(len, LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
+
+	if (ret) {
+		return ret;
+	}
+	if (body[63] != 0) {
+		return -LTTNG_HYPER_ERR_RESERVED;
+	}
+	d.ref_child_ns = lh_get_be64(body);
+	d.ref_parent_ns = lh_get_be64(body + 8);
+	d.drift_fs = (int64_t) lh_get_be64(body + 16);
+	d.error_ns = lh_get_be64(body + 24);
+	d.min_rtt_ns = lh_get_be64(body + 32);
+	d.first_child_ns = lh_get_be64(body + 40);
+	d.last_child_ns = lh_get_be64(body + 48);
+	d.samples = lh_get_be32(body + 56);
+	d.used = lh_get_be16(body + 60);
+	d.method = body[62];
+	if (d.drift_fs > LTTNG_HYPER_CLOCK_MAX_DRIFT_FS ||
+			d.drift_fs < -LTTNG_HYPER_CLOCK_MAX_DRIFT_FS ||
+			d.last_child_ns < d.first_child_ns || d.used > d.samples) {
+		return -LTTNG_HYPER_ERR_LENGTH;
+	}
+	*e = d;
+	return 0;
+}
+
 /* Name of a frame type, for log lines. */
 const char *lttng_hyper_frame_type_str(uint8_t type)
 {
@@ -312,6 +360,7 @@ const char *lttng_hyper_frame_type_str(uint8_t type)
 		[LTTNG_HYPER_FRAME_PONG] = "PONG",
 		[LTTNG_HYPER_FRAME_CLOCK_PROBE] = "CLOCK_PROBE",
 		[LTTNG_HYPER_FRAME_CLOCK_REPLY] = "CLOCK_REPLY",
+		[LTTNG_HYPER_FRAME_CLOCK_ESTIMATE] = "CLOCK_ESTIMATE",
 	};
 
 	if (type < LTTNG_HYPER_FRAME_HELLO || type > LTTNG_HYPER_FRAME_TYPE_MAX) {

@@ -647,32 +647,44 @@ static void mux_kick(struct lh_mux *mux)
 	mux_flush_channel(mux);
 }
 
-/* Queue a frame with a body; the caller kicks the queue. */
-static int mux_queue(struct lh_mux *mux, uint8_t type, uint32_t conn_id,
-		const void *body, size_t len)
+/* Queue a frame with a VM path (NULL: none) and a body; the caller kicks the queue. */
+static int mux_queue_path(struct lh_mux *mux, uint8_t type, uint32_t conn_id,
+		const char *path, const void *body, size_t len)
 {
+	size_t path_len = path ? strlen(path) : 0;
 	struct lttng_hyper_frame_header hdr = {
 		.type = type,
 		.conn_id = conn_id,
-		.length = (uint32_t) len,
+		.length = (uint32_t) (path_len + len),
+		.path_len = (uint16_t) path_len,
 	};
 
 	if (mux_stopped(mux)) {
 		return -1;
 	}
-	if (lh_buf_reserve(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN + len)) {
+	if (lh_buf_reserve(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN + path_len + len)) {
 		mux_fail(mux, "out of memory queueing a %s frame",
 			lttng_hyper_frame_type_str(type));
 		return -1;
 	}
 	lttng_hyper_frame_header_encode(&hdr, lh_buf_tail(&mux->out));
 	lh_buf_commit(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN);
+	if (path_len > 0) {
+		memcpy(lh_buf_tail(&mux->out), path, path_len);
+		lh_buf_commit(&mux->out, path_len);
+	}
 	if (len > 0) {
 		memcpy(lh_buf_tail(&mux->out), body, len);
 		lh_buf_commit(&mux->out, len);
 	}
 	mux->stats.frames_to_peer++;
 	return 0;
+}
+
+static int mux_queue(struct lh_mux *mux, uint8_t type, uint32_t conn_id,
+		const void *body, size_t len)
+{
+	return mux_queue_path(mux, type, conn_id, NULL, body, len);
 }
 
 static void mux_send(struct lh_mux *mux, uint8_t type, uint32_t conn_id,
@@ -744,6 +756,14 @@ static void conn_reset(struct lh_mux_conn *conn, enum lttng_hyper_reset_reason r
 	}
 	mux_send_u32(mux, LTTNG_HYPER_FRAME_RESET, conn->id, reason);
 	conn_free(conn);
+}
+
+/* A filter found a fault that concerns this connection alone. */
+static void conn_filter_reset(struct lh_mux_conn *conn, const char *why)
+{
+	WARN_CTX(conn->mux->log_ctx, "conn %" PRIu32 " (%s) reset: %s", conn->id,
+		kind_str(conn->kind), why);
+	conn_reset(conn, LTTNG_HYPER_RESET_PROTOCOL);
 }
 
 static void conn_local_error(struct lh_mux_conn *conn, int err, const char *what)
@@ -957,6 +977,9 @@ static void conn_read_local(struct lh_mux_conn *conn)
 			mux_fail(mux, "conn %" PRIu32 " (%s): %s", conn->id,
 				kind_str(conn->kind), err);
 			return;
+		case LH_FILTER_RESET:
+			conn_filter_reset(conn, err);
+			return;
 		}
 		conn_send_pending(conn);
 		return;
@@ -1131,6 +1154,9 @@ static void conn_deliver(struct lh_mux_conn *conn, const uint8_t *buf, size_t le
 		case LH_FILTER_ERROR:
 			mux_fail(mux, "conn %" PRIu32 " (%s): %s", conn->id,
 				kind_str(conn->kind), err);
+			return;
+		case LH_FILTER_RESET:
+			conn_filter_reset(conn, err);
 			return;
 		}
 	}
@@ -1442,6 +1468,23 @@ static void frame_clock_reply(struct lh_mux *mux, const uint8_t *body, uint32_t 
 	}
 }
 
+static void frame_clock_estimate(struct lh_mux *mux, const char *path, const uint8_t *body,
+		uint32_t len)
+{
+	struct lttng_hyper_clock_estimate est;
+	int ret;
+
+	ret = lttng_hyper_clock_estimate_decode(body, len, &est);
+	if (ret) {
+		mux_fail(mux, "invalid CLOCK_ESTIMATE for VM %s: %s", path,
+			lttng_hyper_error_str(ret));
+		return;
+	}
+	if (mux->ops->on_clock_estimate) {
+		mux->ops->on_clock_estimate(mux, path, &est);
+	}
+}
+
 /* Body size of each fixed-size frame type; -1 for variable. */
 static long frame_body_len(uint8_t type)
 {
@@ -1461,6 +1504,8 @@ static long frame_body_len(uint8_t type)
 		return LTTNG_HYPER_CLOCK_PROBE_LEN;
 	case LTTNG_HYPER_FRAME_CLOCK_REPLY:
 		return LTTNG_HYPER_CLOCK_REPLY_LEN;
+	case LTTNG_HYPER_FRAME_CLOCK_ESTIMATE:
+		return LTTNG_HYPER_CLOCK_ESTIMATE_LEN;
 	}
 	return -1;
 }
@@ -1473,6 +1518,7 @@ static bool frame_is_channel_level(uint8_t type)
 	case LTTNG_HYPER_FRAME_PONG:
 	case LTTNG_HYPER_FRAME_CLOCK_PROBE:
 	case LTTNG_HYPER_FRAME_CLOCK_REPLY:
+	case LTTNG_HYPER_FRAME_CLOCK_ESTIMATE:
 		return true;
 	}
 	return false;
@@ -1527,6 +1573,12 @@ static void mux_frame(struct lh_mux *mux, const struct lttng_hyper_frame_header 
 				type, hdr->conn_id);
 			return;
 		}
+		if (hdr->type != LTTNG_HYPER_FRAME_OPEN &&
+				hdr->type != LTTNG_HYPER_FRAME_CLOCK_ESTIMATE) {
+			mux_fail(mux, "%s frame on conn %" PRIu32 " carries a VM path: only OPEN and CLOCK_ESTIMATE do",
+				type, hdr->conn_id);
+			return;
+		}
 		memcpy(path, payload, hdr->path_len);
 		path[hdr->path_len] = '\0';
 	}
@@ -1570,6 +1622,17 @@ static void mux_frame(struct lh_mux *mux, const struct lttng_hyper_frame_header 
 			return;
 		}
 		frame_clock_reply(mux, body, len);
+		break;
+	case LTTNG_HYPER_FRAME_CLOCK_ESTIMATE:
+		if (mux->cfg.role != LH_MUX_HOST) {
+			mux_fail(mux, "CLOCK_ESTIMATE frame from the host");
+			return;
+		}
+		if (!path[0]) {
+			mux_fail(mux, "CLOCK_ESTIMATE frame without a VM path: a guest does not measure itself");
+			return;
+		}
+		frame_clock_estimate(mux, path, body, len);
 		break;
 	}
 }
@@ -2012,6 +2075,12 @@ const char *lh_mux_log_ctx(const struct lh_mux *mux)
 
 struct lh_mux_conn *lh_mux_open(struct lh_mux *mux, enum lttng_hyper_conn_kind kind, int fd)
 {
+	return lh_mux_open_path(mux, kind, fd, NULL);
+}
+
+struct lh_mux_conn *lh_mux_open_path(struct lh_mux *mux, enum lttng_hyper_conn_kind kind,
+		int fd, const char *path)
+{
 	struct lh_mux_conn *conn = NULL;
 	uint8_t body[LTTNG_HYPER_OPEN_LEN];
 
@@ -2021,6 +2090,16 @@ struct lh_mux_conn *lh_mux_open(struct lh_mux *mux, enum lttng_hyper_conn_kind k
 	if (mux->nr_conns >= mux->cfg.max_conns) {
 		WARN_CTX(mux->log_ctx, "%s connection refused: the limit of %u connections is reached",
 			kind_str(kind), mux->cfg.max_conns);
+		goto refuse;
+	}
+	if (path && path[0] && lttng_hyper_path_validate(path, strlen(path))) {
+		WARN_CTX(mux->log_ctx, "%s connection refused: '%s' is not a valid VM path",
+			kind_str(kind), path);
+		goto refuse;
+	}
+	if (path && path[0] && !(mux->peer.caps & LTTNG_HYPER_CAP_NESTED)) {
+		WARN_CTX(mux->log_ctx, "%s connection of VM %s refused: the host does not take nested VMs",
+			kind_str(kind), path);
 		goto refuse;
 	}
 	if (mux->highest_id == UINT32_MAX) {
@@ -2035,7 +2114,10 @@ struct lh_mux_conn *lh_mux_open(struct lh_mux *mux, enum lttng_hyper_conn_kind k
 	}
 	mux_enter(mux);
 	mux->highest_id = conn->id;
-	mux_send(mux, LTTNG_HYPER_FRAME_OPEN, conn->id, body, lttng_hyper_open_encode(kind, body));
+	if (!mux_queue_path(mux, LTTNG_HYPER_FRAME_OPEN, conn->id, path, body,
+			lttng_hyper_open_encode(kind, body))) {
+		mux_kick(mux);
+	}
 	if (mux_stopped(mux)) {
 		conn_discard(conn);
 		conn = NULL;
@@ -2101,6 +2183,32 @@ int lh_mux_send_clock_probe(struct lh_mux *mux, uint64_t seq, uint64_t host_ns)
 	ret = mux_stopped(mux) ? -1 : 0;
 	mux_leave(mux, false);
 	return ret;
+}
+
+int lh_mux_send_clock_estimate(struct lh_mux *mux, const char *path,
+		const struct lttng_hyper_clock_estimate *est)
+{
+	uint8_t body[LTTNG_HYPER_CLOCK_ESTIMATE_LEN];
+	int ret = -1;
+
+	if (mux->cfg.role != LH_MUX_GUEST || !lh_mux_is_ready(mux) ||
+			!(mux->peer.caps & LTTNG_HYPER_CAP_NESTED) ||
+			mux_out_queued(mux) >= mux->cfg.out_high_water) {
+		return -1;
+	}
+	mux_enter(mux);
+	if (!mux_queue_path(mux, LTTNG_HYPER_FRAME_CLOCK_ESTIMATE, 0, path, body,
+			lttng_hyper_clock_estimate_encode(est, body))) {
+		mux_kick(mux);
+		ret = mux_stopped(mux) ? -1 : 0;
+	}
+	mux_leave(mux, false);
+	return ret;
+}
+
+bool lh_mux_peer_nested(const struct lh_mux *mux)
+{
+	return lh_mux_is_ready(mux) && (mux->peer.caps & LTTNG_HYPER_CAP_NESTED);
 }
 
 void lh_mux_get_stats(const struct lh_mux *mux, struct lh_mux_stats *stats)

@@ -46,6 +46,7 @@ enum lh_filter_verdict {
 	LH_FILTER_PASS,		/* forward the bytes unchanged */
 	LH_FILTER_CONSUMED,	/* the filter appended its own output to `out` (possibly nothing) */
 	LH_FILTER_ERROR,	/* protocol violation: the whole channel is torn down */
+	LH_FILTER_RESET,	/* violation confined to this connection: it alone is reset */
 };
 
 /*
@@ -97,6 +98,12 @@ struct lh_mux_ops {
 	void (*on_channel_error)(struct lh_mux *mux, const char *why);
 	/* Host: a CLOCK_REPLY arrived. Optional. */
 	void (*on_clock_reply)(struct lh_mux *mux, const struct lttng_hyper_clock_reply *reply);
+	/*
+	 * Host: the guest relays the clock estimate of VM path (never "")
+	 * it serves. Optional.
+	 */
+	void (*on_clock_estimate)(struct lh_mux *mux, const char *path,
+			const struct lttng_hyper_clock_estimate *est);
 };
 
 struct lh_mux_config {
@@ -145,6 +152,21 @@ const char *lh_mux_log_ctx(const struct lh_mux *mux);
  * channel is not ready or the connection limit is reached.
  */
 struct lh_mux_conn *lh_mux_open(struct lh_mux *mux, enum lttng_hyper_conn_kind kind, int fd);
+/*
+ * The same for a connection of VM path (a VM this guest serves; NULL or
+ * "" for its own); an invalid path (lttng_hyper_path_validate) is refused.
+ */
+struct lh_mux_conn *lh_mux_open_path(struct lh_mux *mux, enum lttng_hyper_conn_kind kind,
+		int fd, const char *path);
+/* Guest: the host announced LTTNG_HYPER_CAP_NESTED (it takes VM paths). */
+bool lh_mux_peer_nested(const struct lh_mux *mux);
+/*
+ * Guest: relay the clock estimate of VM path upward. Estimates are the
+ * latest value of a state, so one is dropped (-1) rather than queued
+ * behind bulk data when the channel is backed up.
+ */
+int lh_mux_send_clock_estimate(struct lh_mux *mux, const char *path,
+		const struct lttng_hyper_clock_estimate *est);
 
 /*
  * Stop taking new data, send what is queued, then CLOSE every connection.

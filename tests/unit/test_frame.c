@@ -22,7 +22,7 @@
 
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	127
+#define NUM_TESTS	141
 #define FUZZ_ROUNDS	100000
 
 /* doc/protocol.md, worked example: the host's HELLO naming the VM "vm1". */
@@ -42,6 +42,24 @@ static const uint8_t golden_data[] = {
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,
 	0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00,
 	0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x0d,
+};
+
+/*
+ * CLOCK_ESTIMATE for VM "l2": 1000 s of l2's clock is 2000 s of its
+ * parent's, drift -25 ppm, bound 1.5 us, 300 probes, 12 used, convex hull.
+ */
+static const uint8_t golden_clock_estimate[] = {
+	0x4c, 0x48, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00,	/* CLOCK_ESTIMATE, conn 0 */
+	0x00, 0x00, 0x00, 0x42, 0x00, 0x02, 0x00, 0x00,	/* length 66, path_len 2 */
+	0x6c, 0x32,					/* "l2" */
+	0x00, 0x00, 0x00, 0xe8, 0xd4, 0xa5, 0x10, 0x00,	/* ref_child_ns 1e12 */
+	0x00, 0x00, 0x01, 0xd1, 0xa9, 0x4a, 0x20, 0x00,	/* ref_parent_ns 2e12 */
+	0xff, 0xff, 0xff, 0xfa, 0x2d, 0xe2, 0x46, 0x00,	/* drift_fs -2.5e10 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0xdc,	/* error_ns 1500 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x4e, 0x20,	/* min_rtt_ns 20000 */
+	0x00, 0x00, 0x00, 0xe6, 0x80, 0x99, 0x2c, 0x00,	/* first_child_ns 9.9e11 */
+	0x00, 0x00, 0x00, 0xeb, 0x28, 0xb0, 0xf4, 0x00,	/* last_child_ns 1.01e12 */
+	0x00, 0x00, 0x01, 0x2c, 0x00, 0x0c, 0x01, 0x00,	/* samples 300, used 12, method 1 */
 };
 
 /* Deterministic generator, so a failing fuzz round can be replayed. */
@@ -134,11 +152,13 @@ static void test_header(void)
 	ok(lttng_hyper_frame_header_decode(buf, 1024, &out) == -LTTNG_HYPER_ERR_TYPE,
 		"type 0 refused");
 	make_header(buf, LTTNG_HYPER_FRAME_TYPE_MAX + 1, 1, 8, 0);
-	ok(lttng_hyper_frame_header_decode(buf, 1024, &out) == -LTTNG_HYPER_ERR_TYPE,
-		"type 11 refused");
-	make_header(buf, LTTNG_HYPER_FRAME_TYPE_MAX, 0, 32, 0);
-	ok(lttng_hyper_frame_header_decode(buf, 1024, &out) == 0,
-		"type 10 accepted");
+	ok(LTTNG_HYPER_FRAME_TYPE_MAX == 11 &&
+		lttng_hyper_frame_header_decode(buf, 1024, &out) == -LTTNG_HYPER_ERR_TYPE,
+		"type 12 refused");
+	make_header(buf, LTTNG_HYPER_FRAME_CLOCK_ESTIMATE, 0, 66, 2);
+	ok(lttng_hyper_frame_header_decode(buf, 1024, &out) == 0 &&
+		out.type == LTTNG_HYPER_FRAME_CLOCK_ESTIMATE && out.path_len == 2,
+		"type 11 (CLOCK_ESTIMATE) accepted");
 	make_header(buf, LTTNG_HYPER_FRAME_DATA, 1, 8, 0);
 	buf[3] = 0x80;
 	ok(lttng_hyper_frame_header_decode(buf, 1024, &out) == -LTTNG_HYPER_ERR_RESERVED,
@@ -171,7 +191,7 @@ static bool header_is_valid(const uint8_t *b, uint32_t max_len)
 		((uint32_t) b[10] << 8) | b[11];
 	unsigned int path_len = (b[12] << 8) | b[13];
 
-	return b[0] == 0x4c && b[1] == 0x48 && b[2] >= 1 && b[2] <= 10 && b[3] == 0 &&
+	return b[0] == 0x4c && b[1] == 0x48 && b[2] >= 1 && b[2] <= 11 && b[3] == 0 &&
 		b[14] == 0 && b[15] == 0 && path_len <= 255 && path_len <= length &&
 		length <= max_len;
 }
@@ -197,7 +217,7 @@ static void test_header_fuzz(void)
 			buf[1] = 0x48;
 		}
 		if (r & 2) {
-			buf[2] = (uint8_t) ((r >> 8) % 12);
+			buf[2] = (uint8_t) ((r >> 8) % 13);
 		}
 		if (r & 4) {
 			buf[3] = 0;
@@ -418,12 +438,130 @@ static void test_bodies(void)
 		"CLOCK_REPLY with a non-zero reserved word");
 }
 
+/* The estimate of golden_clock_estimate. */
+static const struct lttng_hyper_clock_estimate golden_est = {
+	.ref_child_ns = 1000000000000ULL,
+	.ref_parent_ns = 2000000000000ULL,
+	.drift_fs = -25000000000LL,
+	.error_ns = 1500,
+	.min_rtt_ns = 20000,
+	.first_child_ns = 990000000000ULL,
+	.last_child_ns = 1010000000000ULL,
+	.samples = 300,
+	.used = 12,
+	.method = LTTNG_HYPER_CLOCK_METHOD_CONVEX_HULL,
+};
+
+static bool est_equal(const struct lttng_hyper_clock_estimate *a,
+		const struct lttng_hyper_clock_estimate *b)
+{
+	return a->ref_child_ns == b->ref_child_ns && a->ref_parent_ns == b->ref_parent_ns &&
+		a->drift_fs == b->drift_fs && a->error_ns == b->error_ns &&
+		a->min_rtt_ns == b->min_rtt_ns && a->first_child_ns == b->first_child_ns &&
+		a->last_child_ns == b->last_child_ns && a->samples == b->samples &&
+		a->used == b->used && a->method == b->method;
+}
+
+/* Encode e, break it with the caller's change, and decode it. */
+static int est_decode_altered(const struct lttng_hyper_clock_estimate *e, size_t off,
+		uint8_t byte)
+{
+	struct lttng_hyper_clock_estimate out;
+	uint8_t buf[LTTNG_HYPER_CLOCK_ESTIMATE_LEN];
+
+	lttng_hyper_clock_estimate_encode(e, buf);
+	if (off < sizeof(buf)) {
+		buf[off] = byte;
+	}
+	return lttng_hyper_clock_estimate_decode(buf, sizeof(buf), &out);
+}
+
+static void test_clock_estimate(void)
+{
+	const uint8_t *golden_body = golden_clock_estimate + LTTNG_HYPER_FRAME_HEADER_LEN + 2;
+	struct lttng_hyper_clock_estimate in = golden_est, out;
+	struct lttng_hyper_frame_header hdr;
+	uint8_t buf[LTTNG_HYPER_CLOCK_ESTIMATE_LEN + 1];
+	size_t len;
+
+	len = lttng_hyper_clock_estimate_encode(&golden_est, buf);
+	ok(len == LTTNG_HYPER_CLOCK_ESTIMATE_LEN && len == 64 &&
+		sizeof(golden_clock_estimate) == LTTNG_HYPER_FRAME_HEADER_LEN + 2 + len &&
+		!memcmp(buf, golden_body, len),
+		"CLOCK_ESTIMATE body encodes to the golden bytes");
+	memset(&out, 0xa5, sizeof(out));
+	ok(lttng_hyper_frame_header_decode(golden_clock_estimate, LTTNG_HYPER_FRAME_MAX_LEN,
+			&hdr) == 0 && hdr.type == LTTNG_HYPER_FRAME_CLOCK_ESTIMATE &&
+		hdr.conn_id == 0 && hdr.path_len == 2 && hdr.length == 66 &&
+		!memcmp(golden_clock_estimate + LTTNG_HYPER_FRAME_HEADER_LEN, "l2", 2) &&
+		lttng_hyper_clock_estimate_decode(golden_body, hdr.length - hdr.path_len,
+			&out) == 0 && est_equal(&out, &golden_est),
+		"golden CLOCK_ESTIMATE frame decodes");
+
+	/* Extremes that are still valid. */
+	in = (struct lttng_hyper_clock_estimate) {
+		.ref_child_ns = UINT64_MAX,
+		.ref_parent_ns = 1,
+		.drift_fs = -LTTNG_HYPER_CLOCK_MAX_DRIFT_FS,
+		.error_ns = UINT64_MAX,
+		.min_rtt_ns = 0,
+		.first_child_ns = 7,
+		.last_child_ns = 7,
+		.samples = UINT32_MAX,
+		.used = UINT16_MAX,
+		.method = 255,
+	};
+	lttng_hyper_clock_estimate_encode(&in, buf);
+	ok(lttng_hyper_clock_estimate_decode(buf, LTTNG_HYPER_CLOCK_ESTIMATE_LEN, &out) == 0 &&
+		est_equal(&out, &in),
+		"round trip: drift -1000 ppm, empty span, all-ones counters, unknown method");
+	in.drift_fs = LTTNG_HYPER_CLOCK_MAX_DRIFT_FS;
+	in.samples = 3;
+	in.used = 3;
+	lttng_hyper_clock_estimate_encode(&in, buf);
+	ok(lttng_hyper_clock_estimate_decode(buf, LTTNG_HYPER_CLOCK_ESTIMATE_LEN, &out) == 0 &&
+		est_equal(&out, &in), "round trip: drift +1000 ppm, used == samples");
+
+	in = golden_est;
+	in.drift_fs = LTTNG_HYPER_CLOCK_MAX_DRIFT_FS + 1;
+	ok(est_decode_altered(&in, SIZE_MAX, 0) == -LTTNG_HYPER_ERR_LENGTH,
+		"drift of 1e12 + 1 fs refused");
+	in.drift_fs = -LTTNG_HYPER_CLOCK_MAX_DRIFT_FS - 1;
+	ok(est_decode_altered(&in, SIZE_MAX, 0) == -LTTNG_HYPER_ERR_LENGTH,
+		"drift of -1e12 - 1 fs refused");
+	in.drift_fs = INT64_MIN;
+	ok(est_decode_altered(&in, SIZE_MAX, 0) == -LTTNG_HYPER_ERR_LENGTH,
+		"drift of INT64_MIN fs refused");
+	in = golden_est;
+	in.last_child_ns = in.first_child_ns - 1;
+	ok(est_decode_altered(&in, SIZE_MAX, 0) == -LTTNG_HYPER_ERR_LENGTH,
+		"span ending before it starts refused");
+	in = golden_est;
+	in.used = 301;
+	ok(est_decode_altered(&in, SIZE_MAX, 0) == -LTTNG_HYPER_ERR_LENGTH,
+		"more samples used than kept refused");
+	ok(est_decode_altered(&golden_est, 63, 1) == -LTTNG_HYPER_ERR_RESERVED,
+		"non-zero reserved byte refused");
+
+	memcpy(buf, golden_body, LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
+	buf[LTTNG_HYPER_CLOCK_ESTIMATE_LEN] = 0;
+	ok(lttng_hyper_clock_estimate_decode(buf, LTTNG_HYPER_CLOCK_ESTIMATE_LEN - 1, &out) ==
+		-LTTNG_HYPER_ERR_TRUNCATED, "CLOCK_ESTIMATE of 63 bytes");
+	ok(lttng_hyper_clock_estimate_decode(buf, LTTNG_HYPER_CLOCK_ESTIMATE_LEN + 1, &out) ==
+		-LTTNG_HYPER_ERR_LENGTH, "CLOCK_ESTIMATE of 65 bytes");
+	ok(lttng_hyper_clock_estimate_decode(buf, 0, &out) == -LTTNG_HYPER_ERR_TRUNCATED,
+		"empty CLOCK_ESTIMATE");
+}
+
 static void test_strings(void)
 {
 	ok(!strcmp(lttng_hyper_frame_type_str(LTTNG_HYPER_FRAME_DATA), "DATA") &&
 		!strcmp(lttng_hyper_frame_type_str(LTTNG_HYPER_FRAME_CLOCK_REPLY), "CLOCK_REPLY"),
 		"frame type names");
+	ok(!strcmp(lttng_hyper_frame_type_str(LTTNG_HYPER_FRAME_CLOCK_ESTIMATE), "CLOCK_ESTIMATE"),
+		"frame type name of CLOCK_ESTIMATE");
 	ok(!strcmp(lttng_hyper_frame_type_str(0), "unknown") &&
+		!strcmp(lttng_hyper_frame_type_str(12), "unknown") &&
 		!strcmp(lttng_hyper_frame_type_str(255), "unknown"), "unknown frame types");
 	ok(!strcmp(lttng_hyper_error_str(-LTTNG_HYPER_ERR_MAGIC), "bad magic") &&
 		!strcmp(lttng_hyper_error_str(LTTNG_HYPER_ERR_MAGIC), "bad magic"),
@@ -679,6 +817,7 @@ int main(void)
 	test_hello();
 	test_hello_fuzz();
 	test_bodies();
+	test_clock_estimate();
 	test_strings();
 	test_channel_parse();
 	test_urls();

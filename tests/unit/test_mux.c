@@ -21,7 +21,7 @@
 #include "common/mux.h"
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	50
+#define NUM_TESTS	82
 #define MAX_APPS	64
 #define BULK_BYTES	(8U << 20)
 #define APP_CHUNK	(64U << 10)
@@ -59,6 +59,11 @@ struct side {
 	struct lh_mux_conn *conns[MAX_APPS];
 	bool got_reply;
 	struct lttng_hyper_clock_reply reply;
+	/* Host: the VM path of each conn, and the clock estimates relayed. */
+	char conn_path[MAX_APPS][LTTNG_HYPER_PATH_MAX_LEN + 1];
+	unsigned int estimates;
+	char est_path[LTTNG_HYPER_PATH_MAX_LEN + 1];
+	struct lttng_hyper_clock_estimate est;
 };
 
 struct pair {
@@ -325,6 +330,7 @@ static int on_open(struct lh_mux *mux, struct lh_mux_conn *conn,
 	/* The host app sends with seed id + 100 and expects the guest's seed id. */
 	side->conn_app[id] = app_new(sv[1], (uint8_t) (id + 100), (uint8_t) id);
 	side->conns[id] = conn;
+	snprintf(side->conn_path[id], sizeof(side->conn_path[id]), "%s", path);
 	return sv[0];
 }
 
@@ -357,12 +363,23 @@ static void on_clock_reply(struct lh_mux *mux, const struct lttng_hyper_clock_re
 	side->reply = *reply;
 }
 
+static void on_clock_estimate(struct lh_mux *mux, const char *path,
+		const struct lttng_hyper_clock_estimate *est)
+{
+	struct side *side = lh_mux_get_priv(mux);
+
+	side->estimates++;
+	snprintf(side->est_path, sizeof(side->est_path), "%s", path);
+	side->est = *est;
+}
+
 static const struct lh_mux_ops ops = {
 	.on_ready = on_ready,
 	.on_open = on_open,
 	.on_conn_closed = on_conn_closed,
 	.on_channel_error = on_channel_error,
 	.on_clock_reply = on_clock_reply,
+	.on_clock_estimate = on_clock_estimate,
 };
 
 /* Set-up helpers. */
@@ -407,9 +424,12 @@ static void pair_stop(struct pair *p)
 	p->host.mux = NULL;
 }
 
-/* Open a conn from the guest; the guest app sends with seed id and expects id + 100. */
-static struct app *guest_open(struct side *guest, enum lttng_hyper_conn_kind kind,
-		struct lh_mux_conn **connp)
+/*
+ * Open a conn of VM path (NULL: the guest's own) from the guest; the guest
+ * app sends with seed id and expects id + 100.
+ */
+static struct app *guest_open_path(struct side *guest, enum lttng_hyper_conn_kind kind,
+		const char *path, struct lh_mux_conn **connp)
 {
 	struct lh_mux_conn *conn;
 	int sv[2];
@@ -418,7 +438,8 @@ static struct app *guest_open(struct side *guest, enum lttng_hyper_conn_kind kin
 		diag("socketpair: %s", strerror(errno));
 		return NULL;
 	}
-	conn = lh_mux_open(guest->mux, kind, sv[0]);
+	conn = path ? lh_mux_open_path(guest->mux, kind, sv[0], path) :
+		lh_mux_open(guest->mux, kind, sv[0]);
 	if (!conn) {
 		close(sv[1]);
 		return NULL;
@@ -428,6 +449,12 @@ static struct app *guest_open(struct side *guest, enum lttng_hyper_conn_kind kin
 	}
 	return app_new(sv[1], (uint8_t) lh_mux_conn_id(conn),
 		(uint8_t) (lh_mux_conn_id(conn) + 100));
+}
+
+static struct app *guest_open(struct side *guest, enum lttng_hyper_conn_kind kind,
+		struct lh_mux_conn **connp)
+{
+	return guest_open_path(guest, kind, NULL, connp);
 }
 
 static void free_apps(void)
@@ -469,11 +496,13 @@ static void raw_frame(int fd, uint8_t type, uint32_t conn_id, const char *path,
 	}
 }
 
-static void raw_hello(int fd, uint16_t major, uint32_t window, const char *name)
+static void raw_hello_caps(int fd, uint16_t major, uint32_t window, const char *name,
+		uint32_t caps)
 {
 	struct lttng_hyper_hello hello = {
 		.major = major,
 		.minor = 0,
+		.caps = caps,
 		.max_frame = LTTNG_HYPER_FRAME_MAX_LEN,
 		.window = window,
 	};
@@ -487,12 +516,84 @@ static void raw_hello(int fd, uint16_t major, uint32_t window, const char *name)
 		lttng_hyper_hello_encode(&hello, body));
 }
 
+static void raw_hello(int fd, uint16_t major, uint32_t window, const char *name)
+{
+	raw_hello_caps(fd, major, window, name, 0);
+}
+
 static void raw_open(int fd, uint32_t conn_id)
 {
 	uint8_t body[LTTNG_HYPER_OPEN_LEN];
 
 	raw_frame(fd, LTTNG_HYPER_FRAME_OPEN, conn_id, NULL, body,
 		lttng_hyper_open_encode(LTTNG_HYPER_CONN_DATA, body));
+}
+
+/* A valid estimate, with the drift given in 1e-15 units. */
+static void raw_estimate(int fd, uint32_t conn_id, const char *path, int64_t drift_fs,
+		size_t len)
+{
+	const struct lttng_hyper_clock_estimate est = {
+		.ref_child_ns = 5000,
+		.ref_parent_ns = 9000,
+		.drift_fs = drift_fs,
+		.first_child_ns = 4000,
+		.last_child_ns = 6000,
+		.samples = 2,
+		.used = 2,
+	};
+	uint8_t body[LTTNG_HYPER_CLOCK_ESTIMATE_LEN];
+
+	lttng_hyper_clock_estimate_encode(&est, body);
+	raw_frame(fd, LTTNG_HYPER_FRAME_CLOCK_ESTIMATE, conn_id, path, body, len);
+}
+
+/* What a raw peer has read from a mux, frame by frame. */
+struct raw_rx {
+	int fd;
+	uint8_t buf[1U << 16];
+	size_t len;
+	/* The frame looked for, and where its body was found. */
+	uint8_t type;
+	uint32_t conn_id;
+	const uint8_t *body;
+	uint32_t body_len;
+};
+
+/* Read what is there and look for the first frame of rx->type on rx->conn_id. */
+static bool raw_got_frame(void *arg)
+{
+	struct raw_rx *rx = arg;
+	struct lttng_hyper_frame_header hdr;
+	size_t off = 0;
+	ssize_t ret;
+
+	while (rx->len < sizeof(rx->buf) &&
+			(ret = read(rx->fd, rx->buf + rx->len, sizeof(rx->buf) - rx->len)) > 0) {
+		rx->len += (size_t) ret;
+	}
+	while (off + LTTNG_HYPER_FRAME_HEADER_LEN <= rx->len &&
+			!lttng_hyper_frame_header_decode(rx->buf + off,
+				LTTNG_HYPER_FRAME_MAX_LEN, &hdr) &&
+			off + LTTNG_HYPER_FRAME_HEADER_LEN + hdr.length <= rx->len) {
+		if (hdr.type == rx->type && hdr.conn_id == rx->conn_id) {
+			rx->body = rx->buf + off + LTTNG_HYPER_FRAME_HEADER_LEN + hdr.path_len;
+			rx->body_len = hdr.length - hdr.path_len;
+			return true;
+		}
+		off += LTTNG_HYPER_FRAME_HEADER_LEN + hdr.length;
+	}
+	return false;
+}
+
+/* Wait for a frame from the mux at the other end of rx->fd. */
+static bool raw_wait_frame(struct raw_rx *rx, uint8_t type, uint32_t conn_id)
+{
+	rx->type = type;
+	rx->conn_id = conn_id;
+	rx->body = NULL;
+	rx->body_len = 0;
+	return run_until(raw_got_frame, rx, 2000);
 }
 
 enum garbage {
@@ -502,11 +603,25 @@ enum garbage {
 	G_BEYOND_CREDIT,
 	G_UNKNOWN_CONN,
 	G_PATH,
+	G_ESTIMATE_UNNESTED,
 	G_BODY_SIZE,
 	G_VERSION,
 	G_OPEN_ID,
 	G_SECOND_HELLO,
 	G_EOF,
+	/* The host takes VM paths from here on. */
+	G_NESTED_FIRST,
+	G_BAD_PATH = G_NESTED_FIRST,
+	G_PATH_DATA,
+	G_PATH_CREDIT,
+	G_PATH_CLOSE,
+	G_PATH_RESET,
+	G_PATH_PING,
+	G_PATH_REPLY,
+	G_ESTIMATE_NO_PATH,
+	G_ESTIMATE_CONN,
+	G_ESTIMATE_DRIFT,
+	G_ESTIMATE_SIZE,
 };
 
 /*
@@ -527,6 +642,7 @@ static bool garbage_test(enum garbage g, const char *expect, const char *label)
 	config(&cfg, LH_MUX_HOST);
 	cfg.window = 4096;
 	cfg.max_frame = 65536;
+	cfg.allow_paths = g >= G_NESTED_FIRST;
 	channel_pair(sv);
 	host.mux = lh_mux_create(loop, sv[0], &cfg, &ops, &host);
 	if (g != G_BEFORE_HELLO) {
@@ -565,6 +681,9 @@ static bool garbage_test(enum garbage g, const char *expect, const char *label)
 	case G_PATH:
 		raw_frame(sv[1], LTTNG_HYPER_FRAME_OPEN, 1, "vm2", "\x02\0\0\0", 4);
 		break;
+	case G_ESTIMATE_UNNESTED:
+		raw_estimate(sv[1], 0, "l2", 0, LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
+		break;
 	case G_BODY_SIZE:
 		raw_open(sv[1], 1);
 		raw_frame(sv[1], LTTNG_HYPER_FRAME_CREDIT, 1, NULL, body, 3);
@@ -581,6 +700,46 @@ static bool garbage_test(enum garbage g, const char *expect, const char *label)
 	case G_EOF:
 		close(sv[1]);
 		sv[1] = -1;
+		break;
+	case G_BAD_PATH:
+		raw_frame(sv[1], LTTNG_HYPER_FRAME_OPEN, 1, "l2/../l3", "\x02\0\0\0", 4);
+		break;
+	case G_PATH_DATA:
+		raw_open(sv[1], 1);
+		raw_frame(sv[1], LTTNG_HYPER_FRAME_DATA, 1, "l2", "x", 1);
+		break;
+	case G_PATH_CREDIT:
+		raw_open(sv[1], 1);
+		raw_frame(sv[1], LTTNG_HYPER_FRAME_CREDIT, 1, "l2", body, 4);
+		break;
+	case G_PATH_CLOSE:
+		raw_open(sv[1], 1);
+		raw_frame(sv[1], LTTNG_HYPER_FRAME_CLOSE, 1, "l2", NULL, 0);
+		break;
+	case G_PATH_RESET:
+		raw_open(sv[1], 1);
+		raw_frame(sv[1], LTTNG_HYPER_FRAME_RESET, 1, "l2", body, 4);
+		break;
+	case G_PATH_PING:
+		raw_frame(sv[1], LTTNG_HYPER_FRAME_PING, 0, "l2", big, LTTNG_HYPER_PING_LEN);
+		break;
+	case G_PATH_REPLY:
+		raw_frame(sv[1], LTTNG_HYPER_FRAME_CLOCK_REPLY, 0, "l2", big,
+			LTTNG_HYPER_CLOCK_REPLY_LEN);
+		break;
+	case G_ESTIMATE_NO_PATH:
+		raw_estimate(sv[1], 0, NULL, 0, LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
+		break;
+	case G_ESTIMATE_CONN:
+		raw_open(sv[1], 1);
+		raw_estimate(sv[1], 1, "l2", 0, LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
+		break;
+	case G_ESTIMATE_DRIFT:
+		raw_estimate(sv[1], 0, "l2/l3", LTTNG_HYPER_CLOCK_MAX_DRIFT_FS + 1,
+			LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
+		break;
+	case G_ESTIMATE_SIZE:
+		raw_estimate(sv[1], 0, "l2", 0, LTTNG_HYPER_CLOCK_ESTIMATE_LEN - 1);
 		break;
 	}
 	run_until(side_failed, &host, 2000);
@@ -1043,6 +1202,34 @@ static void test_peer_stall(void)
 	close(sv[1]);
 }
 
+/*
+ * Let a raw host send a CLOCK_ESTIMATE (with path, or none) to a guest
+ * mux; return whether the guest closed the channel saying expect.
+ */
+static bool guest_garbage(bool allow_paths, const char *path, const char *expect)
+{
+	struct lh_mux_config cfg;
+	struct side guest;
+	int sv[2];
+	bool ret;
+
+	memset(&guest, 0, sizeof(guest));
+	config(&cfg, LH_MUX_GUEST);
+	cfg.allow_paths = allow_paths;
+	channel_pair(sv);
+	guest.mux = lh_mux_create(loop, sv[0], &cfg, &ops, &guest);
+	raw_hello_caps(sv[1], 1, 65536, "vm-x", LTTNG_HYPER_CAP_NESTED);
+	raw_estimate(sv[1], 0, path, 0, LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
+	run_until(side_failed, &guest, 2000);
+	ret = guest.failed && strstr(guest.why, expect);
+	if (!ret) {
+		diag("estimate from the host: failed=%d why='%s'", guest.failed, guest.why);
+	}
+	lh_mux_destroy(guest.mux);
+	close(sv[1]);
+	return ret;
+}
+
 static void test_garbage(void)
 {
 	struct lh_mux_config cfg;
@@ -1066,6 +1253,40 @@ static void test_garbage(void)
 	ok(garbage_test(G_OPEN_ID, "connection ids must increase", "open id"), "OPEN reusing an id");
 	ok(garbage_test(G_SECOND_HELLO, "second HELLO", "second hello"), "second HELLO");
 	ok(garbage_test(G_EOF, "peer closed the channel", "eof"), "channel EOF");
+	ok(garbage_test(G_ESTIMATE_UNNESTED,
+			"CLOCK_ESTIMATE frame on conn 0 carries a VM path of 2 bytes, but nesting is not enabled",
+			"estimate unnested"), "CLOCK_ESTIMATE without nesting");
+	ok(garbage_test(G_BAD_PATH, "OPEN frame on conn 1 carries a malformed VM path", "bad path"),
+		"nested: OPEN with the VM path 'l2/../l3'");
+	ok(garbage_test(G_PATH_DATA,
+			"DATA frame on conn 1 carries a VM path: only OPEN and CLOCK_ESTIMATE do",
+			"path on DATA"), "nested: VM path on DATA");
+	ok(garbage_test(G_PATH_CREDIT,
+			"CREDIT frame on conn 1 carries a VM path: only OPEN and CLOCK_ESTIMATE do",
+			"path on CREDIT"), "nested: VM path on CREDIT");
+	ok(garbage_test(G_PATH_CLOSE,
+			"CLOSE frame on conn 1 carries a VM path: only OPEN and CLOCK_ESTIMATE do",
+			"path on CLOSE"), "nested: VM path on CLOSE");
+	ok(garbage_test(G_PATH_RESET,
+			"RESET frame on conn 1 carries a VM path: only OPEN and CLOCK_ESTIMATE do",
+			"path on RESET"), "nested: VM path on RESET");
+	ok(garbage_test(G_PATH_PING,
+			"PING frame on conn 0 carries a VM path: only OPEN and CLOCK_ESTIMATE do",
+			"path on PING"), "nested: VM path on PING");
+	ok(garbage_test(G_PATH_REPLY,
+			"CLOCK_REPLY frame on conn 0 carries a VM path: only OPEN and CLOCK_ESTIMATE do",
+			"path on CLOCK_REPLY"), "nested: VM path on CLOCK_REPLY");
+	ok(garbage_test(G_ESTIMATE_NO_PATH,
+			"CLOCK_ESTIMATE frame without a VM path", "estimate without path"),
+		"nested: CLOCK_ESTIMATE without a VM path");
+	ok(garbage_test(G_ESTIMATE_CONN,
+			"CLOCK_ESTIMATE frame on conn 1: this frame type belongs to conn 0",
+			"estimate on a conn"), "nested: CLOCK_ESTIMATE on conn 1");
+	ok(garbage_test(G_ESTIMATE_DRIFT, "invalid CLOCK_ESTIMATE for VM l2/l3: bad length",
+			"estimate drift"), "nested: CLOCK_ESTIMATE with a drift beyond 1000 ppm");
+	ok(garbage_test(G_ESTIMATE_SIZE,
+			"CLOCK_ESTIMATE frame on conn 0 has a 63-byte body (expected 64)",
+			"estimate size"), "nested: CLOCK_ESTIMATE of 63 bytes");
 
 	/* The guest checks the host too. */
 	memset(&guest, 0, sizeof(guest));
@@ -1079,6 +1300,14 @@ static void test_garbage(void)
 		"guest refuses an OPEN from the host: '%s'", guest.why);
 	lh_mux_destroy(guest.mux);
 	close(sv[1]);
+
+	/* Estimates go up only, with or without nesting on the guest. */
+	ok(guest_garbage(false, NULL, "CLOCK_ESTIMATE frame from the host"),
+		"guest refuses a CLOCK_ESTIMATE from the host");
+	ok(guest_garbage(true, "l2", "CLOCK_ESTIMATE frame from the host"),
+		"a nesting guest refuses a CLOCK_ESTIMATE with a VM path from the host");
+	ok(guest_garbage(false, "l2", "carries a VM path of 2 bytes, but nesting is not enabled"),
+		"a guest without nesting refuses a VM path from the host");
 }
 
 static void test_ping(void)
@@ -1239,6 +1468,282 @@ static bool side_ready(void *arg)
 	return ((struct side *) arg)->ready;
 }
 
+struct want_estimates {
+	struct side *side;
+	unsigned int n;
+};
+
+static bool got_estimates(void *arg)
+{
+	struct want_estimates *w = arg;
+
+	return w->side->estimates >= w->n;
+}
+
+static bool estimate_equal(const struct lttng_hyper_clock_estimate *a,
+		const struct lttng_hyper_clock_estimate *b)
+{
+	return a->ref_child_ns == b->ref_child_ns && a->ref_parent_ns == b->ref_parent_ns &&
+		a->drift_fs == b->drift_fs && a->error_ns == b->error_ns &&
+		a->min_rtt_ns == b->min_rtt_ns && a->first_child_ns == b->first_child_ns &&
+		a->last_child_ns == b->last_child_ns && a->samples == b->samples &&
+		a->used == b->used && a->method == b->method;
+}
+
+/* A host that takes VM paths: nested connections and relayed clock estimates. */
+static void test_nested(void)
+{
+	const struct lttng_hyper_clock_estimate est2 = {
+		.ref_child_ns = 123456789012ULL,
+		.ref_parent_ns = 987654321098ULL,
+		.drift_fs = -31415926535LL,
+		.error_ns = 2718,
+		.min_rtt_ns = 16180,
+		.first_child_ns = 100000000000ULL,
+		.last_child_ns = 200000000000ULL,
+		.samples = 96,
+		.used = 9,
+		.method = LTTNG_HYPER_CLOCK_METHOD_MIN_RTT,
+	};
+	struct lttng_hyper_clock_estimate est3 = est2;
+	char long_path[LTTNG_HYPER_PATH_MAX_LEN + 1];
+	struct lh_mux_config gcfg, hcfg;
+	struct lh_mux_conn *gconn = NULL, *oconn = NULL, *lconn = NULL;
+	struct app *gapp, *happ, *oapp, *lapp;
+	struct want_estimates we;
+	struct want_bytes w;
+	struct pair p;
+	ssize_t eof = -1;
+	uint32_t id;
+	int sv[2];
+	size_t i;
+	char c;
+
+	config(&gcfg, LH_MUX_GUEST);
+	config(&hcfg, LH_MUX_HOST);
+	hcfg.allow_paths = true;
+	if (!ok(pair_start(&p, &gcfg, &hcfg), "nested pair ready")) {
+		skip(8, "no pair");
+		pair_stop(&p);
+		return;
+	}
+	ok(lh_mux_peer_nested(p.guest.mux) && (p.guest.peer.caps & LTTNG_HYPER_CAP_NESTED) &&
+		!(p.host.peer.caps & LTTNG_HYPER_CAP_NESTED),
+		"the host's HELLO announces NESTED, the guest's does not");
+
+	gapp = guest_open_path(&p.guest, LTTNG_HYPER_CONN_CONTROL, "l2/l3", &gconn);
+	oapp = guest_open_path(&p.guest, LTTNG_HYPER_CONN_DATA, "", &oconn);
+	/* 51 names of 4 bytes, each followed by a slash, then a 1-byte name: 255 bytes. */
+	for (i = 0; i < LTTNG_HYPER_PATH_MAX_LEN; i++) {
+		long_path[i] = i % 5 == 4 ? '/' : 'v';
+	}
+	long_path[LTTNG_HYPER_PATH_MAX_LEN - 1] = 'v';
+	long_path[LTTNG_HYPER_PATH_MAX_LEN] = '\0';
+	lapp = guest_open_path(&p.guest, LTTNG_HYPER_CONN_DATA, long_path, &lconn);
+	run_for(20);
+	id = gapp ? lh_mux_conn_id(gconn) : 0;
+	happ = gapp ? p.host.conn_app[id] : NULL;
+	if (happ) {
+		app_write_text(gapp, "nested");
+		w.app = happ;
+		w.bytes = 6;
+		run_until(app_got_bytes, &w, 2000);
+	}
+	ok(happ && !strcmp(p.host.conn_path[id], "l2/l3") && !strcmp(happ->text, "nested"),
+		"OPEN with the VM path 'l2/l3' reaches on_open with it ('%s'), bytes pass",
+		happ ? p.host.conn_path[id] : "");
+	ok(oapp && lapp && p.host.conn_app[lh_mux_conn_id(oconn)] &&
+		!strcmp(p.host.conn_path[lh_mux_conn_id(oconn)], "") &&
+		p.host.conn_app[lh_mux_conn_id(lconn)] &&
+		!strcmp(p.host.conn_path[lh_mux_conn_id(lconn)], long_path),
+		"an empty path is the channel's own VM; a 255-byte path passes whole");
+
+	we.side = &p.host;
+	we.n = 1;
+	ok(lh_mux_send_clock_estimate(p.guest.mux, "l2", &est2) == 0 &&
+		run_until(got_estimates, &we, 2000) && !strcmp(p.host.est_path, "l2") &&
+		estimate_equal(&p.host.est, &est2),
+		"CLOCK_ESTIMATE for 'l2' reaches on_clock_estimate with its path and values");
+	est3.drift_fs = LTTNG_HYPER_CLOCK_MAX_DRIFT_FS;
+	est3.method = LTTNG_HYPER_CLOCK_METHOD_CONVEX_HULL;
+	we.n = 2;
+	ok(lh_mux_send_clock_estimate(p.guest.mux, "l2/l3", &est3) == 0 &&
+		run_until(got_estimates, &we, 2000) && p.host.estimates == 2 &&
+		!strcmp(p.host.est_path, "l2/l3") && estimate_equal(&p.host.est, &est3) &&
+		!p.host.failed, "and one for 'l2/l3', with a drift of +1000 ppm");
+	ok(lh_mux_send_clock_estimate(p.host.mux, "l2", &est2) == -1,
+		"the host cannot send a CLOCK_ESTIMATE");
+	pair_stop(&p);
+	free_apps();
+
+	/* A host without nesting. */
+	config(&hcfg, LH_MUX_HOST);
+	if (!pair_start(&p, &gcfg, &hcfg)) {
+		ok(0, "plain pair ready");
+		skip(1, "no pair");
+		pair_stop(&p);
+		return;
+	}
+	gconn = NULL;
+	if (!socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv)) {
+		gconn = lh_mux_open_path(p.guest.mux, LTTNG_HYPER_CONN_CONTROL, sv[0], "l2");
+		/* The mux owns sv[0] even on refusal: it must have closed it. */
+		eof = read(sv[1], &c, 1);
+		close(sv[1]);
+	}
+	run_for(20);
+	ok(!lh_mux_peer_nested(p.guest.mux) && !gconn && eof == 0 &&
+		lh_mux_send_clock_estimate(p.guest.mux, "l2", &est2) == -1 &&
+		!p.host.failed && !p.guest.failed && p.host.estimates == 0 && !p.host.conn_app[1],
+		"without NESTED from the host: a nested OPEN is refused, its fd closed, no estimate sent");
+	oapp = guest_open_path(&p.guest, LTTNG_HYPER_CONN_DATA, "", &oconn);
+	run_for(20);
+	ok(oapp && p.host.conn_app[lh_mux_conn_id(oconn)] && !p.host.failed,
+		"the guest's own connections still open");
+	pair_stop(&p);
+	free_apps();
+}
+
+/* An estimate is dropped, not queued, when the channel is backed up. */
+static void test_estimate_drop(void)
+{
+	const struct lttng_hyper_clock_estimate est = {
+		.first_child_ns = 1,
+		.last_child_ns = 2,
+	};
+	struct lh_mux_config cfg;
+	struct lh_mux_stats st;
+	struct side guest;
+	unsigned int sent = 0, i;
+	size_t queued_at_drop = 0;
+	bool dropped = false;
+	uint8_t sink[65536];
+	int sv[2], ret = -1;
+
+	memset(&guest, 0, sizeof(guest));
+	config(&cfg, LH_MUX_GUEST);
+	cfg.out_high_water = 4096;
+	channel_pair(sv);
+	guest.mux = lh_mux_create(loop, sv[0], &cfg, &ops, &guest);
+	raw_hello_caps(sv[1], 1, 65536, "vm-x", LTTNG_HYPER_CAP_NESTED);
+	run_until(side_ready, &guest, 2000);
+	while (guest.ready && sent < 1000000) {
+		if (lh_mux_send_clock_estimate(guest.mux, "l2", &est)) {
+			lh_mux_get_stats(guest.mux, &st);
+			queued_at_drop = st.out_queued;
+			dropped = true;
+			break;
+		}
+		sent++;
+	}
+	ok(dropped && queued_at_drop >= cfg.out_high_water &&
+		queued_at_drop < cfg.out_high_water + 16 + 2 + LTTNG_HYPER_CLOCK_ESTIMATE_LEN,
+		"estimates stop at the high water mark: %u sent, then one dropped with %zu bytes queued",
+		sent, queued_at_drop);
+	/* The host reads again: the queue drains and estimates flow. */
+	for (i = 0; i < 1000 && guest.mux && !guest.failed; i++) {
+		while (read(sv[1], sink, sizeof(sink)) > 0) {
+		}
+		run_for(5);
+		lh_mux_get_stats(guest.mux, &st);
+		if (st.out_queued == 0) {
+			ret = lh_mux_send_clock_estimate(guest.mux, "l2", &est);
+			break;
+		}
+	}
+	ok(ret == 0 && !guest.failed, "once drained, estimates are sent again");
+	lh_mux_destroy(guest.mux);
+	close(sv[1]);
+}
+
+/* Resets a conn on "bad" from either side, as the relay's filter does on a nested VM's fault. */
+static enum lh_filter_verdict reset_on_bad(struct lh_mux_conn *conn,
+		const uint8_t *buf, size_t len, struct lh_buf *out, char *err, size_t errlen)
+{
+	if (len >= 3 && !memcmp(buf, "bad", 3)) {
+		snprintf(err, errlen, "vm=l2: bad message");
+		return LH_FILTER_RESET;
+	}
+	return LH_FILTER_PASS;
+}
+
+static const struct lh_mux_filter reset_filter = {
+	.from_peer = reset_on_bad,
+	.from_local = reset_on_bad,
+	.release = count_release,
+};
+
+static bool reset_reason_is(struct raw_rx *rx, uint32_t want)
+{
+	uint32_t reason;
+
+	return rx->body && !lttng_hyper_u32_decode(rx->body, rx->body_len, &reason) &&
+		reason == want;
+}
+
+/* A filter's LH_FILTER_RESET ends its conn alone; the channel and the other conns go on. */
+static void test_filter_reset(void)
+{
+	static struct raw_rx rx;
+	struct lh_mux_config cfg;
+	struct lh_mux_stats st;
+	struct want_bytes w;
+	struct side host;
+	struct app *a2;
+	int sv[2];
+
+	memset(&host, 0, sizeof(host));
+	memset(&rx, 0, sizeof(rx));
+	config(&cfg, LH_MUX_HOST);
+	cfg.allow_paths = true;
+	filter_releases = 0;
+	channel_pair(sv);
+	rx.fd = sv[1];
+	host.mux = lh_mux_create(loop, sv[0], &cfg, &ops, &host);
+	host.filter = &reset_filter;
+	raw_hello(sv[1], 1, 65536, NULL);
+	raw_frame(sv[1], LTTNG_HYPER_FRAME_OPEN, 1, "l2", "\x01\0\0\0", 4);
+	raw_frame(sv[1], LTTNG_HYPER_FRAME_OPEN, 2, "l3", "\x02\0\0\0", 4);
+	raw_frame(sv[1], LTTNG_HYPER_FRAME_DATA, 1, NULL, "bad!", 4);
+	ok(raw_wait_frame(&rx, LTTNG_HYPER_FRAME_RESET, 1) &&
+		reset_reason_is(&rx, LTTNG_HYPER_RESET_PROTOCOL),
+		"from_peer RESET: the guest gets RESET (PROTOCOL) on conn 1");
+	run_for(20);
+	ok(!host.failed && host.closed == 1 && !host.conns[1] && host.conns[2] &&
+		filter_releases == 1 && host.conn_app[1] && host.conn_app[1]->received == 0,
+		"conn 1 alone is gone, nothing of it reached its socket, the channel is up");
+
+	/* DATA that crossed the RESET is dropped; conn 2 carries bytes both ways. */
+	raw_frame(sv[1], LTTNG_HYPER_FRAME_DATA, 1, NULL, "late", 4);
+	raw_frame(sv[1], LTTNG_HYPER_FRAME_DATA, 2, NULL, "fine", 4);
+	a2 = host.conn_app[2];
+	w.app = a2;
+	w.bytes = 4;
+	ok(a2 && run_until(app_got_bytes, &w, 2000) && !strcmp(a2->text, "fine") && !host.failed,
+		"conn 2 still carries bytes to the host: '%s'", a2 ? a2->text : "");
+	if (a2) {
+		app_write_text(a2, "back");
+	}
+	ok(raw_wait_frame(&rx, LTTNG_HYPER_FRAME_DATA, 2) && rx.body_len == 4 &&
+		!memcmp(rx.body, "back", 4), "and from the host");
+
+	/* A local reply the filter refuses resets that conn too. */
+	if (a2) {
+		app_write_text(a2, "bad reply");
+	}
+	ok(raw_wait_frame(&rx, LTTNG_HYPER_FRAME_RESET, 2) &&
+		reset_reason_is(&rx, LTTNG_HYPER_RESET_PROTOCOL),
+		"from_local RESET: the guest gets RESET (PROTOCOL) on conn 2");
+	raw_frame(sv[1], LTTNG_HYPER_FRAME_OPEN, 3, "l2", "\x01\0\0\0", 4);
+	run_for(20);
+	lh_mux_get_stats(host.mux, &st);
+	ok(!host.failed && host.closed == 2 && st.conns == 1 && host.conns[3] &&
+		filter_releases == 2, "the channel goes on: a new conn opens (%u conns)", st.conns);
+	lh_mux_destroy(host.mux);
+	close(sv[1]);
+	free_apps();
+}
+
 int main(void)
 {
 	struct lh_mux_config gcfg, hcfg;
@@ -1290,6 +1795,9 @@ int main(void)
 	test_ping();
 	test_host_stall();
 	test_limits_and_shutdown();
+	test_nested();
+	test_estimate_drop();
+	test_filter_reset();
 
 	pair_stop(&p);
 	free_apps();

@@ -831,7 +831,7 @@ static enum hg_verdict mode_reserved_field(struct hg *hg)
 
 static enum hg_verdict mode_unknown_type(struct hg *hg)
 {
-	return hg_spoiled_ping(hg, 2, LTTNG_HYPER_FRAME_TYPE_MAX + 1, "type 11 (unknown)");
+	return hg_spoiled_ping(hg, 2, LTTNG_HYPER_FRAME_TYPE_MAX + 1, "type 12 (unknown)");
 }
 
 static enum hg_verdict mode_oversized(struct hg *hg)
@@ -900,8 +900,8 @@ static enum hg_verdict mode_nested_path(struct hg *hg)
 	if (hg_handshake(hg)) {
 		return hg_setup_failed("handshake");
 	}
-	printf("attack: OPEN(control) for VM path \"other-vm\", nesting not negotiated\n");
-	if (!hg_open(hg, LTTNG_HYPER_CONN_CONTROL, "other-vm")) {
+	printf("attack: OPEN(control) for VM path \"../other-vm\", out of its subtree\n");
+	if (!hg_open(hg, LTTNG_HYPER_CONN_CONTROL, "../other-vm")) {
 		return HG_USAGE;
 	}
 	return hg_expect_close(hg);
@@ -1447,7 +1447,7 @@ static const struct hg_mode hg_modes[] = {
 	{ "bad-open", mode_bad_open, "OPEN of an unknown connection kind" },
 	{ "data-unopened", mode_data_unopened, "DATA for a connection never opened" },
 	{ "data-over-credit", mode_data_over_credit, "DATA beyond the granted credit" },
-	{ "nested-path", mode_nested_path, "a VM path without nesting (impersonation)" },
+	{ "nested-path", mode_nested_path, "a VM path climbing out of its subtree" },
 	{ "session-name", mode_session_name, "CREATE_SESSION session_name = --evil" },
 	{ "hostname", mode_hostname, "CREATE_SESSION hostname = --evil" },
 	{ "base-path", mode_base_path, "CREATE_SESSION base_path = --evil" },

@@ -1,5 +1,5 @@
 /*
- * Guest clock measurement, per VM channel (relayd.h, "clock").
+ * Guest clock measurement, per VM channel (clock-probe.h).
  *
  * Each probe is stamped with the host's CLOCK_MONOTONIC just before it is
  * queued, and its reply as soon as the mux hands it over, so the guest's
@@ -9,21 +9,22 @@
  * over which the drift is known. Probes go one per millisecond, so that
  * each crosses an idle channel instead of queueing behind the previous.
  * Every probe is sent from a timer, never from the caller of
- * lh_relay_clock_burst(), which may run while the mux is torn down.
+ * lh_clock_probe_burst(), which may run while the mux is torn down.
  */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <lttng-hyper/frame.h>
 
+#include "common/clock-probe.h"
 #include "common/clocksync.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
-#include "relayd.h"
 
 #define CLOCK_BURST_PROBES	32
 #define CLOCK_ROUND_PROBES	8
@@ -49,7 +50,7 @@ struct probe {
 	uint64_t send_ns;
 };
 
-struct lh_relay_clock {
+struct lh_clock_probe {
 	struct lh_loop *loop;
 	struct lh_mux *mux;
 	char log_ctx[64];
@@ -65,6 +66,8 @@ struct lh_relay_clock {
 	bool reported;		/* the first estimate is in the log */
 	bool have_estimate;
 	struct lh_clock_estimate est;
+	void (*on_estimate)(struct lh_clock_probe *clk, void *arg);
+	void *notify_arg;
 	int64_t realtime_minus_mono_ns;
 };
 
@@ -78,7 +81,7 @@ static int64_t ts_ns(const struct timespec *ts)
  * whose surrounding monotonic reads are closest together. Read again each
  * round: the wall clock may be stepped.
  */
-static void measure_realtime(struct lh_relay_clock *clk)
+static void measure_realtime(struct lh_clock_probe *clk)
 {
 	int64_t best_gap = INT64_MAX;
 	unsigned int i;
@@ -101,7 +104,7 @@ static void measure_realtime(struct lh_relay_clock *clk)
 	}
 }
 
-static void log_estimate(const struct lh_relay_clock *clk, enum lh_log_level level)
+static void log_estimate(const struct lh_clock_probe *clk, enum lh_log_level level)
 {
 	const struct lh_clock_estimate *est = &clk->est;
 	/* The guest clock's lead over the host's at the reference point. */
@@ -116,7 +119,7 @@ static void log_estimate(const struct lh_relay_clock *clk, enum lh_log_level lev
 
 static void clock_timer_cb(struct lh_timer *timer, void *arg);
 
-static void schedule(struct lh_relay_clock *clk, uint64_t delay_ms)
+static void schedule(struct lh_clock_probe *clk, uint64_t delay_ms)
 {
 	clk->timer = lh_loop_timer(clk->loop, delay_ms, clock_timer_cb, clk);
 	if (!clk->timer) {
@@ -124,7 +127,7 @@ static void schedule(struct lh_relay_clock *clk, uint64_t delay_ms)
 	}
 }
 
-static void start_round(struct lh_relay_clock *clk)
+static void start_round(struct lh_clock_probe *clk)
 {
 	clk->round_start_ms = lh_now_ms();
 	clk->rounds++;
@@ -138,7 +141,7 @@ static void start_round(struct lh_relay_clock *clk)
 	}
 }
 
-static void send_probe(struct lh_relay_clock *clk)
+static void send_probe(struct lh_clock_probe *clk)
 {
 	struct probe *p = &clk->inflight[clk->next_seq % CLOCK_INFLIGHT];
 
@@ -154,7 +157,7 @@ static void send_probe(struct lh_relay_clock *clk)
 
 static void clock_timer_cb(struct lh_timer *timer, void *arg)
 {
-	struct lh_relay_clock *clk = arg;
+	struct lh_clock_probe *clk = arg;
 	uint64_t next_ms, now_ms;
 
 	clk->timer = NULL;
@@ -175,10 +178,10 @@ static void clock_timer_cb(struct lh_timer *timer, void *arg)
 	schedule(clk, next_ms > now_ms ? next_ms - now_ms : CLOCK_SPACING_MS);
 }
 
-struct lh_relay_clock *lh_relay_clock_create(struct lh_loop *loop, struct lh_mux *mux,
+struct lh_clock_probe *lh_clock_probe_create(struct lh_loop *loop, struct lh_mux *mux,
 		const char *log_ctx)
 {
-	struct lh_relay_clock *clk;
+	struct lh_clock_probe *clk;
 
 	clk = calloc(1, sizeof(*clk));
 	if (!clk) {
@@ -197,12 +200,12 @@ struct lh_relay_clock *lh_relay_clock_create(struct lh_loop *loop, struct lh_mux
 	measure_realtime(clk);
 	/* Otherwise the channel's on_ready asks for the first burst. */
 	if (lh_mux_is_ready(mux)) {
-		lh_relay_clock_burst(clk);
+		lh_clock_probe_burst(clk);
 	}
 	return clk;
 }
 
-void lh_relay_clock_destroy(struct lh_relay_clock *clk)
+void lh_clock_probe_destroy(struct lh_clock_probe *clk)
 {
 	if (!clk) {
 		return;
@@ -217,7 +220,7 @@ void lh_relay_clock_destroy(struct lh_relay_clock *clk)
 	free(clk);
 }
 
-void lh_relay_clock_burst(struct lh_relay_clock *clk)
+void lh_clock_probe_burst(struct lh_clock_probe *clk)
 {
 	/* A burst under way only grows; a round becomes one. */
 	if (clk->to_send > 0) {
@@ -234,7 +237,7 @@ void lh_relay_clock_burst(struct lh_relay_clock *clk)
 	schedule(clk, 0);
 }
 
-void lh_relay_clock_on_reply(struct lh_relay_clock *clk,
+void lh_clock_probe_on_reply(struct lh_clock_probe *clk,
 		const struct lttng_hyper_clock_reply *reply)
 {
 	uint64_t recv_ns = lh_now_ns();
@@ -263,26 +266,116 @@ void lh_relay_clock_on_reply(struct lh_relay_clock *clk,
 		return;
 	}
 	/* An estimate that fails (too few samples yet) leaves the last good one. */
-	if (lh_clock_sync_estimate(clk->sync, &est) == 0) {
-		clk->est = est;
-		clk->have_estimate = true;
+	if (lh_clock_sync_estimate(clk->sync, &est) < 0) {
+		return;
 	}
-	if (!clk->reported && clk->have_estimate && reply->seq >= CLOCK_BURST_PROBES) {
+	clk->est = est;
+	clk->have_estimate = true;
+	if (!clk->reported && reply->seq >= CLOCK_BURST_PROBES) {
 		log_estimate(clk, LH_LOG_INFO);
 		clk->reported = true;
 	}
+	if (clk->on_estimate) {
+		clk->on_estimate(clk, clk->notify_arg);
+	}
 }
 
-int lh_relay_clock_correction(const struct lh_relay_clock *clk,
-		struct lh_clock_correction *corr, struct lh_clock_estimate *est)
+void lh_clock_probe_set_notify(struct lh_clock_probe *clk,
+		void (*on_estimate)(struct lh_clock_probe *clk, void *arg), void *arg)
+{
+	clk->on_estimate = on_estimate;
+	clk->notify_arg = arg;
+}
+
+int lh_clock_probe_estimate(const struct lh_clock_probe *clk, struct lh_clock_estimate *est)
 {
 	if (!clk->have_estimate) {
 		return -1;
 	}
-	lh_clock_correction_from_estimate(&clk->est, clk->realtime_minus_mono_ns,
+	*est = clk->est;
+	return 0;
+}
+
+int lh_clock_probe_correction(const struct lh_clock_probe *clk,
+		struct lh_clock_correction *corr, struct lh_clock_estimate *est)
+{
+	return lh_clock_probe_correction_nested(clk, NULL, 0, corr, est);
+}
+
+int lh_clock_probe_correction_nested(const struct lh_clock_probe *clk,
+		const struct lh_clock_estimate *hops, size_t nr_hops,
+		struct lh_clock_correction *corr, struct lh_clock_estimate *est)
+{
+	struct lh_clock_estimate chain;
+	size_t i;
+
+	if (!clk->have_estimate) {
+		return -1;
+	}
+	chain = clk->est;
+	for (i = 0; i < nr_hops; i++) {
+		lh_clock_estimate_compose(&chain, &hops[i], &chain);
+	}
+	lh_clock_correction_from_estimate(&chain, clk->realtime_minus_mono_ns,
 		CLOCK_MIN_DRIFT, corr);
 	if (est) {
-		*est = clk->est;
+		*est = chain;
 	}
 	return 0;
+}
+
+void lh_clock_estimate_to_wire(const struct lh_clock_estimate *est,
+		struct lttng_hyper_clock_estimate *wire)
+{
+	double drift_fs = est->drift * 1e15;
+
+	if (drift_fs > (double) LTTNG_HYPER_CLOCK_MAX_DRIFT_FS) {
+		drift_fs = (double) LTTNG_HYPER_CLOCK_MAX_DRIFT_FS;
+	} else if (drift_fs < -(double) LTTNG_HYPER_CLOCK_MAX_DRIFT_FS) {
+		drift_fs = -(double) LTTNG_HYPER_CLOCK_MAX_DRIFT_FS;
+	}
+	*wire = (struct lttng_hyper_clock_estimate) {
+		.ref_child_ns = est->ref_guest_ns,
+		.ref_parent_ns = est->ref_host_ns,
+		.drift_fs = (int64_t) (drift_fs >= 0 ? drift_fs + 0.5 : drift_fs - 0.5),
+		.error_ns = est->error_ns,
+		.min_rtt_ns = est->min_rtt_ns,
+		.first_child_ns = est->first_guest_ns,
+		.last_child_ns = est->last_guest_ns,
+		.samples = est->samples,
+		.used = est->used > UINT16_MAX ? UINT16_MAX : (uint16_t) est->used,
+		.method = LTTNG_HYPER_CLOCK_METHOD_OTHER,
+	};
+	if (est->method && !strcmp(est->method, "convex-hull")) {
+		wire->method = LTTNG_HYPER_CLOCK_METHOD_CONVEX_HULL;
+	} else if (est->method && !strcmp(est->method, "min-rtt")) {
+		wire->method = LTTNG_HYPER_CLOCK_METHOD_MIN_RTT;
+	}
+	if (wire->used > wire->samples) {
+		wire->used = (uint16_t) (wire->samples > UINT16_MAX ? UINT16_MAX : wire->samples);
+	}
+}
+
+void lh_clock_estimate_from_wire(const struct lttng_hyper_clock_estimate *wire,
+		struct lh_clock_estimate *est)
+{
+	static const char *const methods[] = {
+		[LTTNG_HYPER_CLOCK_METHOD_OTHER] = "other",
+		[LTTNG_HYPER_CLOCK_METHOD_CONVEX_HULL] = "convex-hull",
+		[LTTNG_HYPER_CLOCK_METHOD_MIN_RTT] = "min-rtt",
+	};
+
+	*est = (struct lh_clock_estimate) {
+		.ref_guest_ns = wire->ref_child_ns,
+		.ref_host_ns = wire->ref_parent_ns,
+		.drift = (double) wire->drift_fs / 1e15,
+		.error_ns = wire->error_ns,
+		.min_rtt_ns = wire->min_rtt_ns,
+		.first_guest_ns = wire->first_child_ns,
+		.last_guest_ns = wire->last_child_ns,
+		.samples = wire->samples,
+		.used = wire->used,
+		.method = wire->method <= LTTNG_HYPER_CLOCK_METHOD_MIN_RTT ?
+			methods[wire->method] : "other",
+	};
 }

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <paths.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,4 +211,27 @@ const char *lh_lttng_home(void)
 		home = "/root";
 	}
 	return home;
+}
+
+char *lh_absolute_path(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *abs;
+
+	if (path[0] == '/') {
+		abs = strdup(path);
+		if (!abs) {
+			PERROR("strdup");
+		}
+		return abs;
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		PERROR("getcwd");
+		return NULL;
+	}
+	if (asprintf(&abs, "%s/%s", cwd, path) < 0) {
+		PERROR("asprintf");
+		return NULL;
+	}
+	return abs;
 }

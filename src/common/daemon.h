@@ -23,6 +23,12 @@ void lh_pidfile_remove(const char *path);
  */
 int lh_signalfd_create(void);
 
+/*
+ * A daemon works from "/": a relative path from the command line is made
+ * absolute first. Returns a new string, or NULL (logged).
+ */
+char *lh_absolute_path(const char *path);
+
 /* $LTTNG_HOME, else $HOME, else "/root". */
 const char *lh_lttng_home(void);
 

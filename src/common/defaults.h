@@ -41,5 +41,9 @@
 #define LH_DEFAULT_MAX_STREAMS		4096
 /* Sessions one VM may create on the host. */
 #define LH_DEFAULT_MAX_SESSIONS		64
+/* VMs nested below one VM channel, at any depth, that the host tells apart. */
+#define LH_MAX_NESTED_VMS		32
+/* Levels of virtualization a VM path may span, the channel's own VM included. */
+#define LH_MAX_NESTED_DEPTH		8
 
 #endif /* LH_COMMON_DEFAULTS_H */

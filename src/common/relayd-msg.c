@@ -9,10 +9,12 @@
  * over guest bytes.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/bytes.h"
 #include "common/path.h"
@@ -28,7 +30,9 @@
 #define CS_OFF_SESSION_NAME_LEN		0
 #define CS_OFF_HOSTNAME_LEN		4
 #define CS_OFF_BASE_PATH_LEN		8
+#define CS_OFF_NAME_HAS_TIME		17
 #define CS_OFF_UUID			18
+#define CS_OFF_CREATION_TIME		42
 #define CS_FIXED_LEN			59
 
 /* struct lttcomm_relayd_add_stream_2_11, before its names. */
@@ -442,9 +446,48 @@ static int check_version(struct msg_check *c)
 }
 
 /*
+ * A nested VM's session directory, under its parent's: lttng-relayd
+ * writes hostname/base_path when base_path is set, else
+ * hostname/session_name-DATETIME (just the name when the name holds its
+ * creation time already). So the base path becomes prefix/ followed by
+ * what lttng-relayd would have written, the date formatted as it does
+ * (local time, in its environment, which is ours). Returns the new base
+ * path's size with its NUL, or -1.
+ */
+static int nested_base_path(struct msg_check *c, const uint8_t *fixed, const char *name,
+		const char *base, char *out, size_t outlen)
+{
+	time_t created = (time_t) lh_get_be64(fixed + CS_OFF_CREATION_TIME);
+	char datetime[sizeof("YYYYmmdd-HHMMSS") + 16];
+	struct tm tm;
+	int len;
+
+	if (base[0]) {
+		len = snprintf(out, outlen, "%s/%s", c->ctx->base_prefix, base);
+	} else if (fixed[CS_OFF_NAME_HAS_TIME]) {
+		len = snprintf(out, outlen, "%s/%s", c->ctx->base_prefix, name);
+	} else {
+		if (!localtime_r(&created, &tm) ||
+				!strftime(datetime, sizeof(datetime), "%Y%m%d-%H%M%S", &tm)) {
+			set_err(c->err, c->errlen, "%s: creation time %" PRIu64 " cannot be a date",
+				c->name, lh_get_be64(fixed + CS_OFF_CREATION_TIME));
+			return -1;
+		}
+		len = snprintf(out, outlen, "%s/%s-%s", c->ctx->base_prefix, name, datetime);
+	}
+	if (len < 0 || (size_t) len >= outlen) {
+		set_err(c->err, c->errlen, "%s: the nested VM's base path would exceed %zu bytes",
+			c->name, outlen - 1);
+		return -1;
+	}
+	return len + 1;
+}
+
+/*
  * The guest names its session and base path; the host names the
- * directory above them: the hostname is replaced by the VM name, and the
- * sessiond UUID is moved into this VM's key space.
+ * directory above them: the hostname is replaced by the VM name (and a
+ * nested VM's directory goes under its parent's), and the sessiond UUID
+ * is moved into this VM's key space.
  */
 static int check_create_session(struct msg_check *c)
 {
@@ -452,10 +495,11 @@ static int check_create_session(struct msg_check *c)
 	const uint8_t *name, *host, *base;
 	uint32_t name_len, host_len, base_len;
 	uint8_t fixed[CS_FIXED_LEN];
+	char nested[RELAYD_PATH_MAX];
 	uint64_t expected;
 	size_t vm_len;
 	bool nil = true;
-	int i;
+	int i, ret;
 
 	if (c->len < CS_FIXED_LEN) {
 		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
@@ -500,6 +544,16 @@ static int check_create_session(struct msg_check *c)
 		return -1;
 	}
 
+	if (c->ctx->base_prefix && c->ctx->base_prefix[0]) {
+		ret = nested_base_path(c, fixed, (const char *) name,
+			base_len ? (const char *) base : "", nested, sizeof(nested));
+		if (ret < 0) {
+			return -1;
+		}
+		base = (const uint8_t *) nested;
+		base_len = (uint32_t) ret;
+		lh_put_be32(fixed + CS_OFF_BASE_PATH_LEN, base_len);
+	}
 	vm_len = strlen(c->ctx->hostname) + 1;
 	lh_put_be32(fixed + CS_OFF_HOSTNAME_LEN, (uint32_t) vm_len);
 	if (emit_header(c, (uint64_t) CS_FIXED_LEN + name_len + vm_len + base_len) < 0 ||

@@ -116,6 +116,11 @@ struct lh_relayd_msg_ctx {
 	/* Written in place of the guest's hostname: the VM name. */
 	const char *hostname;
 	/*
+	 * A nested VM below it ("l2", "l2/l3"; NULL or "" for the VM
+	 * itself): its sessions go under hostname/base_prefix/.
+	 */
+	const char *base_prefix;
+	/*
 	 * XORed into CREATE_SESSION's sessiond UUID. lttng-relayd finds
 	 * trace chunks by (sessiond UUID, sessiond session id, chunk id): a
 	 * secret key per VM keeps one guest from naming another's chunks.

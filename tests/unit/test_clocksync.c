@@ -1,17 +1,29 @@
 /*
  * Unit tests of the guest clock estimator (src/common/clocksync.h) on
  * synthetic probes whose truth is known: offset, drift, asymmetric
- * jitter, outliers, a clock step; then composition and the TSDL values.
+ * jitter, outliers, a clock step; then composition and the TSDL values;
+ * then an estimate's wire form, and a nested VM's correction composed on
+ * a real probe over a pair of muxes.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <lttng-hyper/frame.h>
+
+#include "common/clock-probe.h"
 #include "common/clocksync.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/mux.h"
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	60
+#define NUM_TESTS	73
 
 #define NSEC		INT64_C(1000000000)
 #define USEC		INT64_C(1000)
@@ -377,9 +389,237 @@ static void test_correction(void)
 	ok(corr.offset == 0 && corr.error_ns >= 5 * NSEC, "negative offset clamped, bound says so");
 }
 
+static bool estimates_equal(const struct lh_clock_estimate *a,
+		const struct lh_clock_estimate *b)
+{
+	return a->ref_guest_ns == b->ref_guest_ns && a->ref_host_ns == b->ref_host_ns &&
+		a->error_ns == b->error_ns && a->min_rtt_ns == b->min_rtt_ns &&
+		a->first_guest_ns == b->first_guest_ns && a->last_guest_ns == b->last_guest_ns &&
+		a->samples == b->samples && a->used == b->used;
+}
+
+/* est through to_wire, the CLOCK_ESTIMATE codec and from_wire. */
+static int wire_round_trip(const struct lh_clock_estimate *est,
+		struct lttng_hyper_clock_estimate *wire, struct lh_clock_estimate *back)
+{
+	uint8_t body[LTTNG_HYPER_CLOCK_ESTIMATE_LEN];
+	struct lttng_hyper_clock_estimate decoded;
+
+	lh_clock_estimate_to_wire(est, wire);
+	lttng_hyper_clock_estimate_encode(wire, body);
+	if (lttng_hyper_clock_estimate_decode(body, sizeof(body), &decoded)) {
+		return -1;
+	}
+	lh_clock_estimate_from_wire(&decoded, back);
+	return 0;
+}
+
+static void test_wire(void)
+{
+	struct lh_clock_estimate est = {
+		.ref_guest_ns = 9000 * NSEC + 1, .ref_host_ns = 520 * NSEC + 2,
+		.drift = -12.345678901234e-6, .error_ns = 4321, .min_rtt_ns = 87654,
+		.first_guest_ns = 8990 * NSEC, .last_guest_ns = 9010 * NSEC,
+		.samples = 70000, .used = 300, .method = "convex-hull",
+	}, back;
+	struct lttng_hyper_clock_estimate wire;
+	int64_t worst = 0;
+	int i, ret;
+
+	ret = wire_round_trip(&est, &wire, &back);
+	ok(ret == 0 && wire.drift_fs == -12345678901 &&
+		wire.method == LTTNG_HYPER_CLOCK_METHOD_CONVEX_HULL &&
+		wire.ref_child_ns == est.ref_guest_ns && wire.ref_parent_ns == est.ref_host_ns &&
+		wire.samples == 70000 && wire.used == 300,
+		"to_wire: drift in 1e-15 units (%" PRId64 "), fields in place", wire.drift_fs);
+	ok(estimates_equal(&back, &est) && back.drift - est.drift <= 1e-15 &&
+		est.drift - back.drift <= 1e-15 && !strcmp(back.method, "convex-hull"),
+		"from_wire gives the estimate back, drift within 1e-15 (%.3g off)",
+		back.drift - est.drift);
+	for (i = -10; i <= 10; i++) {
+		uint64_t g = (uint64_t) (9000 * NSEC + i * NSEC);
+		int64_t d = (int64_t) (lh_clock_estimate_map(&back, g) -
+			lh_clock_estimate_map(&est, g));
+
+		worst = abs_i64(d) > worst ? abs_i64(d) : worst;
+	}
+	ok(worst <= 1, "the estimate maps the same after the trip, within 1 ns (%" PRId64 ")",
+		worst);
+
+	est.method = "min-rtt";
+	ok(wire_round_trip(&est, &wire, &back) == 0 &&
+		wire.method == LTTNG_HYPER_CLOCK_METHOD_MIN_RTT && !strcmp(back.method, "min-rtt"),
+		"method min-rtt");
+	est.method = "composed";
+	ok(wire_round_trip(&est, &wire, &back) == 0 &&
+		wire.method == LTTNG_HYPER_CLOCK_METHOD_OTHER && !strcmp(back.method, "other"),
+		"another method is 'other'");
+	wire.method = 200;
+	lh_clock_estimate_from_wire(&wire, &back);
+	ok(back.method && !strcmp(back.method, "other"), "an unknown method on the wire is 'other'");
+
+	est.drift = 2e-3;
+	est.used = 100000;
+	est.samples = 200000;
+	ok(wire_round_trip(&est, &wire, &back) == 0 &&
+		wire.drift_fs == LTTNG_HYPER_CLOCK_MAX_DRIFT_FS && wire.used == UINT16_MAX,
+		"to_wire clamps a drift beyond +1000 ppm and a used count beyond 16 bits");
+	est.drift = -1;
+	est.used = 10;
+	est.samples = 5;
+	ok(wire_round_trip(&est, &wire, &back) == 0 &&
+		wire.drift_fs == -LTTNG_HYPER_CLOCK_MAX_DRIFT_FS && wire.used == 5,
+		"to_wire clamps a drift beyond -1000 ppm, and used to samples");
+}
+
+/* A real probe: a host mux and a guest mux in one process, one clock. */
+static struct lh_loop *loop;
+static struct lh_clock_probe *probe;
+static bool channel_failed;
+
+static void host_on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer)
+{
+	if (probe) {
+		lh_clock_probe_burst(probe);
+	}
+}
+
+static void host_on_clock_reply(struct lh_mux *mux, const struct lttng_hyper_clock_reply *reply)
+{
+	if (probe) {
+		lh_clock_probe_on_reply(probe, reply);
+	}
+}
+
+static int refuse_open(struct lh_mux *mux, struct lh_mux_conn *conn,
+		enum lttng_hyper_conn_kind kind, const char *path)
+{
+	return -1;
+}
+
+static void on_channel_error(struct lh_mux *mux, const char *why)
+{
+	diag("channel error: %s", why);
+	channel_failed = true;
+	lh_loop_stop(loop);
+}
+
+static const struct lh_mux_ops host_ops = {
+	.on_ready = host_on_ready,
+	.on_open = refuse_open,
+	.on_channel_error = on_channel_error,
+	.on_clock_reply = host_on_clock_reply,
+};
+
+static const struct lh_mux_ops guest_ops = {
+	.on_channel_error = on_channel_error,
+};
+
+static uint64_t deadline_ms;
+
+/* Stop the loop once the probe has an estimate, or at the deadline. */
+static void check_estimate(struct lh_timer *timer, void *arg)
+{
+	struct lh_clock_estimate est;
+
+	if (lh_clock_probe_estimate(probe, &est) == 0 || lh_now_ms() >= deadline_ms ||
+			!lh_loop_timer(loop, 1, check_estimate, NULL)) {
+		lh_loop_stop(loop);
+	}
+}
+
+static void test_probe_nested(void)
+{
+	/* l2's clock in l1's, then l3's in l2's, as the hops relay them. */
+	const struct lh_clock_estimate hops[2] = {
+		{
+			.ref_guest_ns = 5000 * NSEC, .ref_host_ns = 7000 * NSEC, .drift = 0,
+			.error_ns = 1000, .first_guest_ns = 4990 * NSEC,
+			.last_guest_ns = 5010 * NSEC, .samples = 40, .used = 4,
+			.method = "convex-hull",
+		}, {
+			.ref_guest_ns = 100 * NSEC, .ref_host_ns = 5000 * NSEC, .drift = 40e-6,
+			.error_ns = 2000, .first_guest_ns = 90 * NSEC,
+			.last_guest_ns = 110 * NSEC, .samples = 50, .used = 5,
+			.method = "min-rtt",
+		},
+	};
+	const uint64_t c3 = 110 * NSEC;
+	struct lh_clock_correction corr, want_corr;
+	struct lh_clock_estimate l1, est;
+	struct lh_mux_config gcfg, hcfg;
+	struct lh_mux *guest = NULL, *host = NULL;
+	uint64_t want;
+	int64_t d;
+	int sv[2] = { -1, -1 }, ret;
+
+	lh_mux_config_init(&gcfg, LH_MUX_GUEST);
+	gcfg.log_ctx = "channel=test";
+	lh_mux_config_init(&hcfg, LH_MUX_HOST);
+	hcfg.log_ctx = "vm=l1";
+	hcfg.vm_name = "l1";
+	loop = lh_loop_create();
+	if (loop && !socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv)) {
+		guest = lh_mux_create(loop, sv[0], &gcfg, &guest_ops, NULL);
+		host = lh_mux_create(loop, sv[1], &hcfg, &host_ops, NULL);
+	}
+	probe = host ? lh_clock_probe_create(loop, host, "vm=l1") : NULL;
+	if (!ok(guest && host && probe, "a probe over a mux pair")) {
+		skip(4, "no probe: %s", strerror(errno));
+		goto end;
+	}
+	ok(lh_clock_probe_correction_nested(probe, hops, 2, &corr, &est) < 0,
+		"no nested correction before the first estimate");
+	deadline_ms = lh_now_ms() + 5000;
+	if (lh_loop_timer(loop, 1, check_estimate, NULL)) {
+		lh_loop_run(loop);
+	}
+	if (lh_clock_probe_estimate(probe, &l1) || channel_failed) {
+		ok(0, "an estimate of l1's clock");
+		skip(2, "no estimate");
+		goto end;
+	}
+	ret = lh_clock_probe_correction_nested(probe, hops, 2, &corr, &est);
+	ok(ret == 0 && est.error_ns >= l1.error_ns + 3000 && est.error_ns <= l1.error_ns + 3002,
+		"l3's bound is the sum of the hops' (%" PRIu64 " ns = %" PRIu64 " + 1000 + 2000)",
+		est.error_ns, l1.error_ns);
+	/* l3 at 110 s is l2 at 5010.0004 s, l1 at 7010.0004 s, then l1's estimate. */
+	want = lh_clock_estimate_map(&l1, 7010 * NSEC + 400 * USEC);
+	d = (int64_t) (lh_clock_estimate_map(&est, c3) - want);
+	lh_clock_correction_from_estimate(&est, corr.host_realtime_minus_mono_ns, 1e-8,
+		&want_corr);
+	ok(abs_i64(d) <= 2 && corr.freq == want_corr.freq && corr.offset == want_corr.offset &&
+		corr.freq != 1000000000,
+		"the hops compose in order: l3's clock lands %" PRId64 " ns from the truth, freq %" PRIu64,
+		d, corr.freq);
+	ok(lh_clock_probe_correction_nested(probe, NULL, 0, &want_corr, &est) == 0 &&
+		lh_clock_probe_correction(probe, &corr, NULL) == 0 &&
+		corr.offset == want_corr.offset && estimates_equal(&est, &l1),
+		"no hop: the channel VM's own correction");
+end:
+	/* The probe outlives the mux, as the relay tears them down. */
+	lh_mux_destroy(host);
+	lh_mux_destroy(guest);
+	if (probe) {
+		lh_clock_probe_destroy(probe);
+		probe = NULL;
+	}
+	if (!host && sv[1] >= 0) {
+		close(sv[1]);
+	}
+	if (!guest && sv[0] >= 0) {
+		close(sv[0]);
+	}
+	if (loop) {
+		lh_loop_destroy(loop);
+	}
+}
+
 int main(void)
 {
 	plan_tests(NUM_TESTS);
+	lh_log_init("test_clocksync");
+	lh_log_set_level(LH_LOG_ERR);
 	test_clean();
 	test_outliers();
 	test_step();
@@ -387,5 +627,7 @@ int main(void)
 	test_inputs();
 	test_compose();
 	test_correction();
+	test_wire();
+	test_probe_nested();
 	return exit_status();
 }

@@ -53,11 +53,14 @@
 struct data_stream;
 
 struct lh_relay_vm_state {
-	char vm_name[LTTNG_HYPER_NAME_MAX_LEN + 1];
+	struct lh_vm *vm;
+	/* "vm" or "vm/path" for a nested VM: for the logs and the sync file. */
+	char vm_name[LTTNG_HYPER_NAME_MAX_LEN + 1 + LTTNG_HYPER_PATH_MAX_LEN + 1];
+	char hostname[LTTNG_HYPER_NAME_MAX_LEN + 1];	/* the channel's VM */
+	char path[LTTNG_HYPER_PATH_MAX_LEN + 1];	/* below it; "" for itself */
 	struct lh_relay_limits limits;
 	uint8_t uuid_key[LH_RELAYD_UUID_LEN];
 	struct lh_relayd_owned *owned;
-	struct lh_relay_clock *clock;	/* NULL: clock sync off */
 	struct data_stream *data_streams;	/* answered data streams */
 	unsigned int nr_closed;		/* of them, closed */
 	uint64_t close_seq;
@@ -117,8 +120,8 @@ struct relay_data {
 	uint64_t to_skip;		/* payload bytes left in the current packet */
 };
 
-struct lh_relay_vm_state *lh_relay_vm_state_create(const char *vm_name,
-		const struct lh_relay_limits *limits)
+struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char *vm_name,
+		const char *path, const struct lh_relay_limits *limits)
 {
 	struct lh_relay_vm_state *state;
 	size_t len = strlen(vm_name);
@@ -132,7 +135,11 @@ struct lh_relay_vm_state *lh_relay_vm_state_create(const char *vm_name,
 		PERROR("calloc");
 		return NULL;
 	}
-	memcpy(state->vm_name, vm_name, len + 1);
+	state->vm = vm;
+	memcpy(state->hostname, vm_name, len + 1);
+	snprintf(state->path, sizeof(state->path), "%s", path);
+	snprintf(state->vm_name, sizeof(state->vm_name), "%s%s%s", vm_name,
+		path[0] ? "/" : "", path);
 	state->limits = *limits;
 	if (getrandom(state->uuid_key, sizeof(state->uuid_key), 0) !=
 			(ssize_t) sizeof(state->uuid_key)) {
@@ -142,7 +149,7 @@ struct lh_relay_vm_state *lh_relay_vm_state_create(const char *vm_name,
 	}
 	state->owned = lh_relayd_owned_create(limits->max_sessions, limits->max_streams);
 	if (!state->owned) {
-		ERR("Out of memory for the relayd state of VM %s", vm_name);
+		ERR("Out of memory for the relayd state of VM %s", state->vm_name);
 		free(state);
 		return NULL;
 	}
@@ -175,14 +182,10 @@ void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state)
 	free(state);
 }
 
-void lh_relay_vm_state_set_clock(struct lh_relay_vm_state *state, struct lh_relay_clock *clk)
+int lh_relay_vm_state_correction(const struct lh_relay_vm_state *state,
+		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain)
 {
-	state->clock = clk;
-}
-
-struct lh_relay_clock *lh_relay_vm_state_get_clock(const struct lh_relay_vm_state *state)
-{
-	return state->clock;
+	return lh_vm_clock_correction(state->vm, state->path, corr, chain);
 }
 
 static void md_stream_free(struct md_stream *md)
@@ -337,14 +340,14 @@ static void md_stream_finish(const struct relay_ctl *ctl, const struct md_stream
 	};
 
 	if (!ctl->session_path) {
-		char ctx[LTTNG_HYPER_NAME_MAX_LEN + 8];
+		char ctx[sizeof(ctl->state->vm_name) + 8];
 
 		snprintf(ctx, sizeof(ctx), "vm=%s", ctl->state->vm_name);
 		WARN_CTX(ctx, "Metadata stream %" PRIu64 " of an unknown session: no final clock fix",
 			md->id);
 		return;
 	}
-	lh_relay_sync_finish(&stream, ctl->state->clock);
+	lh_relay_sync_finish(&stream, ctl->state);
 }
 
 struct md_emit {
@@ -379,11 +382,11 @@ static int md_emit(void *arg, const uint8_t *data, size_t len, uint32_t padding)
 /* What the rewriter writes now: the latest correction, or room for it. */
 static void md_values(const struct relay_ctl *ctl, struct lh_ctf_md_values *values)
 {
+	struct lh_relay_clock_chain chain;
 	struct lh_clock_correction corr;
-	struct lh_clock_estimate est;
 
 	*values = (struct lh_ctf_md_values) { .min_width = LH_CTF_MD_RESERVE_WIDTH };
-	if (ctl->state->clock && lh_relay_clock_correction(ctl->state->clock, &corr, &est) == 0) {
+	if (lh_relay_vm_state_correction(ctl->state, &corr, &chain) == 0) {
 		values->set_offset = true;
 		values->offset = corr.offset;
 		values->set_freq = true;
@@ -431,7 +434,8 @@ static const char *conn_log_ctx(const struct lh_mux_conn *conn)
 static void ctl_msg_ctx(const struct relay_ctl *ctl, struct lh_relayd_msg_ctx *ctx)
 {
 	*ctx = (struct lh_relayd_msg_ctx) {
-		.hostname = ctl->state->vm_name,
+		.hostname = ctl->state->hostname,
+		.base_prefix = ctl->state->path,
 		.minor = ctl->minor,
 		.max_payload = ctl->state->limits.max_control_payload,
 	};
@@ -523,9 +527,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			/* Fresh probes for the final fix, done on the reply. */
 			md_stream_unlink(ctl, md);
 			act.closed = md;
-			if (ctl->state->clock) {
-				lh_relay_clock_burst(ctl->state->clock);
-			}
+			lh_vm_clock_burst(ctl->state->vm);
 		}
 		break;
 	case LH_RELAYD_SEND_METADATA:
@@ -561,7 +563,22 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	return 0;
 }
 
-static enum lh_filter_verdict ctl_from_peer(struct lh_mux_conn *conn,
+/*
+ * The guest broke the protocol. A nested VM's fault is its own: its
+ * connection alone is reset and it may open no other, while the VM that
+ * relays it and its other VMs go on.
+ */
+static enum lh_filter_verdict guest_fault(struct lh_relay_vm_state *state,
+		enum lh_filter_verdict verdict)
+{
+	if (verdict != LH_FILTER_ERROR || !state->path[0]) {
+		return verdict;
+	}
+	lh_vm_ban(state->vm, state->path);
+	return LH_FILTER_RESET;
+}
+
+static enum lh_filter_verdict ctl_check_peer(struct lh_mux_conn *conn,
 		const uint8_t *buf, size_t len, struct lh_buf *out,
 		char *err, size_t errlen)
 {
@@ -681,6 +698,15 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	return 0;
 }
 
+static enum lh_filter_verdict ctl_from_peer(struct lh_mux_conn *conn,
+		const uint8_t *buf, size_t len, struct lh_buf *out,
+		char *err, size_t errlen)
+{
+	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
+
+	return guest_fault(ctl->state, ctl_check_peer(conn, buf, len, out, err, errlen));
+}
+
 static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 		const uint8_t *buf, size_t len, struct lh_buf *out,
 		char *err, size_t errlen)
@@ -770,7 +796,7 @@ static void ctl_release(struct lh_mux_conn *conn)
  * The bulk path: follow packet boundaries through the byte stream, and
  * check each header, without copying the payload.
  */
-static enum lh_filter_verdict data_from_peer(struct lh_mux_conn *conn,
+static enum lh_filter_verdict data_check_peer(struct lh_mux_conn *conn,
 		const uint8_t *buf, size_t len, struct lh_buf *out,
 		char *err, size_t errlen)
 {
@@ -851,6 +877,15 @@ static void data_release(struct lh_mux_conn *conn)
 		lh_relay_trim_schedule(&stream);
 	}
 	free(data);
+}
+
+static enum lh_filter_verdict data_from_peer(struct lh_mux_conn *conn,
+		const uint8_t *buf, size_t len, struct lh_buf *out,
+		char *err, size_t errlen)
+{
+	struct relay_data *data = lh_mux_conn_get_priv(conn);
+
+	return guest_fault(data->state, data_check_peer(conn, buf, len, out, err, errlen));
 }
 
 static const struct lh_mux_filter ctl_filter = {

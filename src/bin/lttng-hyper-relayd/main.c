@@ -28,6 +28,7 @@
 #include "common/defaults.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/vm-channel.h"
 #include "relayd.h"
 
 #define PROGNAME	"lttng-hyper-relayd"
@@ -68,12 +69,6 @@ static const struct poptOption options[] = {
 };
 
 /* One --vm, as parsed. */
-struct vm_opt {
-	char name[LTTNG_HYPER_NAME_MAX_LEN + 1];
-	struct lttng_hyper_channel_uri uri;
-	char channel[512];	/* canonical form, to refuse duplicates */
-};
-
 struct relay {
 	/* Options; strings are ours to free. */
 	char *output;
@@ -89,7 +84,7 @@ struct relay {
 	uint64_t relayd_timeout_ms;
 	unsigned int max_streams;
 	unsigned int max_conns;
-	struct vm_opt *vm_opts;
+	struct lh_vm_spec *vm_opts;
 	unsigned int nr_vms;
 
 	struct lh_relayd_target target;
@@ -164,33 +159,9 @@ invalid:
 	return -1;
 }
 
-/* Daemonized, we work from "/": a relative path from the command line must not change meaning. */
-static char *absolute_path(const char *path)
-{
-	char cwd[PATH_MAX];
-	char *abs;
-
-	if (path[0] == '/') {
-		abs = strdup(path);
-		if (!abs) {
-			PERROR("strdup");
-		}
-		return abs;
-	}
-	if (!getcwd(cwd, sizeof(cwd))) {
-		PERROR("getcwd");
-		return NULL;
-	}
-	if (asprintf(&abs, "%s/%s", cwd, path) < 0) {
-		PERROR("asprintf");
-		return NULL;
-	}
-	return abs;
-}
-
 static int make_absolute(char **path)
 {
-	char *abs = absolute_path(*path);
+	char *abs = lh_absolute_path(*path);
 
 	if (!abs) {
 		return -1;
@@ -202,28 +173,10 @@ static int make_absolute(char **path)
 
 static int add_vm(struct relay *relay, const char *arg)
 {
-	const char *eq = strchr(arg, '=');
-	char err[256], host[HOST_NAME_MAX + 1];
-	struct vm_opt *vm, *vms;
+	char err[512], host[HOST_NAME_MAX + 1];
+	struct lh_vm_spec *vm, *vms;
 	unsigned int i;
-	char *abs;
 
-	if (!eq) {
-		ERR("--vm %s: expected NAME=CHANNEL", arg);
-		return -1;
-	}
-	if (lttng_hyper_name_validate(arg, eq - arg)) {
-		ERR("--vm %s: a VM name is 1 to %d characters among A-Z, a-z, 0-9, '_' and '-', not starting with '-'",
-			arg, LTTNG_HYPER_NAME_MAX_LEN);
-		return -1;
-	}
-	/* The host's own sessions land in OUTPUT/<its hostname>: keep VMs apart. */
-	if (gethostname(host, sizeof(host)) == 0 && strlen(host) == (size_t) (eq - arg) &&
-			!strncmp(host, arg, eq - arg)) {
-		ERR("--vm %s: '%s' is this host's hostname, under which the host's own traces land in the output directory; choose another VM name",
-			arg, host);
-		return -1;
-	}
 	vms = realloc(relay->vm_opts, (relay->nr_vms + 1) * sizeof(*vms));
 	if (!vms) {
 		PERROR("realloc");
@@ -231,43 +184,19 @@ static int add_vm(struct relay *relay, const char *arg)
 	}
 	relay->vm_opts = vms;
 	vm = &vms[relay->nr_vms];
-	memset(vm, 0, sizeof(*vm));
-	memcpy(vm->name, arg, eq - arg);
-	if (lttng_hyper_channel_parse(eq + 1, &vm->uri, err, sizeof(err)) < 0) {
+	if (lh_vm_spec_parse(arg, vm, err, sizeof(err)) < 0) {
 		ERR("--vm %s: %s", arg, err);
 		return -1;
 	}
-	switch (vm->uri.type) {
-	case LTTNG_HYPER_CHANNEL_UNIX:
-	case LTTNG_HYPER_CHANNEL_UNIX_LISTEN:
-		abs = absolute_path(vm->uri.path);
-		if (!abs) {
-			return -1;
-		}
-		if (strlen(abs) >= sizeof(vm->uri.path)) {
-			ERR("--vm %s: socket path %s is longer than %zu bytes", arg, abs,
-				sizeof(vm->uri.path) - 1);
-			free(abs);
-			return -1;
-		}
-		strcpy(vm->uri.path, abs);
-		free(abs);
-		break;
-	case LTTNG_HYPER_CHANNEL_TCP_LISTEN:
-		break;
-	default:
-		ERR("--vm %s: this channel is for the guest; the host takes unix:PATH, unix-listen:PATH or tcp-listen://ADDR:PORT",
-			arg);
+	/* The host's own sessions land in OUTPUT/<its hostname>: keep VMs apart. */
+	if (gethostname(host, sizeof(host)) == 0 && !strcmp(host, vm->name)) {
+		ERR("--vm %s: '%s' is this host's hostname, under which the host's own traces land in the output directory; choose another VM name",
+			arg, host);
 		return -1;
 	}
-	lttng_hyper_channel_format(&vm->uri, vm->channel, sizeof(vm->channel));
 	for (i = 0; i < relay->nr_vms; i++) {
-		if (!strcmp(vms[i].name, vm->name)) {
-			ERR("--vm %s: VM %s is given twice", arg, vm->name);
-			return -1;
-		}
-		if (!strcmp(vms[i].channel, vm->channel)) {
-			ERR("--vm %s: channel %s is VM %s's already", arg, vm->channel, vms[i].name);
+		if (lh_vm_spec_conflict(&vms[i], vm, err, sizeof(err))) {
+			ERR("--vm %s: %s", arg, err);
 			return -1;
 		}
 	}

@@ -16,8 +16,10 @@
 #include <lttng-hyper/channel.h>
 #include <lttng-hyper/frame.h>
 
+#include "common/clock-probe.h"
 #include "common/clocksync.h"
 #include "common/ctf-metadata.h"
+#include "common/defaults.h"
 #include "common/loop.h"
 #include "common/mux.h"
 
@@ -35,8 +37,15 @@ struct lh_relay_limits {
  */
 struct lh_relay_vm_state;
 
-struct lh_relay_vm_state *lh_relay_vm_state_create(const char *vm_name,
-		const struct lh_relay_limits *limits);
+struct lh_vm;
+
+/*
+ * The state of VM vm_name (its channel's), or of the VM at path below it
+ * (nested, path already validated; "" for none). Its hostname on the host
+ * is vm_name, and a nested VM's sessions go under vm_name/path/.
+ */
+struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char *vm_name,
+		const char *path, const struct lh_relay_limits *limits);
 void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state);
 
 /*
@@ -110,40 +119,31 @@ void lh_relayd_child_reap(struct lh_relayd_child *child);
 void lh_relayd_child_destroy(struct lh_relayd_child *child);
 
 
-/* --- clock: guest clock measurement per VM channel (clock.c) ----------- */
+/* --- clock: how a VM's clock maps to the host's (vm.c) ------------------ */
 
-struct lh_relay_clock;
-
-/*
- * Start probing the guest behind mux: a burst when the channel comes up
- * (so an estimate exists before the guest's first session sends its
- * metadata; at once if mux is ready, else when lh_mux_ops.on_ready calls
- * lh_relay_clock_burst()), then a few probes periodically. Feed it
- * replies from lh_mux_ops.on_clock_reply. Probes are sent from a timer
- * only, so the clock may be destroyed after the mux, which lets final
- * fixes made while the mux is torn down still read its estimate.
- */
-struct lh_relay_clock *lh_relay_clock_create(struct lh_loop *loop, struct lh_mux *mux,
-		const char *log_ctx);
-void lh_relay_clock_destroy(struct lh_relay_clock *clk);
-void lh_relay_clock_on_reply(struct lh_relay_clock *clk,
-		const struct lttng_hyper_clock_reply *reply);
-/* Ask for a burst now (e.g. when a session ends, before the final fix). */
-void lh_relay_clock_burst(struct lh_relay_clock *clk);
-/*
- * The current correction (TSDL clock values for the guest's metadata) and
- * the estimate behind it. Returns -1 while there is no estimate yet.
- */
-int lh_relay_clock_correction(const struct lh_relay_clock *clk,
-		struct lh_clock_correction *corr, struct lh_clock_estimate *est);
+/* Every hop from the host down to a VM: the channel's own VM first. */
+struct lh_relay_clock_chain {
+	unsigned int nr;
+	struct {
+		char vm[LTTNG_HYPER_NAME_MAX_LEN + 1 + LTTNG_HYPER_PATH_MAX_LEN + 1];
+		struct lh_clock_estimate est;	/* its clock in its parent's */
+	} hop[LH_MAX_NESTED_DEPTH];
+	struct lh_clock_estimate composed;	/* its clock in the host's */
+};
 
 /*
- * The filter asks the VM state for the clock of its channel (vm.c sets it
- * right after creating both). NULL when clock sync is off.
+ * The correction of the traces of the VM at path below vm's channel
+ * ("" for its own), composed along the chain; -1 while a hop is unknown.
  */
-void lh_relay_vm_state_set_clock(struct lh_relay_vm_state *state, struct lh_relay_clock *clk);
-struct lh_relay_clock *lh_relay_vm_state_get_clock(const struct lh_relay_vm_state *state);
-
+int lh_vm_clock_correction(const struct lh_vm *vm, const char *path,
+		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain);
+/* Measure the channel's VM again now (e.g. before a final fix). */
+void lh_vm_clock_burst(const struct lh_vm *vm);
+/* A nested VM broke the protocol: refuse its connections from now on. */
+void lh_vm_ban(struct lh_vm *vm, const char *path);
+/* The same, through a VM state. */
+int lh_relay_vm_state_correction(const struct lh_relay_vm_state *state,
+		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain);
 
 /* --- sync: the final clock fix of a guest's trace (sync.c) ------------- */
 
@@ -165,13 +165,13 @@ struct lh_relay_sync_stream {
 };
 
 /*
- * Apply clk's latest correction (if any) in place to the stream's
+ * Apply the VM's latest correction (if any) in place to the stream's
  * metadata file, and write <session>/lttng-hyper-sync. Paths are resolved
  * under the output directory only, refusing symbolic links. Returns 0 or
  * -1 (logged).
  */
 int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
-		const struct lh_relay_clock *clk);
+		const struct lh_relay_vm_state *state);
 
 /* --- trim: a data packet cut short by a lost guest (trim.c) ------------ */
 

@@ -62,8 +62,10 @@ static void format_time(char *buf, size_t len)
 /* Write the sync file next to the trace: a temporary file, then a rename. */
 static int write_sync_file(int session_fd, const struct lh_relay_sync_stream *stream,
 		const char *status, const struct lh_clock_correction *corr,
-		const struct lh_clock_estimate *est)
+		const struct lh_relay_clock_chain *chain)
 {
+	const struct lh_clock_estimate *est = &chain->composed;
+	unsigned int i;
 	const struct lh_ctf_md_report *guest = stream->guest;
 	char when[32];
 	FILE *f;
@@ -100,6 +102,17 @@ static int write_sync_file(int session_fd, const struct lh_relay_sync_stream *st
 			est->method ? est->method : "unknown", est->samples, est->used,
 			est->min_rtt_ns, est->drift * 1e9, est->ref_guest_ns, est->ref_host_ns,
 			est->last_guest_ns - est->first_guest_ns);
+		/* A nested VM's correction composes these, host first. */
+		fprintf(f, "hops = %u\n", chain->nr);
+		for (i = 0; i < chain->nr; i++) {
+			const struct lh_clock_estimate *hop = &chain->hop[i].est;
+
+			fprintf(f, "hop.%u = vm=%s method=%s probes=%u error_ns=%" PRIu64
+				" drift_ppb=%.3f lead_ns=%" PRId64 "\n",
+				i + 1, chain->hop[i].vm, hop->method ? hop->method : "unknown",
+				hop->samples, hop->error_ns, hop->drift * 1e9,
+				(int64_t) (hop->ref_guest_ns - hop->ref_host_ns));
+		}
 	}
 	if (fflush(f) || fsync(fd) < 0) {
 		fclose(f);
@@ -118,11 +131,11 @@ static int write_sync_file(int session_fd, const struct lh_relay_sync_stream *st
 }
 
 int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
-		const struct lh_relay_clock *clk)
+		const struct lh_relay_vm_state *state)
 {
-	char ctx[LTTNG_HYPER_NAME_MAX_LEN + 8];
+	char ctx[LTTNG_HYPER_NAME_MAX_LEN + LTTNG_HYPER_PATH_MAX_LEN + 8];
 	struct lh_clock_correction corr;
-	struct lh_clock_estimate est;
+	struct lh_relay_clock_chain chain;
 	struct lh_ctf_md_values values = { 0 };
 	struct lh_ctf_md_report rep;
 	const char *status;
@@ -144,7 +157,7 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 			stream->session_path, stream->pathname, stream->channel_name);
 		return -1;
 	}
-	if (clk && lh_relay_clock_correction(clk, &corr, &est) == 0) {
+	if (lh_relay_vm_state_correction(state, &corr, &chain) == 0) {
 		have = true;
 		values = (struct lh_ctf_md_values) {
 			.set_offset = true,
@@ -197,7 +210,7 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 			stream->guest->offset, corr.error_ns);
 	}
 	if (write_sync_file(session_fd, stream, status, have ? &corr : NULL,
-			have ? &est : NULL) < 0) {
+			&chain) < 0) {
 		lh_log_errno(ctx, "Sync file in %s/%s", sync_output, stream->session_path);
 		goto end;
 	}

@@ -1,307 +1,273 @@
 /*
- * One VM: its hyper channel and the mux over it.
+ * One VM: its hyper channel (vm-channel.h), the relay state of the VM and
+ * of each VM nested below it, and their clocks.
  *
- * The host configuration names the VM; nothing the guest sends does. A
- * listening channel takes one peer at a time, and a new connection
- * replaces the current one, since a rebooted guest reconnects before the
- * old connection is known to be dead. A connecting channel (QEMU's
- * server=on chardev socket) is reconnected with back-off. Every channel
- * connection gets a fresh mux and relay state, so nothing a guest did on
- * one survives it, and a fault only ever closes this VM's channel.
+ * A nested VM's identity is the VM path its parent gives it, under this
+ * channel's name: the guest on this channel names the VMs it serves, and
+ * cannot name anything outside its own subtree. Each VM path gets its
+ * own relay state (the sessions and streams it owns, its hostname and
+ * directory), and the estimates of the clocks along the path, which the
+ * VMs in between relay upward (CLOCK_ESTIMATE), compose with ours into
+ * the correction of its traces.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <lttng-hyper/channel.h>
 #include <lttng-hyper/frame.h>
 
+#include "common/clock-probe.h"
 #include "common/defaults.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "common/vm-channel.h"
 #include "relayd.h"
 
-struct lh_vm {
-	struct lh_loop *loop;
-	struct lh_vm_config cfg;
-	char name[LTTNG_HYPER_NAME_MAX_LEN + 1];
-	char log_ctx[sizeof("vm=") + LTTNG_HYPER_NAME_MAX_LEN];
-	char channel[512];		/* canonical channel URI, for logs */
-	bool listener;
-	int listen_fd;
-	struct lh_watch *listen_watch;
-	/* Connecting: the next attempt. Listening: accept paused after an error. */
-	struct lh_timer *timer;
-	uint64_t backoff_ms;
-	bool outage_logged;		/* the current outage is in the log already */
-	/* The current channel connection, if any. */
-	struct lh_mux *mux;
-	struct lh_relay_vm_state *state;
-	struct lh_relay_clock *clock;	/* NULL: the guest's clock is not measured */
-	uint64_t conn_ms;		/* when it was made */
-	/* It opened connections to lttng-relayd: the state may hold its ids. */
-	bool used_relayd;
+/* A VM at a path below this channel's ("" is the channel's own VM). */
+struct nested_vm {
+	char path[LTTNG_HYPER_PATH_MAX_LEN + 1];
+	struct lh_relay_vm_state *state;	/* once it opens a connection */
+	/* How its clock maps to its parent's, as the parent measured it. */
+	bool have_hop;
+	struct lh_clock_estimate hop;
+	/* A protocol violation: its connections are refused from now on. */
+	bool banned;
 };
 
-static void connect_channel(struct lh_vm *vm);
+struct lh_vm {
+	struct lh_vm_config cfg;
+	struct lh_vm_channel *vc;
+	/* Per channel connection: [0] is the channel's own VM. */
+	struct nested_vm vms[LH_MAX_NESTED_VMS + 1];
+	unsigned int nr_vms;
+	bool limit_logged;
+	/* It opened connections to lttng-relayd: the states may hold its ids. */
+	bool used_relayd;
+};
 
 static void close_fd(struct lh_vm *vm, int fd, const char *what)
 {
 	if (close(fd) < 0) {
-		lh_log_errno(vm->log_ctx, "close %s", what);
+		lh_log_errno(lh_vm_channel_log_ctx(vm->vc), "close %s", what);
 	}
 }
 
-static void reconnect_cb(struct lh_timer *timer, void *arg)
+static unsigned int path_depth(const char *path)
 {
-	struct lh_vm *vm = arg;
+	unsigned int depth = 1;
 
-	vm->timer = NULL;
-	connect_channel(vm);
+	for (; *path; path++) {
+		depth += *path == '/';
+	}
+	return depth;
 }
 
-static void schedule_reconnect(struct lh_vm *vm)
+/* The entry of path, made if need be; NULL past the limits (logged once). */
+static struct nested_vm *nested_get(struct lh_vm *vm, const char *path)
 {
-	vm->timer = lh_loop_timer(vm->loop, vm->backoff_ms, reconnect_cb, vm);
-	if (!vm->timer) {
-		ERR_CTX(vm->log_ctx, "cannot schedule a reconnection to %s: this VM stays offline",
-			vm->channel);
+	const char *ctx = lh_vm_channel_log_ctx(vm->vc);
+	struct nested_vm *n;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vms; i++) {
+		if (!strcmp(vm->vms[i].path, path)) {
+			return &vm->vms[i];
+		}
 	}
-	vm->backoff_ms *= 2;
-	if (vm->backoff_ms > LH_RECONNECT_MAX_MS) {
-		vm->backoff_ms = LH_RECONNECT_MAX_MS;
+	if (vm->nr_vms == LH_MAX_NESTED_VMS + 1 || path_depth(path) >= LH_MAX_NESTED_DEPTH) {
+		if (!vm->limit_logged) {
+			WARN_CTX(ctx, "nested VM %s refused: at most %d nested VMs, %d levels deep",
+				path, LH_MAX_NESTED_VMS, LH_MAX_NESTED_DEPTH);
+			vm->limit_logged = true;
+		}
+		return NULL;
 	}
+	n = &vm->vms[vm->nr_vms++];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->path, sizeof(n->path), "%s", path);
+	if (path[0]) {
+		INFO_CTX(ctx, "nested VM %s/%s appears", lh_vm_channel_name(vm->vc), path);
+	}
+	return n;
 }
 
-/* Drop the current channel connection, its logical connections and what the guest owned. */
-static void channel_close(struct lh_vm *vm)
+static struct nested_vm *nested_find(const struct lh_vm *vm, const char *path)
 {
-	struct lh_mux_stats stats;
+	unsigned int i;
 
-	if (!vm->mux) {
-		return;
+	for (i = 0; i < vm->nr_vms; i++) {
+		if (!strcmp(vm->vms[i].path, path)) {
+			return (struct nested_vm *) &vm->vms[i];
+		}
 	}
-	lh_mux_get_stats(vm->mux, &stats);
-	INFO_CTX(vm->log_ctx, "channel down after %.1f s: %" PRIu64 " bytes from the guest, %" PRIu64 " bytes to it",
-		(double) (lh_now_ms() - vm->conn_ms) / 1000.0,
-		stats.bytes_from_peer, stats.bytes_to_peer);
-	/*
-	 * The filters of the mux's connections refer to the state, and the
-	 * state to the clock, whose estimate the final clock fix of a trace
-	 * cut short here still needs: mux first, clock last. The clock sends
-	 * probes from its timer only, so it never touches the dying mux.
-	 */
-	lh_mux_destroy(vm->mux);
-	vm->mux = NULL;
-	lh_relay_vm_state_destroy(vm->state);
-	vm->state = NULL;
-	lh_relay_clock_destroy(vm->clock);
-	vm->clock = NULL;
+	return NULL;
+}
+
+static int vm_on_connect(struct lh_vm_channel *vc)
+{
+	struct lh_vm *vm = lh_vm_channel_priv(vc);
+	struct nested_vm *own;
+
+	own = nested_get(vm, "");
+	own->state = lh_relay_vm_state_create(vm, vm->cfg.name, "", &vm->cfg.limits);
+	return own->state ? 0 : -1;
+}
+
+static void vm_on_disconnect(struct lh_vm_channel *vc)
+{
+	struct lh_vm *vm = lh_vm_channel_priv(vc);
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vms; i++) {
+		lh_relay_vm_state_destroy(vm->vms[i].state);
+	}
+	vm->nr_vms = 0;
+	vm->limit_logged = false;
 	vm->used_relayd = false;
 }
 
-static void vm_on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer)
-{
-	struct lh_vm *vm = lh_mux_get_priv(mux);
-
-	INFO_CTX(vm->log_ctx, "channel up (guest protocol %u.%u)", peer->major, peer->minor);
-	vm->backoff_ms = LH_RECONNECT_MIN_MS;
-	if (!vm->clock) {
-		return;
-	}
-	if (!(peer->caps & LTTNG_HYPER_CAP_CLOCK_SYNC)) {
-		WARN_CTX(vm->log_ctx, "the guest offers no clock sync: its traces keep its own clock");
-		return;
-	}
-	lh_relay_clock_burst(vm->clock);
-}
-
-static int vm_on_open(struct lh_mux *mux, struct lh_mux_conn *conn,
+static int vm_on_open(struct lh_vm_channel *vc, struct lh_mux_conn *conn,
 		enum lttng_hyper_conn_kind kind, const char *path)
 {
-	struct lh_vm *vm = lh_mux_get_priv(mux);
+	struct lh_vm *vm = lh_vm_channel_priv(vc);
+	const char *ctx = lh_vm_channel_log_ctx(vc);
 	const struct lh_relayd_target *relayd = vm->cfg.relayd;
 	bool control = kind == LTTNG_HYPER_CONN_CONTROL;
 	const char *host = control ? relayd->control_host : relayd->data_host;
 	uint16_t port = control ? relayd->control_port : relayd->data_port;
+	struct nested_vm *n;
 	int fd;
 
+	n = nested_get(vm, path);
+	if (!n) {
+		return -1;
+	}
+	if (n->banned) {
+		DBG_CTX(ctx, "conn %" PRIu32 ": nested VM %s is banned from this channel connection",
+			lh_mux_conn_id(conn), path);
+		return -1;
+	}
+	if (!n->state) {
+		n->state = lh_relay_vm_state_create(vm, vm->cfg.name, path, &vm->cfg.limits);
+		if (!n->state) {
+			return -1;
+		}
+	}
 	fd = lttng_hyper_tcp_connect(host, port);
 	if (fd < 0) {
-		WARN_CTX(vm->log_ctx, "conn %" PRIu32 ": cannot connect to lttng-relayd at %s:%u: %s",
+		WARN_CTX(ctx, "conn %" PRIu32 ": cannot connect to lttng-relayd at %s:%u: %s",
 			lh_mux_conn_id(conn), host, port, strerror(errno));
 		return -1;
 	}
-	if (lh_relay_filter_attach(conn, kind, vm->state) < 0) {
-		ERR_CTX(vm->log_ctx, "conn %" PRIu32 ": cannot attach the relayd protocol filter",
+	if (lh_relay_filter_attach(conn, kind, n->state) < 0) {
+		ERR_CTX(ctx, "conn %" PRIu32 ": cannot attach the relayd protocol filter",
 			lh_mux_conn_id(conn));
 		close_fd(vm, fd, "relayd socket");
 		return -1;
 	}
 	vm->used_relayd = true;
-	DBG_CTX(vm->log_ctx, "conn %" PRIu32 ": %s connection to lttng-relayd at %s:%u",
-		lh_mux_conn_id(conn), control ? "control" : "data", host, port);
+	DBG_CTX(ctx, "conn %" PRIu32 ": %s connection of VM %s%s%s to lttng-relayd at %s:%u",
+		lh_mux_conn_id(conn), control ? "control" : "data", vm->cfg.name,
+		path[0] ? "/" : "", path, host, port);
 	return fd;
 }
 
-static void vm_on_conn_closed(struct lh_mux *mux, struct lh_mux_conn *conn)
+static void vm_on_clock_estimate(struct lh_vm_channel *vc, const char *path,
+		const struct lttng_hyper_clock_estimate *wire)
 {
-	struct lh_vm *vm = lh_mux_get_priv(mux);
+	struct lh_vm *vm = lh_vm_channel_priv(vc);
+	struct nested_vm *n = nested_get(vm, path);
 
-	DBG_CTX(vm->log_ctx, "conn %" PRIu32 " closed", lh_mux_conn_id(conn));
-}
-
-static void vm_on_clock_reply(struct lh_mux *mux, const struct lttng_hyper_clock_reply *reply)
-{
-	struct lh_vm *vm = lh_mux_get_priv(mux);
-
-	if (vm->clock) {
-		lh_relay_clock_on_reply(vm->clock, reply);
+	if (!n) {
+		return;
 	}
-}
-
-static void vm_on_channel_error(struct lh_mux *mux, const char *why)
-{
-	struct lh_vm *vm = lh_mux_get_priv(mux);
-
-	WARN_CTX(vm->log_ctx, "closing channel: %s", why);
-	channel_close(vm);
-	if (!vm->listener) {
-		schedule_reconnect(vm);
+	lh_clock_estimate_from_wire(wire, &n->hop);
+	if (!n->have_hop) {
+		INFO_CTX(lh_vm_channel_log_ctx(vc), "clock of nested VM %s/%s relayed: error bound %.3f µs against its parent's",
+			vm->cfg.name, path, (double) n->hop.error_ns / 1e3);
 	}
+	n->have_hop = true;
 }
 
-static const struct lh_mux_ops vm_mux_ops = {
-	.on_ready = vm_on_ready,
+static const struct lh_vm_channel_ops vm_channel_ops = {
+	.on_connect = vm_on_connect,
 	.on_open = vm_on_open,
-	.on_conn_closed = vm_on_conn_closed,
-	.on_channel_error = vm_on_channel_error,
-	.on_clock_reply = vm_on_clock_reply,
+	.on_clock_estimate = vm_on_clock_estimate,
+	.on_disconnect = vm_on_disconnect,
 };
 
-/* Run a mux over a new channel connection. Takes fd over, even on failure. */
-static int channel_open(struct lh_vm *vm, int fd)
+int lh_vm_clock_correction(const struct lh_vm *vm, const char *path,
+		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain)
 {
-	struct lh_mux_config cfg;
+	struct lh_clock_probe *clk = lh_vm_channel_clock(vm->vc);
+	struct lh_clock_estimate hops[LH_MAX_NESTED_DEPTH];
+	char prefix[LTTNG_HYPER_PATH_MAX_LEN + 1];
+	unsigned int nr = 0;
+	const char *end = path;
 
-	vm->state = lh_relay_vm_state_create(vm->name, &vm->cfg.limits);
-	if (!vm->state) {
-		ERR_CTX(vm->log_ctx, "cannot allocate the relay state: dropping the channel connection");
-		close_fd(vm, fd, "channel");
+	if (!clk || lh_clock_probe_estimate(clk, &chain->hop[0].est) < 0) {
 		return -1;
 	}
-	lh_mux_config_init(&cfg, LH_MUX_HOST);
-	cfg.log_ctx = vm->log_ctx;
-	cfg.vm_name = vm->name;
-	cfg.stall_timeout_ms = vm->cfg.relayd_timeout_ms;
-	cfg.max_conns = vm->cfg.max_conns;
-	vm->mux = lh_mux_create(vm->loop, fd, &cfg, &vm_mux_ops, vm);
-	if (!vm->mux) {
-		/* A mux that failed to start has not taken the fd over. */
-		ERR_CTX(vm->log_ctx, "cannot start the multiplexer: dropping the channel connection");
-		close_fd(vm, fd, "channel");
-		lh_relay_vm_state_destroy(vm->state);
-		vm->state = NULL;
-		return -1;
-	}
-	vm->clock = lh_relay_clock_create(vm->loop, vm->mux, vm->log_ctx);
-	if (!vm->clock) {
-		WARN_CTX(vm->log_ctx, "cannot set up clock sync: this VM's traces keep its own clock");
-	}
-	lh_relay_vm_state_set_clock(vm->state, vm->clock);
-	vm->conn_ms = lh_now_ms();
-	DBG_CTX(vm->log_ctx, "channel connection on %s, waiting for the guest's HELLO", vm->channel);
-	return 0;
-}
+	snprintf(chain->hop[0].vm, sizeof(chain->hop[0].vm), "%s", vm->cfg.name);
+	/* Each prefix of the path is a VM on the way, whose clock its parent relayed. */
+	while (*end) {
+		const struct nested_vm *n;
+		size_t len;
 
-static void connect_channel(struct lh_vm *vm)
-{
-	int fd;
-
-	fd = lttng_hyper_channel_connect(&vm->cfg.uri);
-	if (fd < 0) {
-		if (!vm->outage_logged) {
-			WARN_CTX(vm->log_ctx, "cannot connect to %s: %s (retrying)", vm->channel,
-				strerror(errno));
-			vm->outage_logged = true;
-		} else {
-			DBG_CTX(vm->log_ctx, "cannot connect to %s: %s", vm->channel,
-				strerror(errno));
+		end = strchr(end + 1, '/');
+		if (!end) {
+			end = path + strlen(path);
 		}
-		schedule_reconnect(vm);
-		return;
-	}
-	if (vm->outage_logged) {
-		INFO_CTX(vm->log_ctx, "connected to %s", vm->channel);
-		vm->outage_logged = false;
-	}
-	if (channel_open(vm, fd) < 0) {
-		schedule_reconnect(vm);
-	}
-}
-
-static void resume_accept_cb(struct lh_timer *timer, void *arg)
-{
-	struct lh_vm *vm = arg;
-
-	vm->timer = NULL;
-	if (lh_watch_set_events(vm->listen_watch, EPOLLIN) < 0) {
-		ERR_CTX(vm->log_ctx, "cannot watch %s again: this VM stays offline", vm->channel);
-	}
-}
-
-/* Level-triggered, a listener we cannot accept from (EMFILE) would spin: pause it. */
-static void pause_accept(struct lh_vm *vm)
-{
-	if (lh_watch_set_events(vm->listen_watch, 0) < 0) {
-		ERR_CTX(vm->log_ctx, "cannot pause accepting on %s", vm->channel);
-		return;
-	}
-	vm->timer = lh_loop_timer(vm->loop, LH_RECONNECT_MAX_MS, resume_accept_cb, vm);
-	if (!vm->timer) {
-		ERR_CTX(vm->log_ctx, "cannot schedule accepting on %s again: this VM stays offline",
-			vm->channel);
-	}
-}
-
-static void accept_cb(struct lh_watch *watch, int listen_fd, uint32_t events, void *arg)
-{
-	struct lh_vm *vm = arg;
-	const int one = 1;
-	int fd;
-
-	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-				errno == ECONNABORTED) {
-			return;
+		len = (size_t) (end - path);
+		memcpy(prefix, path, len);
+		prefix[len] = '\0';
+		n = nested_find(vm, prefix);
+		if (!n || !n->have_hop || nr + 1 >= LH_MAX_NESTED_DEPTH) {
+			return -1;
 		}
-		lh_log_errno(vm->log_ctx, "accept on %s", vm->channel);
-		pause_accept(vm);
-		return;
+		hops[nr++] = n->hop;
+		chain->hop[nr].est = n->hop;
+		snprintf(chain->hop[nr].vm, sizeof(chain->hop[nr].vm), "%s/%s",
+			vm->cfg.name, prefix);
 	}
-	if (vm->cfg.uri.type == LTTNG_HYPER_CHANNEL_TCP_LISTEN &&
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
-		/* Relayd replies cross the channel: latency matters more than segments. */
-		lh_log_errno(vm->log_ctx, "TCP_NODELAY on %s", vm->channel);
+	chain->nr = nr + 1;
+	return lh_clock_probe_correction_nested(clk, hops, nr, corr, &chain->composed);
+}
+
+void lh_vm_clock_burst(const struct lh_vm *vm)
+{
+	struct lh_clock_probe *clk = lh_vm_channel_clock(vm->vc);
+
+	if (clk) {
+		lh_clock_probe_burst(clk);
 	}
-	if (vm->mux) {
-		INFO_CTX(vm->log_ctx, "new channel connection replaces the current one");
-		channel_close(vm);
+}
+
+void lh_vm_ban(struct lh_vm *vm, const char *path)
+{
+	struct nested_vm *n = nested_find(vm, path);
+
+	if (n && !n->banned) {
+		WARN_CTX(lh_vm_channel_log_ctx(vm->vc), "nested VM %s/%s: its connections are refused from now on",
+			vm->cfg.name, path);
+		n->banned = true;
 	}
-	channel_open(vm, fd);
 }
 
 struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 {
+	struct lh_vm_channel_config vc_cfg = {
+		.name = cfg->name,
+		.uri = cfg->uri,
+		.stall_timeout_ms = cfg->relayd_timeout_ms,
+		.max_conns = cfg->max_conns,
+	};
 	struct lh_vm *vm;
 
 	vm = calloc(1, sizeof(*vm));
@@ -309,37 +275,19 @@ struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 		PERROR("calloc");
 		return NULL;
 	}
-	vm->loop = loop;
 	vm->cfg = *cfg;
-	snprintf(vm->name, sizeof(vm->name), "%s", cfg->name);
-	vm->cfg.name = vm->name;
-	snprintf(vm->log_ctx, sizeof(vm->log_ctx), "vm=%s", vm->name);
-	lttng_hyper_channel_format(&cfg->uri, vm->channel, sizeof(vm->channel));
-	vm->listener = lttng_hyper_channel_is_listener(&cfg->uri);
-	vm->listen_fd = -1;
-	vm->backoff_ms = LH_RECONNECT_MIN_MS;
+	vm->vc = lh_vm_channel_create(loop, &vc_cfg, &vm_channel_ops, vm);
+	if (!vm->vc) {
+		free(vm);
+		return NULL;
+	}
+	vm->cfg.name = lh_vm_channel_name(vm->vc);
 	return vm;
 }
 
 int lh_vm_start(struct lh_vm *vm)
 {
-	if (!vm->listener) {
-		INFO_CTX(vm->log_ctx, "connecting to %s", vm->channel);
-		connect_channel(vm);
-		return 0;
-	}
-	vm->listen_fd = lttng_hyper_channel_listen(&vm->cfg.uri);
-	if (vm->listen_fd < 0) {
-		lh_log_errno(vm->log_ctx, "cannot listen on %s", vm->channel);
-		return -1;
-	}
-	vm->listen_watch = lh_loop_watch(vm->loop, vm->listen_fd, EPOLLIN, accept_cb, vm);
-	if (!vm->listen_watch) {
-		ERR_CTX(vm->log_ctx, "cannot watch %s", vm->channel);
-		return -1;
-	}
-	INFO_CTX(vm->log_ctx, "listening on %s", vm->channel);
-	return 0;
+	return lh_vm_channel_start(vm->vc);
 }
 
 /*
@@ -349,14 +297,10 @@ int lh_vm_start(struct lh_vm *vm)
  */
 void lh_vm_relayd_lost(struct lh_vm *vm)
 {
-	if (!vm->mux || !vm->used_relayd) {
+	if (!vm->used_relayd) {
 		return;
 	}
-	WARN_CTX(vm->log_ctx, "closing channel: lttng-relayd went away with this VM's sessions");
-	channel_close(vm);
-	if (!vm->listener) {
-		schedule_reconnect(vm);
-	}
+	lh_vm_channel_drop(vm->vc, "lttng-relayd went away with this VM's sessions");
 }
 
 void lh_vm_destroy(struct lh_vm *vm)
@@ -364,20 +308,6 @@ void lh_vm_destroy(struct lh_vm *vm)
 	if (!vm) {
 		return;
 	}
-	if (vm->timer) {
-		lh_timer_cancel(vm->timer);
-	}
-	channel_close(vm);
-	if (vm->listen_watch) {
-		lh_watch_remove(vm->listen_watch);
-	}
-	if (vm->listen_fd >= 0) {
-		close_fd(vm, vm->listen_fd, "listening socket");
-		/* The socket file is ours: leave no stale one behind. */
-		if (vm->cfg.uri.type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN &&
-				unlink(vm->cfg.uri.path) < 0 && errno != ENOENT) {
-			lh_log_errno(vm->log_ctx, "unlink %s", vm->cfg.uri.path);
-		}
-	}
+	lh_vm_channel_destroy(vm->vc);
 	free(vm);
 }

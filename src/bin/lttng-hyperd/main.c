@@ -7,8 +7,18 @@
  * lttng-hyper-relayd on the host. The multiplexer does the protocol work;
  * this file owns the listeners, the channel's life (connect, reconnect
  * with back-off) and the bounded stop.
+ *
+ * A guest that runs VMs of its own serves their hyper channels too
+ * (--vm), as the host relay does, and carries their connections upward
+ * on its own channel under their VM path: the child's name, which this
+ * configuration gives, then whatever path the child gives a VM of its
+ * own. Each child connection meets its upward twin through a socket
+ * pair, so the credit flow control of both channels holds end to end. It
+ * measures each child's clock and relays the estimate upward, with the
+ * estimates the child relays for the VMs below it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,6 +30,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +41,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "common/vm-channel.h"
 
 #define PROGNAME		"lttng-hyperd"
 /* On SIGTERM/SIGINT, give the host this long to take the queued trace data. */
@@ -40,8 +52,22 @@
 #define MIN_HOST_TIMEOUT_MS	100
 /* Pings per host timeout, so one late pong is not taken for a stall. */
 #define PINGS_PER_TIMEOUT	4
+/* A child's clock estimate is relayed upward at most this often. */
+#define CHILD_ESTIMATE_MS	250
+/* Estimates a child may relay for the VMs below it, per second. */
+#define CHILD_RELAYED_PER_S	32
 
 struct hyperd;
+
+/* A VM this guest runs, whose channel it serves (--vm). */
+struct child {
+	struct hyperd *hd;
+	struct lh_vm_channel *vc;
+	uint64_t est_sent_ms;		/* our estimate of its clock, last relayed */
+	/* Estimates it relays for its own VMs: a bounded rate. */
+	uint64_t relay_window_ms;
+	unsigned int relayed_in_window;
+};
 
 /* One of the two relayd ports lttng-hyperd impersonates. */
 struct listener {
@@ -74,6 +100,8 @@ struct hyperd {
 	struct lh_timer *stop_timer;
 	/* A fault stopped the loop: exit 1. */
 	bool failed;
+	struct child *children;
+	unsigned int nr_children;
 };
 
 /* The command line; the strings are popt's copies, freed by free_options(). */
@@ -83,6 +111,8 @@ struct options {
 	char *data_url;
 	char *pidfile;
 	char *log;
+	struct lh_vm_spec *vms;
+	unsigned int nr_vms;
 	uint64_t host_timeout_ms;
 	int verbose;
 	bool daemonize;
@@ -97,6 +127,7 @@ enum {
 	OPT_PIDFILE,
 	OPT_LOG,
 	OPT_HOST_TIMEOUT,
+	OPT_VM,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -110,12 +141,14 @@ static const struct poptOption long_options[] = {
 	{ "pidfile", '\0', POPT_ARG_STRING, NULL, OPT_PIDFILE, NULL, NULL },
 	{ "log", '\0', POPT_ARG_STRING, NULL, OPT_LOG, NULL, NULL },
 	{ "host-timeout", '\0', POPT_ARG_STRING, NULL, OPT_HOST_TIMEOUT, NULL, NULL },
+	{ "vm", '\0', POPT_ARG_STRING, NULL, OPT_VM, NULL, NULL },
 	{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, NULL, NULL },
 	{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION, NULL, NULL },
 	POPT_TABLEEND
 };
 
 static void channel_connect(struct hyperd *hd);
+static void children_stop(struct hyperd *hd);
 
 /* Print the usage summary, as lttng-relayd --help would. */
 static void usage(FILE *out)
@@ -143,6 +176,11 @@ static void usage(FILE *out)
 		"                           $LTTNG_HOME/.lttng/" PROGNAME ".log).\n"
 		"      --host-timeout=MS    Give up on a silent host after MS milliseconds\n"
 		"                           (default: %d).\n"
+		"      --vm=NAME=CHANNEL    Also serve the hyper channel of VM NAME, which\n"
+		"                           this guest runs, and carry its traces to the\n"
+		"                           host as the nested VM NAME (repeatable).\n"
+		"                           CHANNEL: unix:PATH, unix-listen:PATH or\n"
+		"                           tcp-listen://ADDR:PORT.\n"
 		"  -h, --help               Show this help and exit.\n"
 		"  -V, --version            Show the version and exit.\n"
 		"\n"
@@ -182,6 +220,30 @@ static void free_options(struct options *opts)
 	free(opts->data_url);
 	free(opts->pidfile);
 	free(opts->log);
+	free(opts->vms);
+}
+
+/* Add a --vm; exits on a bad one. */
+static void add_vm(struct options *opts, const char *arg)
+{
+	struct lh_vm_spec *vms;
+	char err[512];
+	unsigned int i;
+
+	vms = realloc(opts->vms, (opts->nr_vms + 1) * sizeof(*vms));
+	if (!vms) {
+		option_error("--vm %s: out of memory", arg);
+	}
+	opts->vms = vms;
+	if (lh_vm_spec_parse(arg, &vms[opts->nr_vms], err, sizeof(err)) < 0) {
+		option_error("--vm %s: %s", arg, err);
+	}
+	for (i = 0; i < opts->nr_vms; i++) {
+		if (lh_vm_spec_conflict(&vms[i], &vms[opts->nr_vms], err, sizeof(err))) {
+			option_error("--vm %s: %s", arg, err);
+		}
+	}
+	opts->nr_vms++;
 }
 
 /* Parse a --host-timeout value; exits on a bad one. */
@@ -227,6 +289,11 @@ static void parse_options(int argc, const char **argv, struct options *opts)
 		case OPT_HOST_TIMEOUT:
 			arg = poptGetOptArg(pc);
 			opts->host_timeout_ms = parse_host_timeout(arg);
+			free(arg);
+			break;
+		case OPT_VM:
+			arg = poptGetOptArg(pc);
+			add_vm(opts, arg);
 			free(arg);
 			break;
 		case OPT_DAEMONIZE:
@@ -302,15 +369,138 @@ static void channel_failed(struct hyperd *hd, const char *why)
 	}
 }
 
+/* The channel to the host is up and takes the VM paths of nested VMs. */
+static bool upward_nested(const struct hyperd *hd)
+{
+	return hd->mux && lh_mux_peer_nested(hd->mux);
+}
+
+/* Relay our estimate of a child's clock to the host (unless sent just now). */
+static void child_relay_own_estimate(struct child *c, bool force)
+{
+	struct lh_clock_probe *clk = lh_vm_channel_clock(c->vc);
+	struct lttng_hyper_clock_estimate wire;
+	struct lh_clock_estimate est;
+	uint64_t now = lh_now_ms();
+
+	if (!clk || !upward_nested(c->hd) || lh_clock_probe_estimate(clk, &est) < 0) {
+		return;
+	}
+	if (!force && c->est_sent_ms && now - c->est_sent_ms < CHILD_ESTIMATE_MS) {
+		return;
+	}
+	lh_clock_estimate_to_wire(&est, &wire);
+	if (lh_mux_send_clock_estimate(c->hd->mux, lh_vm_channel_name(c->vc), &wire) == 0) {
+		c->est_sent_ms = now;
+	}
+}
+
+static int child_on_connect(struct lh_vm_channel *vc)
+{
+	struct child *c = lh_vm_channel_priv(vc);
+
+	c->est_sent_ms = 0;
+	return 0;
+}
+
+/*
+ * The child opens a relayd connection, for itself or for a VM of its own
+ * (path): carry it upward under the child's name. The mux of each side
+ * owns one end of a socket pair.
+ */
+static int child_on_open(struct lh_vm_channel *vc, struct lh_mux_conn *conn,
+		enum lttng_hyper_conn_kind kind, const char *path)
+{
+	struct child *c = lh_vm_channel_priv(vc);
+	struct hyperd *hd = c->hd;
+	const char *name = lh_vm_channel_name(vc);
+	char upath[LTTNG_HYPER_PATH_MAX_LEN + 1];
+	int sv[2];
+
+	if (!upward_nested(hd)) {
+		INFO_CTX(lh_vm_channel_log_ctx(vc), "refusing relayd %s connection of VM %s%s%s: %s",
+			kind_str(kind), name, path[0] ? "/" : "", path,
+			hd->mux && lh_mux_is_ready(hd->mux) ?
+				"the host does not take nested VMs" : "no channel to the host");
+		return -1;
+	}
+	if ((size_t) snprintf(upath, sizeof(upath), "%s%s%s", name, path[0] ? "/" : "",
+			path) >= sizeof(upath)) {
+		WARN_CTX(lh_vm_channel_log_ctx(vc), "refusing relayd %s connection of VM %s/%s: its VM path would exceed %d bytes",
+			kind_str(kind), name, path, LTTNG_HYPER_PATH_MAX_LEN);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+		lh_log_errno(lh_vm_channel_log_ctx(vc), "socketpair for a relayd connection of VM %s",
+			upath);
+		return -1;
+	}
+	/* The upward mux owns sv[1] from here on, even when it refuses it. */
+	if (!lh_mux_open_path(hd->mux, kind, sv[1], upath)) {
+		if (close(sv[0]) < 0) {
+			PERROR("close socket pair");
+		}
+		return -1;
+	}
+	DBG_CTX(lh_vm_channel_log_ctx(vc), "conn %" PRIu32 ": relayd %s connection of VM %s carried upward",
+		lh_mux_conn_id(conn), kind_str(kind), upath);
+	return sv[0];
+}
+
+/* The child relays the clock of a VM of its own: pass it on, under the child's name. */
+static void child_on_clock_estimate(struct lh_vm_channel *vc, const char *path,
+		const struct lttng_hyper_clock_estimate *est)
+{
+	struct child *c = lh_vm_channel_priv(vc);
+	char upath[LTTNG_HYPER_PATH_MAX_LEN + 1];
+	uint64_t now = lh_now_ms();
+
+	if (now - c->relay_window_ms >= 1000) {
+		c->relay_window_ms = now;
+		c->relayed_in_window = 0;
+	}
+	if (c->relayed_in_window >= CHILD_RELAYED_PER_S) {
+		DBG_CTX(lh_vm_channel_log_ctx(vc), "clock estimate of VM %s dropped: over %d a second",
+			path, CHILD_RELAYED_PER_S);
+		return;
+	}
+	c->relayed_in_window++;
+	if (!upward_nested(c->hd) || (size_t) snprintf(upath, sizeof(upath), "%s/%s",
+			lh_vm_channel_name(vc), path) >= sizeof(upath)) {
+		return;
+	}
+	lh_mux_send_clock_estimate(c->hd->mux, upath, est);
+}
+
+static void child_on_estimate(struct lh_vm_channel *vc)
+{
+	child_relay_own_estimate(lh_vm_channel_priv(vc), false);
+}
+
+static const struct lh_vm_channel_ops child_ops = {
+	.on_connect = child_on_connect,
+	.on_open = child_on_open,
+	.on_clock_estimate = child_on_clock_estimate,
+	.on_estimate = child_on_estimate,
+};
+
 /* The host's HELLO arrived: relayd connections can be carried from now on. */
 static void on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer)
 {
 	struct hyperd *hd = lh_mux_get_priv(mux);
+	unsigned int i;
 
 	INFO_CTX(hd->log_ctx, "channel up, host calls this VM '%s'", peer->name);
 	hd->channel_up = true;
 	hd->outage_logged = false;
 	hd->backoff_ms = LH_RECONNECT_MIN_MS;
+	if (hd->nr_children && !(peer->caps & LTTNG_HYPER_CAP_NESTED)) {
+		WARN_CTX(hd->log_ctx, "the host does not take nested VMs: the VMs this guest serves are not traced");
+	}
+	/* A new host connection knows nothing of the children's clocks yet. */
+	for (i = 0; i < hd->nr_children; i++) {
+		child_relay_own_estimate(&hd->children[i], true);
+	}
 }
 
 /* A logical connection ended (closed by either side, or reset). */
@@ -518,6 +708,7 @@ static void begin_stop(struct hyperd *hd)
 	INFO("stopping");
 	hd->stopping = true;
 	listeners_close(hd);
+	children_stop(hd);
 	if (hd->reconnect) {
 		lh_timer_cancel(hd->reconnect);
 		hd->reconnect = NULL;
@@ -589,34 +780,6 @@ static void listener_bind(struct hyperd *hd, struct listener *l,
 	}
 }
 
-/*
- * The daemon changes to "/", so a relative path given on the command line
- * must be resolved first. Returns a new string, or NULL.
- */
-static char *absolute_path(const char *path)
-{
-	char cwd[PATH_MAX];
-	char *abs = NULL;
-
-	if (path[0] == '/') {
-		abs = strdup(path);
-		if (!abs) {
-			PERROR("strdup");
-		}
-		goto end;
-	}
-	if (!getcwd(cwd, sizeof(cwd))) {
-		PERROR("getcwd");
-		goto end;
-	}
-	if (asprintf(&abs, "%s/%s", cwd, path) < 0) {
-		PERROR("asprintf");
-		abs = NULL;
-	}
-end:
-	return abs;
-}
-
 /* Send the log to --log, or for a daemon to $LTTNG_HOME/.lttng/lttng-hyperd.log. */
 static int setup_log_file(const struct options *opts)
 {
@@ -660,6 +823,54 @@ end:
 	return ret;
 }
 
+/* Serve the channels of the VMs this guest runs (--vm). */
+static int children_start(struct hyperd *hd, const struct options *opts)
+{
+	unsigned int i;
+
+	if (!opts->nr_vms) {
+		return 0;
+	}
+	hd->children = calloc(opts->nr_vms, sizeof(*hd->children));
+	if (!hd->children) {
+		PERROR("calloc");
+		return -1;
+	}
+	for (i = 0; i < opts->nr_vms; i++) {
+		const struct lh_vm_channel_config cfg = {
+			.name = opts->vms[i].name,
+			.uri = opts->vms[i].uri,
+			/* A child waits on the host no longer than we do. */
+			.stall_timeout_ms = opts->host_timeout_ms,
+			.max_conns = LH_DEFAULT_MAX_CONNS,
+		};
+		struct child *c = &hd->children[i];
+
+		c->hd = hd;
+		c->vc = lh_vm_channel_create(hd->loop, &cfg, &child_ops, c);
+		if (!c->vc) {
+			return -1;
+		}
+		hd->nr_children++;
+		if (lh_vm_channel_start(c->vc) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void children_stop(struct hyperd *hd)
+{
+	unsigned int i;
+
+	for (i = 0; i < hd->nr_children; i++) {
+		lh_vm_channel_destroy(hd->children[i].vc);
+	}
+	free(hd->children);
+	hd->children = NULL;
+	hd->nr_children = 0;
+}
+
 /* Everything that may fail after start-up: the loop, signals, the channel. */
 static int start(struct hyperd *hd, const struct options *opts)
 {
@@ -694,6 +905,9 @@ static int start(struct hyperd *hd, const struct options *opts)
 			opts->data_url ? opts->data_url : LH_DEFAULT_DATA_URL);
 	hd->backoff_ms = LH_RECONNECT_MIN_MS;
 	channel_connect(hd);
+	if (children_start(hd, opts) < 0) {
+		goto end;
+	}
 	ret = 0;
 end:
 	return ret;
@@ -702,6 +916,7 @@ end:
 /* Release what start() and the loop left behind. */
 static void cleanup(struct hyperd *hd)
 {
+	children_stop(hd);
 	listeners_close(hd);
 	if (hd->mux) {
 		lh_mux_destroy(hd->mux);
@@ -766,7 +981,7 @@ int main(int argc, const char **argv)
 			"--data-port");
 
 	if (opts.pidfile) {
-		pidfile = absolute_path(opts.pidfile);
+		pidfile = lh_absolute_path(opts.pidfile);
 		if (!pidfile) {
 			goto end;
 		}

@@ -458,7 +458,7 @@ static int nested_base_path(struct msg_check *c, const uint8_t *fixed, const cha
 		const char *base, char *out, size_t outlen)
 {
 	time_t created = (time_t) lh_get_be64(fixed + CS_OFF_CREATION_TIME);
-	char datetime[sizeof("YYYYmmdd-HHMMSS") + 16];
+	char datetime[sizeof("YYYYmmdd-HHMMSS")];
 	struct tm tm;
 	int len;
 

@@ -7,7 +7,9 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/buffer.h"
 #include "common/relayd-msg.h"
@@ -15,6 +17,9 @@
 
 #define VM_NAME		"guest1"
 #define MAX_PAYLOAD	(1U << 20)
+
+/* LTTNG_PATH_MAX: a base_path's bytes, NUL included. */
+#define RELAYD_PATH_TEST_MAX	4096
 
 /* A string field with its NUL, as sizeof counts it. */
 #define STR(s)		(s), sizeof(s)
@@ -97,7 +102,8 @@ static void build_version(struct msgb *m, uint32_t major, uint32_t minor)
 }
 
 /* struct lttcomm_relayd_create_session_2_11, as relayd_create_session_2_11() fills it. */
-static void build_create_session(struct msgb *m, const char *name, uint32_t name_len,
+static void build_create_session_at(struct msgb *m, uint8_t name_has_time,
+		uint64_t creation_time, const char *name, uint32_t name_len,
 		const char *host, uint32_t host_len, const char *base, uint32_t base_len)
 {
 	msg_start(m, LH_RELAYD_CREATE_SESSION);
@@ -106,16 +112,24 @@ static void build_create_session(struct msgb *m, const char *name, uint32_t name
 	put_u32(m, base_len);
 	put_u32(m, 0);			/* live_timer */
 	put_u8(m, 0);			/* snapshot */
-	put_u8(m, 1);			/* session_name_contains_creation_time */
+	put_u8(m, name_has_time);	/* session_name_contains_creation_time */
 	put_bytes(m, guest_uuid, sizeof(guest_uuid));
 	put_u64(m, 4);			/* sessiond session id */
-	put_u64(m, 1700000000);		/* creation_time */
+	put_u64(m, creation_time);
 	put_u8(m, 1);			/* current_chunk_id.is_set */
 	put_u64(m, 0);			/* current_chunk_id.value */
 	put_bytes(m, name, name_len);
 	put_bytes(m, host, host_len);
 	put_bytes(m, base, base_len);
 	msg_end(m);
+}
+
+/* An automatic session name ("auto-<date>"), as lttng create names it. */
+static void build_create_session(struct msgb *m, const char *name, uint32_t name_len,
+		const char *host, uint32_t host_len, const char *base, uint32_t base_len)
+{
+	build_create_session_at(m, 1, 1700000000, name, name_len, host, host_len,
+		base, base_len);
 }
 
 /* struct lttcomm_relayd_add_stream_2_11. */
@@ -376,6 +390,135 @@ static void test_create_session(void)
 	build_create_session(&m, long_name, sizeof(long_name), STR("h"), STR(""));
 	refused(&m, "CREATE_SESSION: session_name of 256 bytes exceeds 255",
 		"session_name longer than LTTNG_NAME_MAX");
+}
+
+/*
+ * The forwarded CREATE_SESSION carries session_name name, the VM name as
+ * hostname and base_path base ("" for none: length 0), with the fixed
+ * part otherwise as the guest sent it.
+ */
+static bool create_session_emitted(const struct msgb *m, const char *name,
+		const char *base)
+{
+	const uint8_t *in = m->buf + LH_RELAYD_CTRL_HDR_LEN;
+	const uint8_t *o = lh_buf_head(&out);
+	size_t name_len = strlen(name) + 1, vm_len = sizeof(VM_NAME);
+	size_t base_len = base[0] ? strlen(base) + 1 : 0;
+	size_t len = LH_RELAYD_CTRL_HDR_LEN + 59 + name_len + vm_len + base_len;
+
+	if (lh_buf_len(&out) != len) {
+		diag("forwarded %zu bytes, expected %zu", lh_buf_len(&out), len);
+		return false;
+	}
+	if (get_u64(o + 8) != len - LH_RELAYD_CTRL_HDR_LEN) {
+		diag("data_size %" PRIu64, get_u64(o + 8));
+		return false;
+	}
+	o += LH_RELAYD_CTRL_HDR_LEN;
+	if (get_u32(o) != name_len || get_u32(o + 4) != vm_len || get_u32(o + 8) != base_len) {
+		diag("lengths %" PRIu32 " %" PRIu32 " %" PRIu32, get_u32(o), get_u32(o + 4),
+			get_u32(o + 8));
+		return false;
+	}
+	if (memcmp(o + 12, in + 12, 6) || memcmp(o + 34, in + 34, 25)) {
+		diag("fixed part altered");
+		return false;
+	}
+	o += 59;
+	if (memcmp(o, name, name_len) || memcmp(o + name_len, VM_NAME, vm_len) ||
+			memcmp(o + name_len + vm_len, base, base_len)) {
+		diag("names \"%.*s\" \"%.*s\" \"%.*s\"", (int) name_len, (const char *) o,
+			(int) vm_len, (const char *) o + name_len, (int) base_len,
+			(const char *) o + name_len + vm_len);
+		return false;
+	}
+	return true;
+}
+
+/* A nested VM's sessions go to hostname/<prefix>/<what lttng-relayd would name>. */
+static void test_nested_create_session(void)
+{
+	static char base[RELAYD_PATH_TEST_MAX], expected[RELAYD_PATH_TEST_MAX];
+	uint8_t plain[256];
+	struct msgb m;
+	size_t plain_len;
+	size_t i;
+
+	/* lttng-relayd dates a session in its local time: pin it. */
+	if (setenv("TZ", "UTC0", 1) < 0) {
+		diag("setenv TZ failed");
+	}
+	tzset();
+
+	/* No prefix: forwarded exactly as before nesting existed. */
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), STR("traces/run-1/"));
+	ctx.base_prefix = NULL;
+	ok(run(&m) == 0 && create_session_emitted(&m, "s", "traces/run-1/"),
+		"CREATE_SESSION without prefix: base path kept");
+	plain_len = lh_buf_len(&out);
+	memcpy(plain, lh_buf_head(&out), plain_len);
+	ctx.base_prefix = "";
+	ok(run(&m) == 0 && lh_buf_len(&out) == plain_len &&
+		!memcmp(lh_buf_head(&out), plain, plain_len),
+		"CREATE_SESSION: empty prefix forwards the same bytes as no prefix");
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), "", 0);
+	ctx.base_prefix = NULL;
+	ok(run(&m) == 0 && create_session_emitted(&m, "s", ""),
+		"CREATE_SESSION without prefix: no base path stays absent");
+
+	ctx.base_prefix = "l2";
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), STR("traces/run-1/"));
+	ok(run(&m) == 0 && create_session_emitted(&m, "s", "l2/traces/run-1/"),
+		"nested CREATE_SESSION: base path moved under the prefix");
+	build_create_session_at(&m, 1, 1700000000, STR("auto-20231114-221320"), STR("h"), "", 0);
+	ok(run(&m) == 0 && create_session_emitted(&m, "auto-20231114-221320",
+		"l2/auto-20231114-221320"),
+		"nested CREATE_SESSION: dated name used as is");
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), "", 0);
+	ok(run(&m) == 0 && create_session_emitted(&m, "s", "l2/s-20231114-221320"),
+		"nested CREATE_SESSION: name dated with creation_time");
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), STR(""));
+	ok(run(&m) == 0 && create_session_emitted(&m, "s", "l2/s-20231114-221320"),
+		"nested CREATE_SESSION: empty base path string counts as none");
+
+	ctx.base_prefix = "l2/l3";
+	build_create_session_at(&m, 1, 1700000000, STR("auto-20231114-221320"), STR("h"), "", 0);
+	ok(run(&m) == 0 && create_session_emitted(&m, "auto-20231114-221320",
+		"l2/l3/auto-20231114-221320"),
+		"nested CREATE_SESSION: two-level prefix");
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), STR("a/b"));
+	ok(run(&m) == 0 && create_session_emitted(&m, "s", "l2/l3/a/b"),
+		"nested CREATE_SESSION: two-level prefix before a base path");
+
+	/* base_path is bounded by LTTNG_PATH_MAX (4096 with its NUL) once prefixed too. */
+	ctx.base_prefix = "l2";
+	for (i = 0; i < sizeof(base) - 1; i++) {
+		base[i] = i % 128 == 127 ? '/' : 'a';
+	}
+	base[sizeof(base) - 1] = '\0';
+	/* The guest's base path cut so that, prefixed, it fills 4096 bytes exactly. */
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), base,
+		(uint32_t) sizeof(base) - 3);
+	m.buf[m.len - 1] = '\0';
+	snprintf(expected, sizeof(expected), "l2/%.*s", (int) sizeof(base) - 4, base);
+	ok(run(&m) == 0 && strlen(expected) == sizeof(base) - 1 &&
+		create_session_emitted(&m, "s", expected),
+		"nested CREATE_SESSION: prefixed base path of 4096 bytes passes");
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), base,
+		(uint32_t) sizeof(base) - 2);
+	m.buf[m.len - 1] = '\0';
+	refused(&m, "CREATE_SESSION: the nested VM's base path would exceed 4095 bytes",
+		"prefixed base path beyond LTTNG_PATH_MAX");
+	build_create_session_at(&m, 0, 1700000000, STR("s"), STR("h"), base, sizeof(base));
+	refused(&m, "CREATE_SESSION: the nested VM's base path would exceed 4095 bytes",
+		"guest's longest base path, prefixed");
+	build_create_session_at(&m, 0, INT64_MAX, STR("s"), STR("h"), "", 0);
+	refused(&m, "CREATE_SESSION: creation time 9223372036854775807 cannot be a date",
+		"creation_time beyond any local date");
+	build_create_session_at(&m, 1, INT64_MAX, STR("auto-1"), STR("h"), "", 0);
+	ok(run(&m) == 0 && create_session_emitted(&m, "auto-1", "l2/auto-1"),
+		"nested CREATE_SESSION: creation_time unused when the name is dated");
+	ctx.base_prefix = NULL;
 }
 
 static void test_add_stream(void)
@@ -811,7 +954,7 @@ static void test_owned(void)
 
 int main(void)
 {
-	plan_tests(140);
+	plan_tests(154);
 
 	lh_buf_init(&out);
 	ctx = (struct lh_relayd_msg_ctx) {
@@ -827,6 +970,7 @@ int main(void)
 	test_version();
 	test_get_configuration();
 	test_create_session();
+	test_nested_create_session();
 	test_add_stream();
 	test_trace_chunks();
 	test_stream_commands();

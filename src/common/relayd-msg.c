@@ -1003,6 +1003,13 @@ int lh_relayd_owned_check_room(const struct lh_relayd_owned *owned, uint32_t cmd
 	return 0;
 }
 
+void lh_relayd_owned_usage(const struct lh_relayd_owned *owned, unsigned int *sessions,
+		unsigned int *streams)
+{
+	*sessions = owned->nr_sessions;
+	*streams = owned->nr_active;
+}
+
 static struct session_slot *find_session(const struct lh_relayd_owned *owned, uint64_t id)
 {
 	unsigned int i;

@@ -182,6 +182,12 @@ void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state)
 	free(state);
 }
 
+void lh_relay_vm_state_usage(const struct lh_relay_vm_state *state, unsigned int *sessions,
+		unsigned int *streams)
+{
+	lh_relayd_owned_usage(state->owned, sessions, streams);
+}
+
 int lh_relay_vm_state_correction(const struct lh_relay_vm_state *state,
 		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain)
 {
@@ -502,13 +508,15 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			snprintf(err, errlen, "CREATE_SESSION sent twice on one connection");
 			return -1;
 		}
-		if (lh_relayd_owned_check_room(owned, info.cmd, err, errlen) < 0) {
+		if (lh_relayd_owned_check_room(owned, info.cmd, err, errlen) < 0 ||
+				lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
 			return -1;
 		}
 		ctl->session_requested = true;
 		break;
 	case LH_RELAYD_ADD_STREAM:
-		if (lh_relayd_owned_check_room(owned, info.cmd, err, errlen) < 0) {
+		if (lh_relayd_owned_check_room(owned, info.cmd, err, errlen) < 0 ||
+				lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
 			return -1;
 		}
 		act.added = md_stream_from_add(msg);

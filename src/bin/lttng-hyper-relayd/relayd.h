@@ -46,6 +46,15 @@ struct lh_vm;
  */
 struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char *vm_name,
 		const char *path, const struct lh_relay_limits *limits);
+/* Sessions and active streams the VM holds in lttng-relayd. */
+void lh_relay_vm_state_usage(const struct lh_relay_vm_state *state, unsigned int *sessions,
+		unsigned int *streams);
+/*
+ * The limits bound a channel as a whole: its VM and every VM nested below
+ * it together. Returns 0 if one more session (CREATE_SESSION) or stream
+ * (ADD_STREAM) fits, or -1 with the reason in err.
+ */
+int lh_vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t errlen);
 void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state);
 
 /*

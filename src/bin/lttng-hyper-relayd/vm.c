@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "common/relayd-msg.h"
 #include "common/vm-channel.h"
 #include "relayd.h"
 
@@ -238,6 +239,33 @@ int lh_vm_clock_correction(const struct lh_vm *vm, const char *path,
 	}
 	chain->nr = nr + 1;
 	return lh_clock_probe_correction_nested(clk, hops, nr, corr, &chain->composed);
+}
+
+int lh_vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t errlen)
+{
+	unsigned int sessions = 0, streams = 0, i;
+
+	for (i = 0; i < vm->nr_vms; i++) {
+		unsigned int se, st;
+
+		if (!vm->vms[i].state) {
+			continue;
+		}
+		lh_relay_vm_state_usage(vm->vms[i].state, &se, &st);
+		sessions += se;
+		streams += st;
+	}
+	if (cmd == LH_RELAYD_CREATE_SESSION && sessions >= vm->cfg.limits.max_sessions) {
+		snprintf(err, errlen, "session limit (%u) of the channel and its nested VMs reached",
+			vm->cfg.limits.max_sessions);
+		return -1;
+	}
+	if (cmd == LH_RELAYD_ADD_STREAM && streams >= vm->cfg.limits.max_streams) {
+		snprintf(err, errlen, "stream limit (%u) of the channel and its nested VMs reached",
+			vm->cfg.limits.max_streams);
+		return -1;
+	}
+	return 0;
 }
 
 void lh_vm_clock_burst(const struct lh_vm *vm)

@@ -14,6 +14,12 @@
  * Pointed at lttng-hyperd (127.0.0.1:5342/5343, the default), it
  * measures hyper's data path: lttng-hyperd, the channel,
  * lttng-hyper-relayd and lttng-relayd.
+ *
+ * With --latency N, it measures the path's latency instead (bench/nested.sh):
+ * after VERSION and CREATE_SESSION, N GET_CONFIGURATION commands, one at a
+ * time. lttng-hyper-relayd checks and forwards that command and
+ * lttng-relayd answers it without touching a disk, so each round trip is
+ * the relaying cost of the whole chain plus a trivial reply.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -63,6 +69,8 @@ struct push_opts {
 	const char *data_port;
 	uint64_t total;
 	uint32_t packet;
+	/* Round trips to time; 0: push packets. */
+	uint32_t latency_rounds;
 };
 
 struct push_conn {
@@ -73,10 +81,6 @@ struct push_conn {
 	/* SEND_INDEX replies not read yet. */
 	uint64_t replies_due;
 };
-
-
-
-
 
 static uint64_t now_ns(void)
 {
@@ -399,6 +403,81 @@ static int wait_written(struct push_conn *c, uint64_t last_seq)
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One GET_CONFIGURATION round trip, in ns, or 0 on failure. */
+static uint64_t config_round_trip(struct push_conn *c)
+{
+	uint8_t query[8] = { 0 }, reply[12];
+	uint64_t t0, t1;
+
+	/* No query flag: lttng-relayd refuses the ones it does not know. */
+	t0 = now_ns();
+	if (send_cmd(c, LH_RELAYD_GET_CONFIGURATION, query, sizeof(query)) < 0 ||
+			recv_all(c->ctrl, reply, sizeof(reply)) < 0) {
+		return 0;
+	}
+	t1 = now_ns();
+	if (lh_get_be32(reply) != LH_RELAYD_RET_OK) {
+		ERR("GET_CONFIGURATION refused (code %" PRIu32 ")", lh_get_be32(reply));
+		return 0;
+	}
+	/* A round trip is never shorter than a nanosecond: 0 stays the error. */
+	return t1 > t0 ? t1 - t0 : 1;
+}
+
+static int latency(const struct push_opts *o)
+{
+	struct push_conn c = { .ctrl = -1, .data = -1 };
+	uint64_t *rtt, sum = 0;
+	uint32_t i, n = o->latency_rounds;
+	int ret = -1;
+
+	rtt = calloc(n, sizeof(*rtt));
+	if (!rtt) {
+		ERR("out of memory for %" PRIu32 " round trips", n);
+		return -1;
+	}
+	c.ctrl = connect_tcp(o->host, o->ctrl_port);
+	if (c.ctrl < 0) {
+		goto end;
+	}
+	if (negotiate_version(&c) < 0 || create_session(&c) < 0) {
+		goto end;
+	}
+	if (c.minor < 12) {
+		ERR("GET_CONFIGURATION needs protocol 2.12, the relay daemon speaks 2.%" PRIu32,
+			c.minor);
+		goto end;
+	}
+	for (i = 0; i < n; i++) {
+		rtt[i] = config_round_trip(&c);
+		if (!rtt[i]) {
+			goto end;
+		}
+		sum += rtt[i];
+	}
+	qsort(rtt, n, sizeof(*rtt), cmp_u64);
+	/* p99 by nearest rank: at least 99% of the round trips took no longer. */
+	printf("relayd-push: %" PRIu32 " GET_CONFIGURATION round trips: min %.1f us, median %.1f us, "
+		"mean %.1f us, p99 %.1f us, max %.1f us\n", n, rtt[0] / 1e3,
+		(n % 2 ? rtt[n / 2] : (rtt[n / 2 - 1] + rtt[n / 2]) / 2) / 1e3,
+		(double) sum / n / 1e3, rtt[((uint64_t) n * 99 + 99) / 100 - 1] / 1e3,
+		rtt[n - 1] / 1e3);
+	ret = 0;
+end:
+	if (c.ctrl >= 0) {
+		close(c.ctrl);
+	}
+	free(rtt);
+	return ret;
+}
+
 static int push(const struct push_opts *o)
 {
 	struct push_conn c = { .ctrl = -1, .data = -1 };
@@ -503,14 +582,17 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: relayd-push [-H HOST] [-C PORT] [-D PORT] [-s BYTES] [-p BYTES]\n"
+		"       relayd-push [-H HOST] [-C PORT] -l ROUNDS\n"
 		"\n"
 		"Push trace packets to a relay daemon as fast as it takes them, and print\n"
-		"the rate at which it wrote them.\n"
+		"the rate at which it wrote them; or, with -l, time ROUNDS control round\n"
+		"trips (GET_CONFIGURATION, one at a time) and print their distribution.\n"
 		"  -H, --host HOST         relay daemon's address (default 127.0.0.1)\n"
 		"  -C, --control-port P    control port (default 5342)\n"
 		"  -D, --data-port P       data port (default 5343)\n"
 		"  -s, --size BYTES        bytes to push, e.g. 256M (default 256M)\n"
 		"  -p, --packet BYTES      packet size, e.g. 256K (default 256K)\n"
+		"  -l, --latency ROUNDS    time ROUNDS round trips instead of pushing\n"
 		"  -h, --help              this help\n");
 }
 
@@ -522,6 +604,7 @@ int main(int argc, char **argv)
 		{ "data-port", required_argument, NULL, 'D' },
 		{ "size", required_argument, NULL, 's' },
 		{ "packet", required_argument, NULL, 'p' },
+		{ "latency", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -533,7 +616,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	lh_log_init("relayd-push");
-	while ((opt = getopt_long(argc, argv, "H:C:D:s:p:h", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "H:C:D:s:p:l:h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
 			o.host = optarg;
@@ -555,6 +638,12 @@ int main(int argc, char **argv)
 			}
 			o.packet = (uint32_t) val;
 			break;
+		case 'l':
+			if (parse_size("latency", optarg, 1, 1U << 24, &val) < 0) {
+				return EXIT_FAILURE;
+			}
+			o.latency_rounds = (uint32_t) val;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -566,6 +655,9 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return EXIT_FAILURE;
+	}
+	if (o.latency_rounds) {
+		return latency(&o) ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
 	return push(&o) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

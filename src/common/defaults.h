@@ -42,7 +42,9 @@
 /* Sessions one VM may create on the host. */
 #define LH_DEFAULT_MAX_SESSIONS		64
 /* VMs nested below one VM channel, at any depth, that the host tells apart. */
-#define LH_MAX_NESTED_VMS		32
+#define LH_MAX_NESTED_VMS		64
+/* Of them, those a VM the channel's VM runs may account for, itself included. */
+#define LH_MAX_NESTED_PER_CHILD		16
 /* Levels of virtualization a VM path may span, the channel's own VM included. */
 #define LH_MAX_NESTED_DEPTH		8
 

@@ -295,8 +295,8 @@ lh_stock_relayd_start()
 # --- guest roles --------------------------------------------------------
 
 # lh_guest [-u HOSTNAME] [-m MONOTONIC_OFFSET_S] [-t HOST_TIMEOUT_MS]
-#          [-w WALL_CLOCK_SHIFT] (-c CHANNEL_SOCKET | -s STOCK_URL)
-#          DIR FUNCTION [ARGS...]
+#          [-w WALL_CLOCK_SHIFT] [-x HYPERD_ARGS]
+#          (-c CHANNEL_SOCKET | -s STOCK_URL) DIR FUNCTION [ARGS...]
 #
 # Run FUNCTION ARGS as a guest (see the top of this file), with DIR (made
 # here) for its files, and return its status. With -c, lttng-hyperd
@@ -305,15 +305,16 @@ lh_stock_relayd_start()
 # network and traces to STOCK_URL directly. With -w (libfaketime's FAKETIME
 # syntax, e.g. -2d), the role's lttng-sessiond alone sees its wall clock
 # shifted, CLOCK_MONOTONIC untouched: a guest whose clock is wrong, as LTTng
-# sees it. FUNCTION must be exported
+# sees it. With -x, lttng-hyperd gets HYPERD_ARGS too (words without blanks
+# of their own, e.g. "--vm l2=unix-listen:PATH"). FUNCTION must be exported
 # (export -f); the guest-side helpers below are available to it.
 lh_guest()
 {
 	local hostname=guest mono=0 host_timeout='' channel='' url='' net=-n wall=''
-	local opt dir func pid status
+	local hyperd_args='' opt dir func pid status
 
 	OPTIND=1
-	while getopts "u:m:t:c:s:w:" opt; do
+	while getopts "u:m:t:c:s:w:x:" opt; do
 		case $opt in
 		u) hostname=$OPTARG ;;
 		m) mono=$OPTARG ;;
@@ -321,6 +322,7 @@ lh_guest()
 		c) channel=$OPTARG; url=net://127.0.0.1 ;;
 		s) url=$OPTARG; net='' ;;
 		w) wall=$OPTARG ;;
+		x) hyperd_args=$OPTARG ;;
 		*) return 2 ;;
 		esac
 	done
@@ -335,7 +337,7 @@ lh_guest()
 	env LH_GUEST_DIR="$dir" LH_GUEST_HOSTNAME="$hostname" \
 		LH_GUEST_CHANNEL="$channel" LH_GUEST_URL="$url" \
 		LH_GUEST_HOST_TIMEOUT="$host_timeout" LH_GUEST_NET="$net" \
-		LH_GUEST_WALL_SHIFT="$wall" \
+		LH_GUEST_WALL_SHIFT="$wall" LH_GUEST_HYPERD_ARGS="$hyperd_args" \
 		timeout -k 5 "$LH_GUEST_TIMEOUT" \
 		unshare -m -p -u -T $net --kill-child --mount-proc \
 			--propagation private --monotonic="$mono" \
@@ -392,10 +394,12 @@ lh_guest_inside()
 
 lh_guest_hyperd_start()
 {
+	# shellcheck disable=SC2086 # LH_GUEST_HYPERD_ARGS: words, see lh_guest
 	timeout "$LH_CMD_TIMEOUT" "$LH_HYPERD" -d \
 		--pidfile "$LH_GUEST_DIR/hyperd.pid" --log "$LH_GUEST_DIR/hyperd.log" \
 		-c "unix:$LH_GUEST_CHANNEL" \
-		${LH_GUEST_HOST_TIMEOUT:+--host-timeout "$LH_GUEST_HOST_TIMEOUT"} || {
+		${LH_GUEST_HOST_TIMEOUT:+--host-timeout "$LH_GUEST_HOST_TIMEOUT"} \
+		$LH_GUEST_HYPERD_ARGS || {
 		echo "lttng-hyperd did not start"
 		return 1
 	}

@@ -8,6 +8,12 @@
  * did not or when the attack could not even be set up (a relay that
  * closes every channel must not pass), 2 on a usage or connection error.
  * With --raw, the observation is reported and the exit status is 0.
+ *
+ * With --nested, the channel is a child channel that a guest's
+ * lttng-hyperd serves, carrying this VM's connections to the host under
+ * a VM path: the host then resets the faulty connection of a nested VM
+ * instead of closing the channel, and files its sessions under the
+ * parent's directory.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -61,6 +67,8 @@ struct hg_opts {
 	uint64_t duration_ms;
 	uint64_t max_bytes;
 	const char *evil;
+	const char *path;	/* VM path of every OPEN, NULL: the channel's own VM */
+	const char *parent;	/* --nested: the host's name of the serving guest */
 	uint64_t first_stream;
 	uint64_t last_stream;
 	unsigned int conns;
@@ -394,12 +402,16 @@ static int hg_handshake(struct hg *hg)
 	return 0;
 }
 
+/* Open a logical connection for path, or for --path when path is NULL. */
 static struct hg_conn *hg_open(struct hg *hg, enum lttng_hyper_conn_kind kind,
 		const char *path)
 {
 	uint8_t body[LTTNG_HYPER_OPEN_LEN];
 	struct hg_conn *conn;
 
+	if (!path) {
+		path = hg->opts->path;
+	}
 	if (hg->next_id > HG_MAX_CONNS) {
 		ERR("Out of connection ids");
 		return NULL;
@@ -706,18 +718,38 @@ static void hg_session_defaults(struct hg_session *s)
 	s->pathname = "ust/uid/0/64-bit";
 }
 
+/* The first connection the host closed or reset, or NULL. */
+static const struct hg_conn *hg_conn_ended(const struct hg *hg)
+{
+	unsigned int i;
+
+	for (i = 1; i <= HG_MAX_CONNS; i++) {
+		if (hg->conns[i] && (hg->conns[i]->reset || hg->conns[i]->closed)) {
+			return hg->conns[i];
+		}
+	}
+	return NULL;
+}
+
 /*
- * Wait for the relay to close the channel. Returns HG_PASS if it did
- * within the timeout.
+ * Wait for the relay to close the channel or, with --nested, to end the
+ * faulty connection. Returns HG_PASS if it did within the timeout.
  */
 static enum hg_verdict hg_expect_close(struct hg *hg)
 {
 	uint64_t start = lh_now_ms();
 	uint64_t deadline = start + hg->opts->timeout_ms;
+	const struct hg_conn *ended = NULL;
 	unsigned int i;
 
 	(void) hg_flush(hg, deadline);
 	while (!hg->eof && !hg->bad_host && lh_now_ms() < deadline) {
+		if (hg->opts->parent) {
+			ended = hg_conn_ended(hg);
+			if (ended) {
+				break;
+			}
+		}
 		(void) hg_poll(hg, deadline);
 	}
 	if (hg->bad_host) {
@@ -727,6 +759,11 @@ static enum hg_verdict hg_expect_close(struct hg *hg)
 	if (hg->eof) {
 		printf("result: closed by peer after %" PRIu64 " ms (%s)\n",
 			hg->eof_at > start ? hg->eof_at - start : 0, hg->eof_how);
+		return HG_PASS;
+	}
+	if (ended) {
+		printf("result: conn %" PRIu32 " %s by peer, the channel open (a nested VM's fault)\n",
+			ended->id, ended->reset ? "reset" : "closed");
 		return HG_PASS;
 	}
 	printf("result: still open after %" PRIu64 " ms\n", lh_now_ms() - start);
@@ -1058,13 +1095,18 @@ static enum hg_verdict mode_stream_channel(struct hg *hg)
 
 /*
  * The hostname is the guest's to say but not the host's to obey: the relay
- * may refuse it, or replace it with the VM name it gave this channel.
+ * may refuse it, or replace it with the VM name it gave this channel (under
+ * the serving guest's, with --nested, and followed by --path).
  */
 static enum hg_verdict mode_hostname(struct hg *hg)
 {
 	struct hg_conn *conn = hg_control(hg);
+	const char *parent = hg->opts->parent;
+	/* An empty --path opens connections for the channel's own VM. */
+	const char *path = hg->opts->path && hg->opts->path[0] ? hg->opts->path : NULL;
+	char prefix[3 * (LTTNG_HYPER_PATH_MAX_LEN + 1) + 1];
 	struct hg_session s;
-	size_t name_len;
+	size_t prefix_len;
 	int failed;
 
 	if (!conn) {
@@ -1076,15 +1118,17 @@ static enum hg_verdict mode_hostname(struct hg *hg)
 	if (hg_session_setup(hg, conn, &s, &failed) == HG_STEP_DEAD && failed == 1) {
 		return hg_expect_close(hg);
 	}
-	name_len = strlen(hg->hello.name);
 	if (failed == 1) {
 		printf("verdict: FAIL: forwarded to lttng-relayd, which refused it\n");
 		return HG_FAIL;
 	}
-	if (strncmp(s.output_path, hg->hello.name, name_len) ||
-			s.output_path[name_len] != '/' || strstr(s.output_path, s.hostname)) {
-		printf("verdict: FAIL: output path \"%s\" is not under the VM name \"%s\"\n",
-			s.output_path, hg->hello.name);
+	prefix_len = (size_t) snprintf(prefix, sizeof(prefix), "%s%s%s%s%s/",
+			parent ? parent : "", parent ? "/" : "", hg->hello.name,
+			path ? "/" : "", path ? path : "");
+	if (strncmp(s.output_path, prefix, prefix_len) ||
+			strstr(s.output_path + prefix_len, s.hostname)) {
+		printf("verdict: FAIL: output path \"%s\" is not under \"%s\"\n",
+			s.output_path, prefix);
 		return HG_FAIL;
 	}
 	printf("result: hostname replaced; output path \"%s\"\n", s.output_path);
@@ -1482,6 +1526,9 @@ static void usage(FILE *out)
 		"  -d, --duration MS      flood duration (5000)\n"
 		"  -b, --max-bytes N      flood at most N bytes (268435456)\n"
 		"  -e, --evil STR         the hostile name of the path attacks (%s)\n"
+		"  -p, --path PATH        the VM path of every OPEN: a VM of this VM's own\n"
+		"  -N, --nested PARENT    CHANNEL is served by the guest the host calls\n"
+		"                         PARENT: a fault may end the connection alone\n"
 		"  -s, --streams A-B      foreign stream ids (1-100)\n"
 		"  -n, --conns N          connections opened by conn-flood (%u)\n"
 		"  -m, --max-conns N      the relay's connection limit (%u)\n"
@@ -1525,6 +1572,16 @@ static int parse_uint(const char *s, unsigned int *v)
 	return 0;
 }
 
+static int parse_path(const char *s, const char **path)
+{
+	if (strlen(s) > LTTNG_HYPER_PATH_MAX_LEN) {
+		ERR("VM path longer than %d bytes", LTTNG_HYPER_PATH_MAX_LEN);
+		return -1;
+	}
+	*path = s;
+	return 0;
+}
+
 static int parse_streams(const char *s, struct hg_opts *opts)
 {
 	char *end;
@@ -1552,6 +1609,8 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "max-bytes", required_argument, NULL, 'b' },
 		{ "evil", required_argument, NULL, 'e' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "nested", required_argument, NULL, 'N' },
 		{ "streams", required_argument, NULL, 's' },
 		{ "conns", required_argument, NULL, 'n' },
 		{ "max-conns", required_argument, NULL, 'm' },
@@ -1564,7 +1623,7 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 	unsigned int u;
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "t:d:b:e:s:n:m:rh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:d:b:e:p:N:s:n:m:rh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			ret = parse_u64(optarg, &opts->timeout_ms);
@@ -1577,6 +1636,13 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 			break;
 		case 'e':
 			opts->evil = optarg;
+			break;
+		case 'p':
+			/* Any path, malformed ones too: the frame format bounds only its length. */
+			ret = parse_path(optarg, &opts->path);
+			break;
+		case 'N':
+			ret = parse_path(optarg, &opts->parent);
 			break;
 		case 's':
 			ret = parse_streams(optarg, opts);

@@ -577,11 +577,16 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
  * relays it and its other VMs go on.
  */
 static enum lh_filter_verdict guest_fault(struct lh_relay_vm_state *state,
-		enum lh_filter_verdict verdict)
+		enum lh_filter_verdict verdict, char *err, size_t errlen)
 {
+	char why[512];
+
 	if (verdict != LH_FILTER_ERROR || !state->path[0]) {
 		return verdict;
 	}
+	/* The log line names the VM at fault, not only the channel. */
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "nested VM %s: %s", state->vm_name, why);
 	lh_vm_ban(state->vm, state->path);
 	return LH_FILTER_RESET;
 }
@@ -712,7 +717,8 @@ static enum lh_filter_verdict ctl_from_peer(struct lh_mux_conn *conn,
 {
 	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
 
-	return guest_fault(ctl->state, ctl_check_peer(conn, buf, len, out, err, errlen));
+	return guest_fault(ctl->state, ctl_check_peer(conn, buf, len, out, err, errlen),
+		err, errlen);
 }
 
 static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
@@ -893,7 +899,8 @@ static enum lh_filter_verdict data_from_peer(struct lh_mux_conn *conn,
 {
 	struct relay_data *data = lh_mux_conn_get_priv(conn);
 
-	return guest_fault(data->state, data_check_peer(conn, buf, len, out, err, errlen));
+	return guest_fault(data->state, data_check_peer(conn, buf, len, out, err, errlen),
+		err, errlen);
 }
 
 static const struct lh_mux_filter ctl_filter = {

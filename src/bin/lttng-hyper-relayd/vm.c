@@ -69,22 +69,49 @@ static unsigned int path_depth(const char *path)
 	return depth;
 }
 
-/* The entry of path, made if need be; NULL past the limits (logged once). */
+/* Whether path is below (or is) the VM at prefix, which is not "". */
+static bool path_within(const char *path, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return !strncmp(path, prefix, len) && (path[len] == '\0' || path[len] == '/');
+}
+
+/* The direct child of the channel's VM that path is, or runs under: its first name. */
+static size_t first_name_len(const char *path)
+{
+	const char *slash = strchr(path, '/');
+
+	return slash ? (size_t) (slash - path) : strlen(path);
+}
+
+/*
+ * The entry of path, made if need be; NULL past the limits (logged once).
+ * Each direct child of the channel's VM gets a share of the entries, so
+ * that a child that names VM after VM cannot crowd its siblings out.
+ */
 static struct nested_vm *nested_get(struct lh_vm *vm, const char *path)
 {
 	const char *ctx = lh_vm_channel_log_ctx(vm->vc);
+	size_t first = first_name_len(path);
+	unsigned int i, share = 0;
 	struct nested_vm *n;
-	unsigned int i;
 
 	for (i = 0; i < vm->nr_vms; i++) {
 		if (!strcmp(vm->vms[i].path, path)) {
 			return &vm->vms[i];
 		}
+		if (path[0] && first_name_len(vm->vms[i].path) == first &&
+				!strncmp(vm->vms[i].path, path, first)) {
+			share++;
+		}
 	}
-	if (vm->nr_vms == LH_MAX_NESTED_VMS + 1 || path_depth(path) >= LH_MAX_NESTED_DEPTH) {
+	if (vm->nr_vms == LH_MAX_NESTED_VMS + 1 || share >= LH_MAX_NESTED_PER_CHILD ||
+			path_depth(path) >= LH_MAX_NESTED_DEPTH) {
 		if (!vm->limit_logged) {
-			WARN_CTX(ctx, "nested VM %s refused: at most %d nested VMs, %d levels deep",
-				path, LH_MAX_NESTED_VMS, LH_MAX_NESTED_DEPTH);
+			WARN_CTX(ctx, "nested VM %s/%s refused: at most %d nested VMs, %d below each VM %s runs, %d levels deep",
+				vm->cfg.name, path, LH_MAX_NESTED_VMS, LH_MAX_NESTED_PER_CHILD,
+				vm->cfg.name, LH_MAX_NESTED_DEPTH);
 			vm->limit_logged = true;
 		}
 		return NULL;
@@ -93,9 +120,22 @@ static struct nested_vm *nested_get(struct lh_vm *vm, const char *path)
 	memset(n, 0, sizeof(*n));
 	snprintf(n->path, sizeof(n->path), "%s", path);
 	if (path[0]) {
-		INFO_CTX(ctx, "nested VM %s/%s appears", lh_vm_channel_name(vm->vc), path);
+		INFO_CTX(ctx, "nested VM %s/%s appears", vm->cfg.name, path);
 	}
 	return n;
+}
+
+/* A VM banned, or one that runs under a banned VM: its parent names it at will. */
+static bool nested_banned(const struct lh_vm *vm, const char *path)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vms; i++) {
+		if (vm->vms[i].banned && path_within(path, vm->vms[i].path)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static struct nested_vm *nested_find(const struct lh_vm *vm, const char *path)
@@ -145,13 +185,13 @@ static int vm_on_open(struct lh_vm_channel *vc, struct lh_mux_conn *conn,
 	struct nested_vm *n;
 	int fd;
 
-	n = nested_get(vm, path);
-	if (!n) {
+	if (path[0] && nested_banned(vm, path)) {
+		DBG_CTX(ctx, "conn %" PRIu32 ": nested VM %s/%s is banned from this channel connection",
+			lh_mux_conn_id(conn), vm->cfg.name, path);
 		return -1;
 	}
-	if (n->banned) {
-		DBG_CTX(ctx, "conn %" PRIu32 ": nested VM %s is banned from this channel connection",
-			lh_mux_conn_id(conn), path);
+	n = nested_get(vm, path);
+	if (!n) {
 		return -1;
 	}
 	if (!n->state) {
@@ -282,7 +322,7 @@ void lh_vm_ban(struct lh_vm *vm, const char *path)
 	struct nested_vm *n = nested_find(vm, path);
 
 	if (n && !n->banned) {
-		WARN_CTX(lh_vm_channel_log_ctx(vm->vc), "nested VM %s/%s: its connections are refused from now on",
+		WARN_CTX(lh_vm_channel_log_ctx(vm->vc), "nested VM %s/%s: its connections, and those of the VMs it runs, are refused from now on",
 			vm->cfg.name, path);
 		n->banned = true;
 	}

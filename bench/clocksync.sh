@@ -47,26 +47,16 @@ for ((i = 1; i <= RUNS; i++)); do
 	echo "${first#-} ${last#-} $bound $rtt" >>"$results"
 done
 
-awk '
-function median(a, n,    i, j, t) {
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] > t; j--) {
-			a[j + 1] = a[j]
-		}
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -f "$srcdir/bench/stats.awk" -f /dev/stdin "$results" <<'EOF'
 {
-	n++
-	err[n] = $1 > $2 ? $1 : $2
-	bound[n] = $3
-	rtt[n] = $4
+	add("err", $1 > $2 ? $1 : $2)
+	add("bound", $3)
+	add("rtt", $4)
 }
 END {
-	printf "clock sync on loopback, medians of %d runs:\n", n
-	printf "  measured |error| (worst of first and last event): %.2f us\n", median(err, n) / 1000
-	printf "  error bound reported by the relay:                %.2f us\n", median(bound, n) / 1000
-	printf "  fastest probe round trip:                         %.2f us\n", median(rtt, n) / 1000
-}' "$results"
+	printf "clock sync on loopback, medians of %d runs:\n", n["err"]
+	printf "  measured |error| (worst of first and last event): %.2f us\n", med("err") / 1000
+	printf "  error bound reported by the relay:                %.2f us\n", med("bound") / 1000
+	printf "  fastest probe round trip:                         %.2f us\n", med("rtt") / 1000
+}
+EOF

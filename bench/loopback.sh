@@ -39,23 +39,7 @@ while getopts "r:n:p:h" opt; do
 	esac
 done
 
-. "$(dirname "$0")/../tests/regression/lib.sh"
-
-# CPU ticks (utime + stime) of PIDs, summed.
-cpu_ticks()
-{
-	local pid sum=0 stat
-
-	for pid in "$@"; do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-		# Fields after the parenthesised command name: utime is 14th, stime 15th.
-		stat=${stat##*) }
-		set -- $stat
-		sum=$((sum + ${12} + ${13}))
-	done
-	echo "$sum"
-}
-export -f cpu_ticks
+. "$(dirname "$0")/lib.sh"
 
 # PIDs of the processes whose command is one of the names, in this pid namespace.
 pids_named()
@@ -75,22 +59,14 @@ export -f pids_named
 # ticks the guest-side movers used during it.
 bench_guest()
 {
-	local count=$1 payload=$2 movers t0 t1 c0 c1 discarded
+	local count=$1 payload=$2 movers c0 c1 ms
 
-	lttng create b --set-url="$LH_GUEST_URL" >/dev/null &&
-	lttng enable-channel -u -s b --subbuf-size=4M --num-subbuf=8 c >/dev/null &&
-	lttng enable-event -u -s b -c c 'hyper_test:*' >/dev/null || return 1
+	bench_session || return 1
 	movers=$(pids_named lttng-consumerd lttng-hyperd)
-	c0=$(cpu_ticks $movers)
-	t0=$(lh_now_ms)
-	lttng start b >/dev/null || return 1
-	lh_gen "$count" --payload "$payload" || return 1
-	lttng stop b >/dev/null || return 1
-	t1=$(lh_now_ms)
-	c1=$(cpu_ticks $movers)
-	discarded=$(lttng list b | sed -n 's/.*Discarded events: \([0-9]*\).*/\1/p' |
-		awk '{ n += $1 } END { print n + 0 }')
-	echo "$((t1 - t0)) $((c1 - c0)) $discarded" >"$LH_GUEST_DIR/result"
+	c0=$(bench_ticks $movers)
+	ms=$(bench_trace "$count" "$payload") || return 1
+	c1=$(bench_ticks $movers)
+	echo "$ms $((c1 - c0)) $(bench_discarded)" >"$LH_GUEST_DIR/result"
 	lttng destroy b >/dev/null
 }
 export -f bench_guest
@@ -117,7 +93,7 @@ run_one()
 			bail_out "lttng-hyper-relayd did not start"
 		hpids=$(host_movers "$(lh_relay_pid "$i")")
 	fi
-	c0=$(cpu_ticks $hpids)
+	c0=$(bench_ticks $hpids)
 	if [ "$mode" = stock ]; then
 		lh_guest -s "net://127.0.0.1:$LH_PORT:$((LH_PORT + 1))" "$dir" \
 			bench_guest "$EVENTS" "$PAYLOAD"
@@ -125,7 +101,7 @@ run_one()
 		lh_guest -c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
 	fi
 	status=$?
-	c1=$(cpu_ticks $hpids)
+	c1=$(bench_ticks $hpids)
 	for pid in $hpids; do
 		lh_kill_pid "$pid"
 	done
@@ -151,41 +127,27 @@ for ((i = 1; i <= RUNS; i++)); do
 done
 
 # Medians and ratios.
-awk -v hz="$hz" -v events="$EVENTS" '
-function median(a, n,    i, j, t) {
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] > t; j--) {
-			a[j + 1] = a[j]
-		}
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -v hz="$hz" -v events="$EVENTS" -f "$BENCH_DIR/stats.awk" -f /dev/stdin \
+	"$LH_TMP/results" <<'EOF'
 {
-	n[$1]++
 	mb = $3 / 1e6
 	s = $2 / 1000
-	mbps[$1, n[$1]] = mb / s
-	evps[$1, n[$1]] = (events - $5) / s
-	disc[$1, n[$1]] = $5
-	cpumb[$1, n[$1]] = ($4 * 1000 / hz) / mb
-	size[$1, n[$1]] = mb
+	add($1 "/mbps", mb / s)
+	add($1 "/evps", (events - $5) / s)
+	add($1 "/cpu", ($4 * 1000 / hz) / mb)
+	add($1 "/size", mb)
+	add($1 "/disc", $5)
 }
 END {
 	split("stock hyper", modes, " ")
 	printf "%-6s %10s %12s %12s %10s %10s\n", "mode", "MB/s", "events/s", "CPU ms/MB", "trace MB", "discarded"
 	for (k = 1; k <= 2; k++) {
 		m = modes[k]
-		for (i = 1; i <= n[m]; i++) {
-			a1[i] = mbps[m, i]; a2[i] = evps[m, i]; a3[i] = cpumb[m, i]; a4[i] = size[m, i]
-			a5[i] = disc[m, i]
-		}
-		med_mbps[m] = median(a1, n[m]); med_evps[m] = median(a2, n[m])
-		med_cpu[m] = median(a3, n[m]); med_size[m] = median(a4, n[m])
-		med_disc[m] = median(a5, n[m])
-		printf "%-6s %10.1f %12.0f %12.2f %10.1f %10d\n", m, med_mbps[m], med_evps[m], med_cpu[m], med_size[m], med_disc[m]
+		printf "%-6s %10.1f %12.0f %12.2f %10.1f %10d\n", m, med(m "/mbps"), med(m "/evps"),
+			med(m "/cpu"), med(m "/size"), med(m "/disc")
 	}
 	printf "ratio hyper/stock: throughput %.3f, CPU per MB %.3f (medians of %d runs)\n",
-		med_mbps["hyper"] / med_mbps["stock"], med_cpu["hyper"] / med_cpu["stock"], n["hyper"]
-}' "$LH_TMP/results"
+		med("hyper/mbps") / med("stock/mbps"), med("hyper/cpu") / med("stock/cpu"),
+		n["hyper/mbps"]
+}
+EOF

@@ -68,7 +68,7 @@ case $LEVELS in
 *) usage >&2; exit 2 ;;
 esac
 
-. "$(dirname "$0")/../tests/regression/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 export NB_PUSH=$top_builddir/bench/relayd-push
 MARKS="push-start push-end trace-start trace-end"
@@ -115,7 +115,7 @@ export -f hop_role
 # latency.out and trace.out ("MS DISCARDED") in the role's directory.
 leaf_role()
 {
-	local ctrl=$1 data=$2 size=$3 rounds=$4 events=$5 payload=$6 t0 t1 discarded
+	local ctrl=$1 data=$2 size=$3 rounds=$4 events=$5 payload=$6 ms
 
 	if [ -n "$LH_GUEST_CHANNEL" ] &&
 			! lh_wait_for "$LH_CMD_TIMEOUT" grep -q "channel up" "$LH_GUEST_DIR/hyperd.log"; then
@@ -129,19 +129,10 @@ leaf_role()
 	timeout "$LH_CMD_TIMEOUT" "$NB_PUSH" -C "$ctrl" -l "$rounds" \
 		>"$LH_GUEST_DIR/latency.out" || return 1
 
-	lttng create b --set-url="$LH_GUEST_URL" >/dev/null &&
-	lttng enable-channel -u -s b --subbuf-size=4M --num-subbuf=8 c >/dev/null &&
-	lttng enable-event -u -s b -c c 'hyper_test:*' >/dev/null &&
-	bench_mark trace-start || return 1
-	t0=$(lh_now_ms)
-	lttng start b >/dev/null &&
-	lh_gen "$events" --payload "$payload" &&
-	lttng stop b >/dev/null || return 1
-	t1=$(lh_now_ms)
+	bench_session && bench_mark trace-start || return 1
+	ms=$(bench_trace "$events" "$payload") || return 1
 	bench_mark trace-end || return 1
-	discarded=$(lttng list b | sed -n 's/.*Discarded events: \([0-9]*\).*/\1/p' |
-		awk '{ n += $1 } END { print n + 0 }')
-	echo "$((t1 - t0)) $discarded" >"$LH_GUEST_DIR/trace.out"
+	echo "$ms $(bench_discarded)" >"$LH_GUEST_DIR/trace.out"
 	lttng destroy b >/dev/null
 }
 export -f leaf_role
@@ -155,18 +146,15 @@ RELAY_EXE=$(readlink -f "$LH_RELAY")
 # of this build, in any namespace: only this benchmark runs them.
 hyper_ticks()
 {
-	local d exe stat sum=0
+	local d exe pids=()
 
 	for d in /proc/[0-9]*; do
 		exe=$(readlink "$d/exe" 2>/dev/null) || continue
-		[ "$exe" = "$HYPERD_EXE" ] || [ "$exe" = "$RELAY_EXE" ] || continue
-		stat=$(cat "$d/stat" 2>/dev/null) || continue
-		# After the parenthesised command name, utime is the 12th field, stime the 13th.
-		stat=${stat##*) }
-		set -- $stat
-		sum=$((sum + ${12} + ${13}))
+		if [ "$exe" = "$HYPERD_EXE" ] || [ "$exe" = "$RELAY_EXE" ]; then
+			pids+=("${d#/proc/}")
+		fi
 	done
-	echo "$sum"
+	bench_ticks "${pids[@]}"
 }
 
 # follow_marks DIR PID: read the CPU counters at each mark of the leaf
@@ -296,26 +284,8 @@ for ((i = 1; i <= RUNS; i++)); do
 	done
 done
 
-awk -v hz="$hz" -v events="$EVENTS" -v modes="$MODES" -v runs="$RUNS" '
-function median(a, n,    i, j, t) {
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] > t; j--) {
-			a[j + 1] = a[j]
-		}
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function med(key,    i, a) {
-	for (i = 1; i <= n[key]; i++) {
-		a[i] = v[key, i]
-	}
-	return median(a, n[key])
-}
-function add(key, val) {
-	v[key, ++n[key]] = val
-}
+awk -v hz="$hz" -v events="$EVENTS" -v modes="$MODES" -v runs="$RUNS" -f "$BENCH_DIR/stats.awk" \
+	-f /dev/stdin "$LH_TMP/results" <<'EOF'
 {
 	add($1 "/push", $2 / $3)
 	add($1 "/rtt", $4)
@@ -358,6 +328,7 @@ END {
 			r[x, "trace"] / r["l1", "trace"], r[x, "cpu"] / r["l1", "cpu"]
 	}
 	printf "\nreference: a hypercall costs ~33x more at L2 than at L1 on stock KVM (Hypertracing talk).\n"
-	printf "Here the levels are namespaces on one kernel: the ratios isolate lttng-hyper'\''s\n"
+	printf "Here the levels are namespaces on one kernel: the ratios isolate lttng-hyper's\n"
 	printf "relaying cost (one more lttng-hyperd hop per level), not virtualization exits.\n"
-}' "$LH_TMP/results"
+}
+EOF

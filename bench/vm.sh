@@ -224,26 +224,8 @@ while read -r what rest; do
 done > "$tmp/results"
 
 awk -v accel="${accel^^}" -v runs="$RUNS" -v events="$EVENTS" -v rate="$RATE" \
-	-v revents="$RATE_EVENTS" -v hz=100 '
-function median(a, n,    i, j, t) {
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] > t; j--) {
-			a[j + 1] = a[j]
-		}
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function med(key,    i, a) {
-	for (i = 1; i <= n[key]; i++) {
-		a[i] = v[key, i]
-	}
-	return median(a, n[key])
-}
-function add(key, val) {
-	v[key, ++n[key]] = val
-}
+	-v revents="$RATE_EVENTS" -v hz=100 -f "$srcdir/bench/stats.awk" -f /dev/stdin \
+	"$tmp/results" <<'EOF'
 $1 == "raw" || $1 == "push" { add($1, $3) }
 $1 == "cost" || $1 == "discard" {
 	add($1 "/" $2 "/busy", $4 / hz)
@@ -278,4 +260,5 @@ END {
 		d = med("discard/" w "/disc")
 		printf "%-34s %10d %10.2f\n", w, d, d * 100 / revents
 	}
-}' "$tmp/results"
+}
+EOF

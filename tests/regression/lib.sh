@@ -84,23 +84,30 @@ bail_out()
 
 # --- set-up and clean-up ------------------------------------------------
 
+# lh_require TOOL...: skip the whole test unless each TOOL (a command, or
+# a file such as a test program or a library) is there.
+lh_require()
+{
+	local tool
+
+	for tool in "$@"; do
+		if ! [ -e "$tool" ] && ! command -v "$tool" >/dev/null; then
+			echo "1..0 # SKIP $tool not found (run extras/install-deps.sh, then make check)"
+			exit 0
+		fi
+	done
+}
+
 # lh_init PLAN: skip everything unless root with the tools at hand, then
 # make the test's directory and arm the clean-up.
 lh_init()
 {
-	local tool
-
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "1..0 # SKIP needs root (namespaces, a root lttng-sessiond)"
 		exit 0
 	fi
-	for tool in unshare ip lttng lttng-sessiond lttng-relayd babeltrace2 ss \
-			"$LH_HYPERD" "$LH_RELAY" "$LH_GEN_EVENTS"; do
-		if ! command -v "$tool" >/dev/null; then
-			echo "1..0 # SKIP $tool not found (run extras/install-deps.sh, then make)"
-			exit 0
-		fi
-	done
+	lh_require unshare ip lttng lttng-sessiond lttng-relayd babeltrace2 ss \
+		"$LH_HYPERD" "$LH_RELAY" "$LH_GEN_EVENTS"
 	LH_TMP=$(mktemp -d /tmp/lh-test.XXXXXX) || bail_out "mktemp failed"
 	LH_OUT=$LH_TMP/out
 	mkdir -p "$LH_TMP/pids" "$LH_TMP/host-home" || bail_out "mkdir in $LH_TMP failed"
@@ -431,15 +438,40 @@ lh_timed()
 	return "$status"
 }
 
-# lh_session_create SESSION: a session streaming to the role's URL, with
-# one blocking UST channel "c" enabled for hyper_test:*: with
-# LTTNG_UST_ALLOW_BLOCKING=1 in the application, no event is discarded.
+# lh_session_create SESSION [EVENTS]: a session streaming to the role's
+# URL, with one blocking UST channel "c" enabled for EVENTS (hyper_test:*
+# unless given): with LTTNG_UST_ALLOW_BLOCKING=1 in the application, no
+# event is discarded.
 lh_session_create()
 {
 	lh_timed "$1.create" lttng create "$1" --set-url="$LH_GUEST_URL" &&
 	lh_timed "$1.enable-channel" lttng enable-channel -u -s "$1" \
 		--blocking-timeout=inf c &&
-	lh_timed "$1.enable-event" lttng enable-event -u -s "$1" -c c 'hyper_test:*'
+	lh_timed "$1.enable-event" lttng enable-event -u -s "$1" -c c "${2:-hyper_test:*}"
+}
+
+# lh_session_attempt SESSION: lh_session_create, quietly, leaving no
+# session behind when it fails. For lh_wait_for while the chain comes up:
+# lttng-hyperd refuses relayd connections until its channel is up.
+lh_session_attempt()
+{
+	lh_session_create "$1" >/dev/null 2>&1 && return 0
+	lttng destroy "$1" >/dev/null 2>&1
+	return 1
+}
+
+# lh_stop_unread SESSION FLAG: once FLAG exists (the host no longer
+# reads), emit events that stay in the buffers, then time lttng stop
+# (which must flush them), lttng destroy and lttng list. The test judges
+# their times and statuses (lh_step_ms, lh_step_status).
+lh_stop_unread()
+{
+	lh_wait_for 60 test -e "$2" || return 1
+	lh_gen 1000 || return 1
+	lh_timed "$1.stop" lttng stop "$1"
+	lh_timed "$1.destroy" lttng destroy "$1"
+	lh_timed "$1.list" lttng list
+	return 0
 }
 
 # lh_gen COUNT [gen-events options]
@@ -484,6 +516,33 @@ lh_step_status()
 
 	read -r _ status 2>/dev/null <"$1/$2.time" || return 1
 	echo "$status"
+}
+
+# lh_steps_within MS DIR STEP...: each guest STEP ran, in at most MS.
+lh_steps_within()
+{
+	local max=$1 dir=$2 step ms
+
+	shift 2
+	for step in "$@"; do
+		ms=$(lh_step_ms "$dir" "$step") && [ "$ms" -le "$max" ] || return 1
+	done
+}
+
+# lh_steps_report DIR STEP...: "STEP: MS ms, status S; ..."
+lh_steps_report()
+{
+	local dir=$1 step ms status out=''
+
+	shift
+	for step in "$@"; do
+		if read -r ms status 2>/dev/null <"$dir/$step.time"; then
+			out+="${out:+; }$step: $ms ms, status $status"
+		else
+			out+="${out:+; }$step: not run"
+		fi
+	done
+	echo "$out"
 }
 
 # lh_trace_stats TRACE_DIR: read every hyper_test:seq event under
@@ -554,16 +613,119 @@ lh_trace_describe()
 	echo "$LH_COUNT events, $LH_DUPS duplicates, seq $LH_MIN..$LH_MAX, hostnames '$LH_HOSTNAMES', $LH_DISCARDED discard warnings"
 }
 
-# lh_metadata_hostname TRACE_DIR: the hostname in the env block of the
-# trace's metadata, as the guest's own lttng-sessiond wrote it.
-lh_metadata_hostname()
+# Traces that share a moment: lh_overlap_reset, then lh_overlap_add after
+# the lh_trace_stats of each trace; lh_overlap succeeds when the latest
+# first event comes no later than the earliest last event.
+lh_overlap_reset()
+{
+	LH_LATEST_FIRST_S=0
+	LH_EARLIEST_LAST_S=
+}
+
+lh_overlap_add()
+{
+	if [ "$LH_FIRST_S" -gt "$LH_LATEST_FIRST_S" ]; then
+		LH_LATEST_FIRST_S=$LH_FIRST_S
+	fi
+	if [ -z "$LH_EARLIEST_LAST_S" ] || [ "$LH_LAST_S" -lt "$LH_EARLIEST_LAST_S" ]; then
+		LH_EARLIEST_LAST_S=$LH_LAST_S
+	fi
+}
+
+lh_overlap()
+{
+	[ "$LH_LATEST_FIRST_S" -le "$LH_EARLIEST_LAST_S" ]
+}
+
+# lh_metadata TRACE_DIR: the metadata of the first trace under TRACE_DIR,
+# as text, as the guest's tracer wrote it (or the relay corrected it).
+lh_metadata()
 {
 	local md
 
 	md=$(find "$1" -name metadata -type f | head -n 1)
 	[ -n "$md" ] || return 1
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")" |
-		sed -n 's/^[[:space:]]*hostname = "\(.*\)";$/\1/p'
+	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")"
+}
+
+# lh_metadata_env TRACE_DIR KEY: the value of KEY in the env block of the
+# trace's metadata (quotes removed).
+lh_metadata_env()
+{
+	lh_metadata "$1" | awk -v key="$2" '
+		/^env *\{/ {
+			env = 1
+			next
+		}
+		env && /^\}/ {
+			env = 0
+		}
+		env && $1 == key && $2 == "=" {
+			v = $0
+			sub(/^[^=]*= */, "", v)
+			sub(/;[[:space:]]*$/, "", v)
+			gsub(/"/, "", v)
+			print v
+			exit
+		}'
+}
+
+# lh_metadata_clock TRACE_DIR FIELD: a field of the clock block of the
+# trace's metadata.
+lh_metadata_clock()
+{
+	lh_metadata "$1" | awk -v f="$2" '
+		/^clock {/ { in_clock = 1 }
+		in_clock && $1 == f { sub(/;$/, "", $3); print $3; exit }
+		in_clock && /^};/ { in_clock = 0 }'
+}
+
+# --- clock correction ------------------------------------------------------
+
+# lh_host_realtime_minus_mono: the host's CLOCK_REALTIME - CLOCK_MONOTONIC
+# (ns), from the reading whose two monotonic stamps are closest; then the
+# width of that window (ns).
+lh_host_realtime_minus_mono()
+{
+	python3 -c '
+import time
+best = None
+for _ in range(2000):
+    m1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    r = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    m2 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    if best is None or m2 - m1 < best[1]:
+        best = (r - (m1 + m2) // 2, m2 - m1)
+print(best[0], best[1])'
+}
+
+# lh_sync_get SYNC_FILE KEY: the value of KEY (a basic regular expression)
+# in a sync file the relay wrote next to a trace.
+lh_sync_get()
+{
+	[ -f "$1" ] && sed -n "s/^$2 = //p" "$1"
+}
+
+# lh_trace_cycles TRACE_DIR: the clock values (cycles) of the first and
+# last events under TRACE_DIR.
+lh_trace_cycles()
+{
+	timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-cycles --no-delta "$1" |
+		awk -F'[][]' 'NR == 1 { first = $2 } { last = $2 } END { print first, last }'
+}
+
+# lh_mapping_error_ns OFFSET FREQ CYCLES SHIFT_S RM: the wall-clock time a
+# metadata clock of OFFSET and FREQ gives guest clock value CYCLES, minus
+# the truth, exactly, for a guest whose CLOCK_MONOTONIC is the host's +
+# SHIFT_S, on a host whose CLOCK_REALTIME - CLOCK_MONOTONIC is RM ns.
+lh_mapping_error_ns()
+{
+	python3 -c '
+import sys
+from fractions import Fraction
+offset, freq, c, shift, rm = map(int, sys.argv[1:])
+mapped = Fraction((offset + c) * 10**9, freq)
+print(round(mapped - (c - shift * 10**9 + rm)))' "$@"
 }
 
 # --- pingpong order ---------------------------------------------------------
@@ -649,6 +811,46 @@ lh_pingpong_order()
 				n ? gaps[dir, n] : "-"
 		}
 	}')
+}
+
+# lh_pingpong_describe LINE: a line of lh_pingpong_order, in words.
+lh_pingpong_describe()
+{
+	local ordered wrong missing dups beyond min median max
+
+	read -r ordered wrong missing dups beyond min median max <<<"$1"
+	echo "$ordered ordered, $wrong reversed ($beyond by more than the bound)," \
+		"$missing incomplete, $dups duplicate events," \
+		"recv - send: min $min, median $median, max $max ns"
+}
+
+# --- hostile-guest attacks ----------------------------------------------------
+
+# lh_attack_expand MODE EVIL [OPTIONS]: expand the --evil string EVIL of
+# an attack: "UP/NAME" climbs to / (16 "../", more than any directory
+# under LH_TMP is deep) and down to $LH_TMP/NAME, "/NAME" names
+# $LH_TMP/NAME outright, anything else stays. Sets LH_EVIL (the string to
+# send), LH_TARGET (the path that must not appear, or empty) and LH_WHAT
+# (the attack in the tests' names: MODE, OPTIONS and EVIL, the climb
+# shortened).
+lh_attack_expand()
+{
+	local up
+
+	up=$(printf '../%.0s' {1..16})
+	LH_EVIL=$2
+	LH_TARGET=''
+	case $2 in
+	UP/*)
+		LH_TARGET=$LH_TMP/${2#UP/}
+		LH_EVIL=$up${LH_TARGET#/}
+		;;
+	/*)
+		LH_TARGET=$LH_TMP$2
+		LH_EVIL=$LH_TARGET
+		;;
+	esac
+	LH_WHAT="$1${3:+ $3}${LH_EVIL:+ \"${LH_EVIL/#$up/(16 x ../)}\"}"
 }
 
 # --- real VMs (QEMU) ------------------------------------------------------
@@ -739,31 +941,4 @@ lh_vm_kill()
 	exe=$(readlink "/proc/$pid/exe") || return 1
 	[ "${exe##*/}" = qemu-system-x86_64 ] || return 1
 	kill -KILL "$pid" && lh_wait_for 10 eval "! kill -0 $pid 2>/dev/null"
-}
-
-# lh_metadata_env TRACE_DIR KEY: the value of KEY in the env block of the
-# trace's metadata (quotes removed), as the guest's tracer wrote it.
-lh_metadata_env()
-{
-	local md
-
-	md=$(find "$1" -name metadata -type f | head -n 1)
-	[ -n "$md" ] || return 1
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")" |
-		awk -v key="$2" '
-		/^env *\{/ {
-			env = 1
-			next
-		}
-		env && /^\}/ {
-			env = 0
-		}
-		env && $1 == key && $2 == "=" {
-			v = $0
-			sub(/^[^=]*= */, "", v)
-			sub(/;[[:space:]]*$/, "", v)
-			gsub(/"/, "", v)
-			print v
-			exit
-		}'
 }

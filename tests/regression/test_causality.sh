@@ -22,12 +22,7 @@ LH_PINGPONG=$top_builddir/tests/utils/pingpong
 LH_CLI=$top_builddir/src/bin/lttng-hyper/lttng-hyper
 export LH_PINGPONG
 
-for tool in "$LH_PINGPONG" "$LH_CLI" "$LH_FAKETIME_LIB"; do
-	if ! [ -e "$tool" ]; then
-		echo "1..0 # SKIP $tool not found (run extras/install-deps.sh, then make check)"
-		exit 0
-	fi
-done
+lh_require "$LH_PINGPONG" "$LH_CLI" "$LH_FAKETIME_LIB"
 
 # pingpong_role SESSION MODE SOCKET ROUNDS: trace one side of the game
 # (MODE serve or connect) in SESSION, streaming to the role's URL.
@@ -35,11 +30,7 @@ pingpong_role()
 {
 	local session=$1 mode=$2 sock=$3 rounds=$4
 
-	lh_timed "$session.create" lttng create "$session" --set-url="$LH_GUEST_URL" &&
-	lh_timed "$session.enable-channel" lttng enable-channel -u -s "$session" \
-		--blocking-timeout=inf c &&
-	lh_timed "$session.enable-event" lttng enable-event -u -s "$session" -c c \
-		'hyper_pingpong:*' &&
+	lh_session_create "$session" 'hyper_pingpong:*' &&
 	lh_timed "$session.start" lttng start "$session" || return 1
 	# The relay's clock estimate tightens as probes accumulate (a round a
 	# second), as it does on any channel that has been up for a while: let
@@ -53,26 +44,6 @@ pingpong_role()
 	lh_timed "$session.destroy" lttng destroy "$session"
 }
 export -f pingpong_role
-
-# metadata_offset TRACE_DIR: the clock offset in the trace's metadata.
-metadata_offset()
-{
-	local md
-
-	md=$(find "$1" -name metadata -type f | head -n 1)
-	[ -n "$md" ] || return 1
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")" |
-		sed -n 's/^[[:space:]]*offset = \([0-9]*\);$/\1/p'
-}
-
-# describe_order: a line of lh_pingpong_order, in words.
-describe_order()
-{
-	local ordered wrong missing dups min max
-
-	read -r ordered wrong missing dups _ min _ max <<<"$1"
-	echo "$ordered ordered, $wrong reversed, $missing incomplete, $dups duplicate events, recv - send from $min to $max ns"
-}
 
 lh_init 12
 lh_pick_ports 3
@@ -97,14 +68,14 @@ entries=$(ls -A "$LH_OUT" 2>/dev/null | sort | paste -s -d ' ')
 ok $? "OUT holds the host's trace and the VM's (found: $entries)"
 
 sync_file=$(find "$LH_OUT/$VM" -name lttng-hyper-sync -type f)
-[ -n "$sync_file" ] && grep -q '^status = applied$' "$sync_file"
+[ "$(lh_sync_get "$sync_file" status)" = applied ]
 ok $? "the VM's sync file says its clock correction was applied"
 if [ -n "$sync_file" ]; then
 	diag "$(grep -E '^(offset|guest_offset|error_ns|method|min_rtt_ns) =' "$sync_file")"
 	# The truth: the guest's CLOCK_MONOTONIC is the host's + MONO_SHIFT, and
 	# the host role's sessiond measured the host's realtime - monotonic.
-	host_offset=$(metadata_offset "$LH_OUT/$HOST_HOSTNAME")
-	offset=$(sed -n 's/^offset = \([0-9]*\)$/\1/p' "$sync_file")
+	host_offset=$(lh_metadata_clock "$LH_OUT/$HOST_HOSTNAME" offset)
+	offset=$(lh_sync_get "$sync_file" offset)
 	if [ -n "$host_offset" ] && [ -n "$offset" ]; then
 		diag "guest offset - truth: $((offset - host_offset + MONO_SHIFT * 1000000000)) ns"
 	fi
@@ -116,7 +87,7 @@ mapfile -t dirs <<<"$order"
 for dir in 0 1; do
 	read -r ordered wrong missing dups _ <<<"${dirs[dir]}"
 	to=${SIDE_NAMES[1 - dir]}
-	diag "${SIDE_NAMES[dir]} -> $to: $(describe_order "${dirs[dir]}")"
+	diag "${SIDE_NAMES[dir]} -> $to: $(lh_pingpong_describe "${dirs[dir]}")"
 	[ "${ordered:-0}" -eq "$ROUNDS" ] && [ "$wrong" -eq 0 ] && [ "$missing" -eq 0 ] &&
 		[ "$dups" -eq 0 ]
 	ok $? "${SIDE_NAMES[dir]} -> $to: every one of $ROUNDS sends comes before its recv"
@@ -131,8 +102,8 @@ ok $? "lttng-hyper sync-fix --revert put the guest's own clock back in a copy"
 order=$(lh_pingpong_order "$LH_TMP/uncorrected" "$ROUNDS")
 ok $? "babeltrace2 read the uncorrected copy"
 mapfile -t dirs <<<"$order"
-diag "uncorrected, host -> guest: $(describe_order "${dirs[0]}")"
-diag "uncorrected, guest -> host: $(describe_order "${dirs[1]}")"
+diag "uncorrected, host -> guest: $(lh_pingpong_describe "${dirs[0]}")"
+diag "uncorrected, guest -> host: $(lh_pingpong_describe "${dirs[1]}")"
 read -r ordered wrong missing _ <<<"${dirs[0]}"
 [ "${wrong:-0}" -eq "$ROUNDS" ] && [ "$missing" -eq 0 ]
 ok $? "uncorrected, host -> guest: every recv comes before its send (the order is wrong)"

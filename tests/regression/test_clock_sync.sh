@@ -17,12 +17,7 @@ WALL_SHIFT=-2d
 WALL_SHIFT_NS=$((-2 * 86400 * 1000000000))
 MAX_ERROR_NS=5000
 
-for tool in python3 "$LH_FAKETIME_LIB"; do
-	if ! [ -e "$tool" ] && ! command -v "$tool" >/dev/null; then
-		echo "1..0 # SKIP $tool not found (run extras/install-deps.sh)"
-		exit 0
-	fi
-done
+lh_require python3 "$LH_FAKETIME_LIB"
 
 guest_trace()
 {
@@ -30,51 +25,10 @@ guest_trace()
 }
 export -f guest_trace
 
-# The host's CLOCK_REALTIME - CLOCK_MONOTONIC (ns), from the reading whose
-# two monotonic stamps are closest; then the width of that window (ns).
-host_realtime_minus_mono()
-{
-	python3 -c '
-import time
-best = None
-for _ in range(2000):
-    m1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    r = time.clock_gettime_ns(time.CLOCK_REALTIME)
-    m2 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    if best is None or m2 - m1 < best[1]:
-        best = (r - (m1 + m2) // 2, m2 - m1)
-print(best[0], best[1])'
-}
-
 # sync_get KEY: a value of the VM's sync file.
 sync_get()
 {
-	sed -n "s/^$1 = \([^ ]*\)\$/\1/p" "$sync_file"
-}
-
-# clock_field FIELD: a field of the monotonic clock block in the metadata
-# of the VM's trace, as babeltrace2 reads it.
-clock_field()
-{
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata \
-		"$(dirname "$metadata")" |
-		awk -v f="$1" '
-		/^clock {/ { in_clock = 1 }
-		in_clock && $1 == f { sub(/;$/, "", $3); print $3; exit }
-		in_clock && /^};/ { in_clock = 0 }'
-}
-
-# mapping_error_ns OFFSET FREQ CYCLES: the corrected metadata's wall-clock
-# time of guest clock value CYCLES minus the truth, exactly.
-mapping_error_ns()
-{
-	python3 -c '
-import sys
-from fractions import Fraction
-offset, freq, c, rm, shift = map(int, sys.argv[1:])
-mapped = Fraction((offset + c) * 10**9, freq)
-truth = c - shift * 10**9 + rm
-print(round(mapped - truth))' "$1" "$2" "$3" "$rm" "$MONO_SHIFT"
+	lh_sync_get "$sync_file" "$1"
 }
 
 lh_init 12
@@ -83,13 +37,13 @@ lh_pick_ports 3
 lh_relay_start main --vm "$VM=unix-listen:$LH_TMP/$VM.sock"
 ok $? "lttng-hyper-relayd started with --vm $VM" || bail_out "no relay"
 
-read -r rm_before rm_window <<<"$(host_realtime_minus_mono)"
+read -r rm_before rm_window <<<"$(lh_host_realtime_minus_mono)"
 start_s=$(date +%s)
 lh_guest -m "$MONO_SHIFT" -w "$WALL_SHIFT" -c "$LH_TMP/$VM.sock" "$LH_TMP/guest" \
 	guest_trace "$NUM_EVENTS" "$RATE"
 ok $? "guest (monotonic +$MONO_SHIFT s, sessiond wall clock $WALL_SHIFT) traced $NUM_EVENTS events"
 end_s=$(date +%s)
-read -r rm rm_window_after <<<"$(host_realtime_minus_mono)"
+read -r rm rm_window_after <<<"$(lh_host_realtime_minus_mono)"
 diag "host realtime - monotonic: $rm_before ns before the session (+-$((rm_window / 2)) ns)," \
 	"$rm ns after (+-$((rm_window_after / 2)) ns): $((rm - rm_before)) ns apart"
 truth=$((rm - MONO_SHIFT * 1000000000))
@@ -101,7 +55,6 @@ lh_trace_complete "$NUM_EVENTS" &&
 ok $? "every event there, dated within the test's run ($LH_FIRST_S..$LH_LAST_S in $start_s..$end_s), not two days back"
 
 sync_file=$(find "$LH_OUT/$VM" -name lttng-hyper-sync -type f)
-metadata=$(find "$LH_OUT/$VM" -name metadata -type f)
 [ -n "$sync_file" ] && [ "$(wc -l <<<"$sync_file")" -eq 1 ]
 ok $? "one sync file: ${sync_file#"$LH_OUT"/}" || bail_out "no sync file"
 diag "$(cat "$sync_file")"
@@ -114,8 +67,8 @@ guest_offset=$(sync_get guest_offset)
 	setup_error=$((own_error - WALL_SHIFT_NS)) && [ "${setup_error#-}" -lt 1000000000 ]
 ok $? "the guest's own offset was $WALL_SHIFT off, as set up (guest_offset - truth = ${own_error:-?} ns)"
 
-offset=$(clock_field offset)
-freq=$(clock_field freq)
+offset=$(lh_metadata_clock "$LH_OUT/$VM" offset)
+freq=$(lh_metadata_clock "$LH_OUT/$VM" freq)
 [ -n "$offset" ] && [ "$offset" = "$(sync_get offset)" ] && [ "$freq" = "$(sync_get freq)" ]
 ok $? "the metadata holds the sync file's clock (offset = $offset, freq = $freq)"
 
@@ -126,10 +79,9 @@ diag "host realtime - monotonic used by the relay: $(sync_get host_realtime_minu
 
 # Cycles of the first and last events: the corrected clock must be right
 # over the whole trace, whatever freq (drift) it carries.
-read -r first_c last_c < <(timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-cycles --no-delta \
-	"$LH_OUT/$VM" | awk -F'[][]' 'NR == 1 { first = $2 } { last = $2 } END { print first, last }')
-err_first=$(mapping_error_ns "$offset" "$freq" "$first_c")
-err_last=$(mapping_error_ns "$offset" "$freq" "$last_c")
+read -r first_c last_c < <(lh_trace_cycles "$LH_OUT/$VM")
+err_first=$(lh_mapping_error_ns "$offset" "$freq" "$first_c" "$MONO_SHIFT" "$rm")
+err_last=$(lh_mapping_error_ns "$offset" "$freq" "$last_c" "$MONO_SHIFT" "$rm")
 [ -n "$err_first" ] && [ "${err_first#-}" -le "$MAX_ERROR_NS" ]
 ok $? "corrected clock at the first event: error $err_first ns (at most $MAX_ERROR_NS)"
 [ -n "$err_last" ] && [ "${err_last#-}" -le "$MAX_ERROR_NS" ]

@@ -18,21 +18,7 @@ stalled_guest()
 	lh_session_create s1 && lh_timed s1.start lttng start s1 &&
 		lh_gen "$1" || return 1
 	touch "$LH_GUEST_DIR/traced"
-	lh_wait_for 60 test -e "$LH_GUEST_DIR/relay-stopped" || return 1
-	# These stay in the guest's buffers: stop must flush them to a host
-	# that does not read.
-	lh_gen 1000 || return 1
-	lh_timed s1.stop lttng stop s1
-	lh_timed s1.destroy lttng destroy s1
-	lh_timed s1.list lttng list
-	return 0
-}
-
-lh_session_attempt()
-{
-	lh_session_create "$1" >/dev/null 2>&1 && return 0
-	lttng destroy "$1" >/dev/null 2>&1
-	return 1
+	lh_stop_unread s1 "$LH_GUEST_DIR/relay-stopped"
 }
 
 # hostless_guest COUNT
@@ -49,36 +35,9 @@ hostless_guest()
 	lh_wait_for 30 lh_session_attempt s3 || return 1
 	lttng start s3 && lh_gen "$1" && lttng stop s3 && lttng destroy s3
 }
-export -f stalled_guest lh_session_attempt hostless_guest
+export -f stalled_guest hostless_guest
 
 HOSTLESS_STEPS=(s2.create s2.enable-channel s2.start s2.stop s2.destroy)
-
-# step_within DIR STEP...: each STEP ran and took at most BOUND_MS.
-step_within()
-{
-	local dir=$1 step ms
-
-	shift
-	for step in "$@"; do
-		ms=$(lh_step_ms "$dir" "$step") && [ "$ms" -le "$BOUND_MS" ] || return 1
-	done
-}
-
-# step_report DIR STEP...: "STEP: MS ms, status S; ..."
-step_report()
-{
-	local dir=$1 step ms status out=''
-
-	shift
-	for step in "$@"; do
-		if read -r ms status 2>/dev/null <"$dir/$step.time"; then
-			out+="${out:+; }$step: $ms ms, status $status"
-		else
-			out+="${out:+; }$step: not run"
-		fi
-	done
-	echo "$out"
-}
 
 lh_init 11
 
@@ -98,12 +57,12 @@ kill -STOP "$relay_pid"
 touch "$g/relay-stopped"
 wait "$guest_pid"
 ok $? "guest role ended with the relay stopped"
-step_within "$g" s1.stop
-ok $? "lttng stop returned within $BOUND_MS ms ($(step_report "$g" s1.stop))"
-step_within "$g" s1.destroy
-ok $? "lttng destroy returned within $BOUND_MS ms ($(step_report "$g" s1.destroy))"
+lh_steps_within "$BOUND_MS" "$g" s1.stop
+ok $? "lttng stop returned within $BOUND_MS ms ($(lh_steps_report "$g" s1.stop))"
+lh_steps_within "$BOUND_MS" "$g" s1.destroy
+ok $? "lttng destroy returned within $BOUND_MS ms ($(lh_steps_report "$g" s1.destroy))"
 [ "$(lh_step_status "$g" s1.list)" = 0 ]
-ok $? "the guest's lttng-sessiond still answers ($(step_report "$g" s1.list))"
+ok $? "the guest's lttng-sessiond still answers ($(lh_steps_report "$g" s1.list))"
 kill -CONT "$relay_pid"
 kill "$relay_pid" && lh_wait_for 10 eval "! kill -0 $relay_pid 2>/dev/null"
 ok $? "the relay, resumed, exits on SIGTERM"
@@ -113,9 +72,10 @@ g=$LH_TMP/hostless
 lh_guest -u guest-late -t "$HOST_TIMEOUT_MS" -c "$LH_TMP/late.sock" "$g" hostless_guest \
 	"$NUM_EVENTS" &
 guest_pid=$!
-lh_wait_flag 150 "$g/hostless-done" "$guest_pid" && step_within "$g" "${HOSTLESS_STEPS[@]}"
+lh_wait_flag 150 "$g/hostless-done" "$guest_pid" &&
+	lh_steps_within "$BOUND_MS" "$g" "${HOSTLESS_STEPS[@]}"
 ok $? "no host: each lttng command returned within $BOUND_MS ms" \
-	"($(step_report "$g" "${HOSTLESS_STEPS[@]}"))"
+	"($(lh_steps_report "$g" "${HOSTLESS_STEPS[@]}"))"
 
 lh_pick_ports 3
 lh_relay_start late --vm "vm-late=unix-listen:$LH_TMP/late.sock"

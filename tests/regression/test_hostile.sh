@@ -28,16 +28,13 @@ good_trace()
 }
 export -f good_trace
 
-if [ ! -x "$HOSTILE" ]; then
-	echo "1..0 # SKIP $HOSTILE not built (make check builds it)"
-	exit 0
-fi
+lh_require "$HOSTILE"
 
 # Attacks run by the generic checks:
 # LOG PATTERN (ERE) | MODE | --evil STRING | other hostile-guest options.
-# Path attacks aim at $LH_TMP/escape-*: climbing out of OUT/vm-evil/SESSION
-# with "../" or naming an absolute path. None of these may exist afterwards.
-UP=$(printf '../%.0s' {1..16})
+# Path attacks aim at $LH_TMP/escape-* (see lh_attack_expand): climbing out
+# of OUT/vm-evil/SESSION with "../" or naming an absolute path. None of
+# these may exist afterwards.
 ATTACKS=(
 	"bad magic|garbage|"
 	"bad magic|bad-magic|"
@@ -169,36 +166,25 @@ ls -d "$LH_OUT/$EVIL"/hostile-* >/dev/null 2>&1
 ok $? "benign: its session is under OUT/$EVIL"
 
 # The hostname is not the guest's to choose: replaced by the VM name.
-target=$LH_TMP/escape-host
-hostile -e "$UP${target#/}" hostname
+lh_attack_expand hostname UP/escape-host
+hostile -e "$LH_EVIL" hostname
 ok $? "hostname: $(outcome)" || diag "$(cat "$OUT")"
 grep -q "^relayd: CREATE_SESSION id=.* output_path=\"$EVIL/hostile-" "$OUT"
 ok $? "hostname: the session went to $EVIL/ whatever the guest said"
 check_relay hostname
-check_contained hostname "$target"
+check_contained hostname "$LH_TARGET"
 
 for entry in "${ATTACKS[@]}"; do
 	IFS='|' read -r pattern mode evil opts <<<"$entry"
-	target=''
-	case $evil in
-	UP/*)
-		target=$LH_TMP/${evil#UP/}
-		evil=$UP${target#/}
-		;;
-	/*)
-		target=$LH_TMP$evil
-		evil=$target
-		;;
-	esac
-	what="$mode${evil:+ \"${evil/#$UP/(16 x ../)}\"}"
+	lh_attack_expand "$mode" "$evil"
 	# shellcheck disable=SC2086 # opts: words without blanks of their own
-	hostile ${evil:+-e "$evil"} $opts "$mode"
-	ok $? "$what: $(outcome)" || diag "$(cat "$OUT")"
+	hostile ${LH_EVIL:+-e "$LH_EVIL"} $opts "$mode"
+	ok $? "$LH_WHAT: $(outcome)" || diag "$(cat "$OUT")"
 	new_log | grep -qE "\[vm=$EVIL\] .*($pattern)"
-	ok $? "$what: the relay logged it for $EVIL ($pattern)" ||
+	ok $? "$LH_WHAT: the relay logged it for $EVIL ($pattern)" ||
 		diag "new log lines: $(new_log | tail -n 5)"
-	check_relay "$what"
-	check_contained "$what" "$target"
+	check_relay "$LH_WHAT"
+	check_contained "$LH_WHAT" "$LH_TARGET"
 done
 
 # DATA beyond the credit can only be told from fast credit returns while

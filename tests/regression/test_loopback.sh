@@ -44,7 +44,7 @@ ok $? "exactly $NUM_EVENTS hyper_test:seq events (got $LH_COUNT)"
 lh_trace_complete "$NUM_EVENTS"
 ok $? "seq is 0..$((NUM_EVENTS - 1)), no gap, no duplicate, no discarded events"
 
-hostname=$(lh_metadata_hostname "$LH_OUT/$VM")
+hostname=$(lh_metadata_env "$LH_OUT/$VM" hostname)
 [ "$hostname" = "$GUEST_HOSTNAME" ] && [ "$LH_HOSTNAMES" = "$GUEST_HOSTNAME" ]
 ok $? "the metadata keeps the guest's own hostname (metadata: '$hostname', events: '$LH_HOSTNAMES')"
 

@@ -46,8 +46,7 @@ entries=$(ls -A "$LH_OUT" 2>/dev/null | sort | paste -s -d ' ')
 [ "$entries" = "${VMS[*]}" ]
 ok $? "the host wrote one directory per VM (found: $entries)"
 
-latest_first=0
-earliest_last=
+lh_overlap_reset
 for i in "${!VMS[@]}"; do
 	vm=${VMS[i]}
 	lh_trace_stats "$LH_OUT/$vm"
@@ -61,12 +60,7 @@ for i in "${!VMS[@]}"; do
 	# measured realtime - monotonic inside its own time namespace.
 	[ "$LH_FIRST_S" -ge $((start_s - 5)) ] && [ "$LH_LAST_S" -le $((end_s + 5)) ]
 	ok $? "$vm: events dated within the test's run ($LH_FIRST_S..$LH_LAST_S in $start_s..$end_s)"
-	if [ "$LH_FIRST_S" -gt "$latest_first" ]; then
-		latest_first=$LH_FIRST_S
-	fi
-	if [ -z "$earliest_last" ] || [ "$LH_LAST_S" -lt "$earliest_last" ]; then
-		earliest_last=$LH_LAST_S
-	fi
+	lh_overlap_add
 done
-[ "$latest_first" -le "$earliest_last" ]
+lh_overlap
 ok $? "the three guests traced at the same time (their traces overlap in time)"

@@ -37,12 +37,7 @@ ATTACK_TIMEOUT_MS=2000
 # The VM paths the host takes below one VM that l1 runs (LH_MAX_NESTED_PER_CHILD).
 MAX_PATHS=16
 
-for tool in "$HOSTILE" "$LH_PINGPONG" "$LH_FAKETIME_LIB"; do
-	if ! [ -e "$tool" ]; then
-		echo "1..0 # SKIP $tool not found (run extras/install-deps.sh, then make check)"
-		exit 0
-	fi
-done
+lh_require "$HOSTILE" "$LH_PINGPONG" "$LH_FAKETIME_LIB" python3
 
 # --- in the guest roles ----------------------------------------------------
 
@@ -78,10 +73,7 @@ export -f good_session
 # connect) of the game, traced in SESSION.
 pingpong_session()
 {
-	lh_timed "$1.create" lttng create "$1" --set-url="$LH_GUEST_URL" &&
-	lh_timed "$1.enable-channel" lttng enable-channel -u -s "$1" \
-		--blocking-timeout=inf c &&
-	lh_timed "$1.enable-event" lttng enable-event -u -s "$1" -c c 'hyper_pingpong:*' &&
+	lh_session_create "$1" 'hyper_pingpong:*' &&
 	lh_timed "$1.start" lttng start "$1" &&
 	LTTNG_UST_REGISTER_TIMEOUT=-1 LTTNG_UST_ALLOW_BLOCKING=1 \
 		lh_timed "$1.pingpong" "$LH_PINGPONG" --"$2" "$3" -n "$4" &&
@@ -119,22 +111,6 @@ export NUM_EVENTS RATE ROUNDS GOOD_RATE
 
 # --- on the host ------------------------------------------------------------
 
-# The host's CLOCK_REALTIME - CLOCK_MONOTONIC (ns), from the reading whose
-# two monotonic stamps are closest; then the width of that window (ns).
-host_realtime_minus_mono()
-{
-	python3 -c '
-import time
-best = None
-for _ in range(2000):
-    m1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    r = time.clock_gettime_ns(time.CLOCK_REALTIME)
-    m2 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    if best is None or m2 - m1 < best[1]:
-        best = (r - (m1 + m2) // 2, m2 - m1)
-print(best[0], best[1])'
-}
-
 # session_dir DIR SESSION: the one directory of SESSION right under DIR.
 session_dir()
 {
@@ -149,49 +125,6 @@ entries()
 {
 	ls -A "$1" 2>/dev/null | sed 's/-[0-9]\{8\}-[0-9]\{6\}$/-DATE/' | LC_ALL=C sort |
 		paste -s -d ' '
-}
-
-# sync_get FILE KEY: a value of a sync file.
-sync_get()
-{
-	sed -n "s/^$2 = \(.*\)\$/\1/p" "$1"
-}
-
-# clock_field TRACE_DIR FIELD: a field of the clock block of the trace's metadata.
-clock_field()
-{
-	local md
-
-	md=$(find "$1" -name metadata -type f | head -n 1)
-	[ -n "$md" ] || return 1
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 --output-format=ctf-metadata "$(dirname "$md")" |
-		awk -v f="$2" '
-		/^clock {/ { in_clock = 1 }
-		in_clock && $1 == f { sub(/;$/, "", $3); print $3; exit }
-		in_clock && /^};/ { in_clock = 0 }'
-}
-
-# mapping_error_ns OFFSET FREQ CYCLES SHIFT_S: the corrected metadata's
-# wall-clock time of guest clock value CYCLES minus the truth, exactly,
-# for a guest whose CLOCK_MONOTONIC is the host's + SHIFT_S.
-mapping_error_ns()
-{
-	python3 -c '
-import sys
-from fractions import Fraction
-offset, freq, c, rm, shift = map(int, sys.argv[1:])
-mapped = Fraction((offset + c) * 10**9, freq)
-print(round(mapped - (c - shift * 10**9 + rm)))' "$1" "$2" "$3" "$rm" "$4"
-}
-
-# describe_order: a line of lh_pingpong_order, in words.
-describe_order()
-{
-	local ordered wrong missing dups min max
-
-	read -r ordered wrong missing dups _ min _ max <<<"$1"
-	echo "$ordered ordered, $wrong reversed, $missing incomplete, $dups duplicate events," \
-		"recv - send from $min to $max ns"
 }
 
 # 16 fixed, 10 per level, 4 per attack, 6 for the bans, 3 for the limit,
@@ -215,7 +148,7 @@ RELAY_PID=$(lh_relay_pid main)
 CHILD_ARGS=("--vm l2=unix-listen:$LH_TMP/l2.sock --vm evil=unix-listen:$EVIL_SOCK
 	--vm many=unix-listen:$MANY_SOCK" "--vm l3=unix-listen:$LH_TMP/l3.sock" '')
 start_s=$(date +%s)
-read -r rm_before rm_window_before <<<"$(host_realtime_minus_mono)"
+read -r rm_before rm_window_before <<<"$(lh_host_realtime_minus_mono)"
 pids=()
 for i in "${!LEVELS[@]}"; do
 	lvl=${LEVELS[i]}
@@ -241,7 +174,7 @@ done
 wait "${pids[2]}"
 ok $? "l3: its role ended well"
 end_s=$(date +%s)
-read -r rm rm_window <<<"$(host_realtime_minus_mono)"
+read -r rm rm_window <<<"$(lh_host_realtime_minus_mono)"
 diag "host realtime - monotonic: $rm_before ns before (+-$((rm_window_before / 2)) ns)," \
 	"$rm ns after (+-$((rm_window / 2)) ns): $((rm - rm_before)) ns apart"
 
@@ -251,8 +184,7 @@ diag "host realtime - monotonic: $rm_before ns before (+-$((rm_window_before / 2
 ok $? "OUT holds l1/s-l1-*, l1/l2/s-l2-*, l1/l2/l3/s-l3-* and nothing else" ||
 	diag "$(cd "$LH_OUT" && find . -maxdepth 4 -type d)"
 
-latest_first=0
-earliest_last=
+lh_overlap_reset
 for i in "${!LEVELS[@]}"; do
 	lvl=${LEVELS[i]}
 	dir=$(session_dir "$LH_OUT/${PATHS[i]}" "s-$lvl")
@@ -263,18 +195,13 @@ for i in "${!LEVELS[@]}"; do
 	lh_trace_complete "$NUM_EVENTS"
 	ok $? "$lvl: seq is 0..$((NUM_EVENTS - 1)), no gap, no duplicate, no discarded events"
 	[ "$LH_HOSTNAMES" = "${HOSTNAMES[i]}" ] &&
-		[ "$(lh_metadata_hostname "$dir")" = "${HOSTNAMES[i]}" ]
+		[ "$(lh_metadata_env "$dir" hostname)" = "${HOSTNAMES[i]}" ]
 	ok $? "$lvl: its metadata's hostname is its own, ${HOSTNAMES[i]} (found: $LH_HOSTNAMES)"
 	[ "$LH_FIRST_S" -ge $((start_s - 5)) ] && [ "$LH_LAST_S" -le $((end_s + 5)) ]
 	ok $? "$lvl: events dated within the test's run ($LH_FIRST_S..$LH_LAST_S in $start_s..$end_s)"
-	if [ "$LH_FIRST_S" -gt "$latest_first" ]; then
-		latest_first=$LH_FIRST_S
-	fi
-	if [ -z "$earliest_last" ] || [ "$LH_LAST_S" -lt "$earliest_last" ]; then
-		earliest_last=$LH_LAST_S
-	fi
+	lh_overlap_add
 done
-[ "$latest_first" -le "$earliest_last" ]
+lh_overlap
 ok $? "the three levels traced at the same time (their traces overlap in time)"
 
 # --- 2. the clock chain --------------------------------------------------------
@@ -283,16 +210,16 @@ for i in "${!LEVELS[@]}"; do
 	lvl=${LEVELS[i]}
 	dir=${SESSION_DIRS[i]}
 	sync_file=$dir/lttng-hyper-sync
-	[ -f "$sync_file" ] && [ "$(sync_get "$sync_file" status)" = applied ] &&
-		[ "$(sync_get "$sync_file" vm)" = "${PATHS[i]}" ] &&
-		[ "$(sync_get "$sync_file" hops)" = $((i + 1)) ]
+	[ -f "$sync_file" ] && [ "$(lh_sync_get "$sync_file" status)" = applied ] &&
+		[ "$(lh_sync_get "$sync_file" vm)" = "${PATHS[i]}" ] &&
+		[ "$(lh_sync_get "$sync_file" hops)" = $((i + 1)) ]
 	ok $? "$lvl: its sync file says vm = ${PATHS[i]}, correction applied, $((i + 1)) hops"
 	diag "$(grep -E '^(vm|status|offset|guest_offset|error_ns|hop\.[0-9]+) =' "$sync_file")"
 
 	hops_ok=0
 	sum=0
 	for ((h = 0; h <= i; h++)); do
-		line=$(sync_get "$sync_file" "hop\.$((h + 1))")
+		line=$(lh_sync_get "$sync_file" "hop\.$((h + 1))")
 		hop_re="^vm=${PATHS[h]} method=[^ ]+ probes=[1-9][0-9]* error_ns=([0-9]+)"
 		hop_re+=" drift_ppb=-?[0-9.]+ lead_ns=-?[0-9]+\$"
 		if ! [[ $line =~ $hop_re ]]; then
@@ -301,7 +228,7 @@ for i in "${!LEVELS[@]}"; do
 		fi
 		sum=$((sum + BASH_REMATCH[1]))
 	done
-	error_bound=$(sync_get "$sync_file" error_ns)
+	error_bound=$(lh_sync_get "$sync_file" error_ns)
 	# The inner bounds are scaled by the outer rates: a few ns apart at most.
 	[ "$hops_ok" -eq 0 ] && [[ $error_bound =~ ^[0-9]+$ ]] &&
 		[ "$error_bound" -ge $((sum - i)) ] && [ "$error_bound" -le $((sum + i)) ]
@@ -309,15 +236,14 @@ for i in "${!LEVELS[@]}"; do
 		"the error bound ($error_bound ns) is their sum ($sum ns)"
 
 	# The truth: the level's CLOCK_MONOTONIC is the host's + its offset.
-	offset=$(clock_field "$dir" offset)
-	freq=$(clock_field "$dir" freq)
-	[ -n "$offset" ] && [ "$offset" = "$(sync_get "$sync_file" offset)" ] &&
-		[ "$freq" = "$(sync_get "$sync_file" freq)" ]
+	offset=$(lh_metadata_clock "$dir" offset)
+	freq=$(lh_metadata_clock "$dir" freq)
+	[ -n "$offset" ] && [ "$offset" = "$(lh_sync_get "$sync_file" offset)" ] &&
+		[ "$freq" = "$(lh_sync_get "$sync_file" freq)" ]
 	ok $? "$lvl: the metadata holds the sync file's clock (offset = $offset, freq = $freq)"
-	read -r first_c last_c < <(timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-cycles --no-delta \
-		"$dir" | awk -F'[][]' 'NR == 1 { first = $2 } { last = $2 } END { print first, last }')
-	err_first=$(mapping_error_ns "$offset" "$freq" "$first_c" "${OFFSETS[i]}")
-	err_last=$(mapping_error_ns "$offset" "$freq" "$last_c" "${OFFSETS[i]}")
+	read -r first_c last_c < <(lh_trace_cycles "$dir")
+	err_first=$(lh_mapping_error_ns "$offset" "$freq" "$first_c" "${OFFSETS[i]}" "$rm")
+	err_last=$(lh_mapping_error_ns "$offset" "$freq" "$last_c" "${OFFSETS[i]}" "$rm")
 	max_err=$((error_bound + rm_window / 2))
 	[ -n "$err_first" ] && [ -n "$err_last" ] &&
 		[ "${err_first#-}" -le "$max_err" ] && [ "${err_last#-}" -le "$max_err" ]
@@ -347,7 +273,7 @@ mapfile -t dirs <<<"$order"
 for d in 0 1; do
 	names=(host l2)
 	read -r ordered wrong missing dups _ <<<"${dirs[d]}"
-	diag "${names[d]} -> ${names[1 - d]}: $(describe_order "${dirs[d]}")"
+	diag "${names[d]} -> ${names[1 - d]}: $(lh_pingpong_describe "${dirs[d]}")"
 	[ "${ordered:-0}" -eq "$ROUNDS" ] && [ "$wrong" -eq 0 ] && [ "$missing" -eq 0 ] &&
 		[ "$dups" -eq 0 ]
 	ok $? "${names[d]} -> ${names[1 - d]}: every one of $ROUNDS sends comes before its recv"
@@ -439,8 +365,8 @@ check_contained()
 # lttng-hyperd refuses a frame) | LOG PATTERN (ERE) | MODE | --evil STRING |
 # other hostile-guest options. Each relayd attack comes from a VM of evil's
 # own (-p), so that the ban of one does not stop the next. Path attacks
-# aim at $LH_TMP/escape-* by climbing with "../", or at an absolute path.
-UP=$(printf '../%.0s' {1..16})
+# aim at $LH_TMP/escape-* by climbing with "../", or at an absolute path
+# (see lh_attack_expand).
 ATTACKS=(
 	"relay|unsafe base_path|base-path|UP/escape-base|-p a1"
 	"relay|unsafe base_path|base-path|/escape-base-abs|-p a2"
@@ -485,40 +411,29 @@ ok $? "the benign sessions are under OUT/l1/evil and OUT/l1/evil/l2"
 
 for entry in "${ATTACKS[@]}"; do
 	IFS='|' read -r where pattern mode evil opts <<<"$entry"
-	target=''
-	case $evil in
-	UP/*)
-		target=$LH_TMP/${evil#UP/}
-		evil=$UP${target#/}
-		;;
-	/*)
-		target=$LH_TMP$evil
-		evil=$target
-		;;
-	esac
-	what="$mode${opts:+ $opts}${evil:+ \"${evil/#$UP/(16 x ../)}\"}"
+	lh_attack_expand "$mode" "$evil" "$opts"
 	# shellcheck disable=SC2086 # opts: words without blanks of their own
-	hostile ${evil:+-e "$evil"} $opts "$mode"
+	hostile ${LH_EVIL:+-e "$LH_EVIL"} $opts "$mode"
 	# A malformed VM path makes "benign" an attack: L1 must close the channel.
 	if [ "$mode" = benign ]; then
 		grep -q '^setup: VERSION .* got no answer (channel closed)' "$OUT"
 	else
 		[ -s "$OUT" ] && grep -q '^verdict: pass' "$OUT"
 	fi
-	ok $? "$what: $(outcome)" || diag "$(cat "$OUT")"
+	ok $? "$LH_WHAT: $(outcome)" || diag "$(cat "$OUT")"
 	if [ "$where" = relay ]; then
 		path=${opts#-p }
 		new_relay_log | grep -qE "\[vm=l1\] conn [0-9]+ \((control|data)\) reset: .*($pattern)" &&
 			new_relay_log | grep -qE "\[vm=l1\] nested VM l1/evil/$path: its connections.* are refused"
-		ok $? "$what: the relay logged the fault ($pattern) and shut l1/evil/$path out" ||
+		ok $? "$LH_WHAT: the relay logged the fault ($pattern) and shut l1/evil/$path out" ||
 			diag "new relay log lines: $(new_relay_log | grep -v Debug | tail -n 5)"
 	else
 		new_l1_log | grep -qE "\[vm=evil\] closing channel: .*($pattern)"
-		ok $? "$what: L1's lttng-hyperd closed evil's channel ($pattern)" ||
+		ok $? "$LH_WHAT: L1's lttng-hyperd closed evil's channel ($pattern)" ||
 			diag "new log lines of L1's lttng-hyperd: $(new_l1_log | tail -n 5)"
 	fi
-	check_untouched "$what"
-	check_contained "$what" "$target"
+	check_untouched "$LH_WHAT"
+	check_contained "$LH_WHAT" "$LH_TARGET"
 done
 
 # A VM shut out stays out, and so do the VMs it says it runs: it names them.
@@ -528,7 +443,8 @@ ok $? "l1/evil/a1, shut out, is refused a new connection: $(outcome)" || diag "$
 hostile -r -p a1/b benign
 grep -q '^setup: VERSION .* got no answer (connection' "$OUT"
 ok $? "l1/evil/a1/b, below a VM shut out, is refused too: $(outcome)" || diag "$(cat "$OUT")"
-hostile -e "$UP${LH_TMP#/}/escape-evil" base-path
+lh_attack_expand base-path UP/escape-evil
+hostile -e "$LH_EVIL" base-path
 new_relay_log | grep -qE "\[vm=l1\] nested VM l1/evil: its connections.* are refused"
 ok $? "evil itself is shut out after its own fault: $(outcome)" ||
 	diag "$(cat "$OUT")" "new relay log lines: $(new_relay_log | grep -v Debug | tail -n 5)"

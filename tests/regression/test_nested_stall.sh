@@ -18,19 +18,10 @@ export RATE=20000
 PAUSE_S=1.5
 LEVELS=(l1 l2)
 
-# Retry while the chain comes up: lttng-hyperd refuses relayd connections
-# until its channel is up.
-session_attempt()
-{
-	lh_session_create "$1" >/dev/null 2>&1 && return 0
-	lttng destroy "$1" >/dev/null 2>&1
-	return 1
-}
-
 # level_role COUNT: (a) then (b), in step with the test through flag files.
 level_role()
 {
-	lh_wait_for 30 session_attempt s1 || return 1
+	lh_wait_for 30 lh_session_attempt s1 || return 1
 	lh_timed s1.start lttng start s1 || return 1
 	touch "$LH_GUEST_DIR/ready"
 	lh_wait_for 60 test -e "$FLAGS/go" || return 1
@@ -38,38 +29,12 @@ level_role()
 	lh_timed s1.stop lttng stop s1 && lh_timed s1.destroy lttng destroy s1 || return 1
 	touch "$LH_GUEST_DIR/slow-done"
 
-	lh_wait_for 30 session_attempt s2 || return 1
+	lh_wait_for 30 lh_session_attempt s2 || return 1
 	lh_timed s2.start lttng start s2 && lh_gen 20000 || return 1
 	touch "$LH_GUEST_DIR/traced"
-	lh_wait_for 60 test -e "$FLAGS/relay-stopped" || return 1
-	# These stay in the buffers: stop must flush them to a host that
-	# does not read.
-	lh_gen 1000 || return 1
-	lh_timed s2.stop lttng stop s2
-	lh_timed s2.destroy lttng destroy s2
-	lh_timed s2.list lttng list
-	return 0
+	lh_stop_unread s2 "$FLAGS/relay-stopped"
 }
-export -f session_attempt level_role
-
-# step_within DIR STEP: the step ran and took at most BOUND_MS.
-step_within()
-{
-	local ms
-
-	ms=$(lh_step_ms "$1" "$2") && [ "$ms" -le "$BOUND_MS" ]
-}
-
-step_report()
-{
-	local ms status
-
-	if read -r ms status 2>/dev/null <"$1/$2.time"; then
-		echo "$2: $ms ms, status $status"
-	else
-		echo "$2: not run"
-	fi
-}
+export -f level_role
 
 # wait_flags FILE: wait until every level's role made FILE.
 wait_flags()
@@ -130,11 +95,11 @@ for level in "${LEVELS[@]}"; do
 	wait "${role_pids[$level]}"
 	ok $? "$level: guest role ended with the host stopped"
 	g=$LH_TMP/$level
-	step_within "$g" s2.stop && step_within "$g" s2.destroy
+	lh_steps_within "$BOUND_MS" "$g" s2.stop s2.destroy
 	ok $? "$level: lttng stop and destroy returned within $BOUND_MS ms" \
-		"($(step_report "$g" s2.stop); $(step_report "$g" s2.destroy))"
+		"($(lh_steps_report "$g" s2.stop s2.destroy))"
 	[ "$(lh_step_status "$g" s2.list)" = 0 ]
-	ok $? "$level: its lttng-sessiond still answers ($(step_report "$g" s2.list))"
+	ok $? "$level: its lttng-sessiond still answers ($(lh_steps_report "$g" s2.list))"
 done
 kill -CONT "$relay_pid"
 kill "$relay_pid" && lh_wait_for 10 eval "! kill -0 $relay_pid 2>/dev/null"

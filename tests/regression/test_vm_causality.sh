@@ -37,12 +37,7 @@ SIDE_NAMES=(host guest)
 LH_PINGPONG=$top_builddir/tests/utils/pingpong
 LH_CLI=$top_builddir/src/bin/lttng-hyper/lttng-hyper
 
-for tool in "$LH_PINGPONG" "$LH_CLI"; do
-	if ! [ -e "$tool" ]; then
-		echo "1..0 # SKIP $tool not found (run make check)"
-		exit 0
-	fi
-done
+lh_require "$LH_PINGPONG" "$LH_CLI"
 
 lh_init 16
 if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -73,11 +68,7 @@ host_role()
 {
 	local sock=$1 rounds=$2
 
-	lh_timed s-host.create lttng create s-host --set-url="$LH_GUEST_URL" &&
-	lh_timed s-host.enable-channel lttng enable-channel -u -s s-host \
-		--blocking-timeout=inf c &&
-	lh_timed s-host.enable-event lttng enable-event -u -s s-host -c c \
-		'hyper_pingpong:*' &&
+	lh_session_create s-host 'hyper_pingpong:*' &&
 	lh_timed s-host.start lttng start s-host || return 1
 	LTTNG_UST_REGISTER_TIMEOUT=-1 LTTNG_UST_ALLOW_BLOCKING=1 \
 		LH_CMD_TIMEOUT=$((PEER_WAIT + 60)) lh_timed s-host.pingpong \
@@ -88,21 +79,10 @@ host_role()
 export -f host_role
 export LH_PINGPONG PEER_WAIT
 
-# describe_order: a line of lh_pingpong_order, in words.
-describe_order()
-{
-	local ordered wrong missing dups beyond min median max
-
-	read -r ordered wrong missing dups beyond min median max <<<"$1"
-	echo "$ordered ordered, $wrong reversed ($beyond by more than the bound)," \
-		"$missing incomplete, $dups duplicate events," \
-		"recv - send: min $min, median $median, max $max ns"
-}
-
 # sync_value KEY: the value of KEY in the VM's sync file.
 sync_value()
 {
-	[ -f "$sync_file" ] && sed -n "s/^$1 = //p" "$sync_file"
+	lh_sync_get "$sync_file" "$1"
 }
 
 build_image
@@ -170,7 +150,7 @@ mapfile -t dirs <<<"$order"
 for dir in 0 1; do
 	read -r ordered wrong missing dups beyond _ <<<"${dirs[dir]}"
 	to=${SIDE_NAMES[1 - dir]}
-	diag "${SIDE_NAMES[dir]} -> $to: $(describe_order "${dirs[dir]}")"
+	diag "${SIDE_NAMES[dir]} -> $to: $(lh_pingpong_describe "${dirs[dir]}")"
 	[ "$((${ordered:-0} + wrong))" -eq "$ROUNDS" ] && [ "$beyond" -eq 0 ] &&
 		[ "$missing" -eq 0 ] && [ "$dups" -eq 0 ]
 	ok $? "${SIDE_NAMES[dir]} -> $to: every one of $ROUNDS sends comes before its recv, up to the error bound"
@@ -185,8 +165,8 @@ ok $? "lttng-hyper sync-fix --revert put the guest's own clock back in a copy"
 order=$(lh_pingpong_order "$LH_TMP/uncorrected" "$ROUNDS" "${error_ns:-0}")
 ok $? "babeltrace2 read the uncorrected copy"
 mapfile -t dirs <<<"$order"
-diag "uncorrected, host -> guest: $(describe_order "${dirs[0]}")"
-diag "uncorrected, guest -> host: $(describe_order "${dirs[1]}")"
+diag "uncorrected, host -> guest: $(lh_pingpong_describe "${dirs[0]}")"
+diag "uncorrected, guest -> host: $(lh_pingpong_describe "${dirs[1]}")"
 read -r ordered wrong missing _ beyond _ <<<"${dirs[0]}"
 [ "${wrong:-0}" -eq "$ROUNDS" ] && [ "$beyond" -eq "$ROUNDS" ] && [ "$missing" -eq 0 ]
 ok $? "uncorrected, host -> guest: every recv comes before its send, beyond the bound (the order is wrong)"

@@ -39,8 +39,7 @@ entries=$(ls -A "$LH_OUT" 2>/dev/null | sort | paste -s -d ' ')
 [ "$entries" = "${VMS[*]}" ]
 ok $? "the host wrote one directory per VM (found: $entries)"
 
-latest_first=0
-earliest_last=
+lh_overlap_reset
 for i in "${!VMS[@]}"; do
 	vm=${VMS[i]}
 	lh_trace_stats "$LH_OUT/$vm"
@@ -51,12 +50,7 @@ for i in "${!VMS[@]}"; do
 	[ "$LH_HOSTNAMES" = "${HOSTNAMES[i]}" ] &&
 		[ "$(lh_metadata_env "$LH_OUT/$vm" hostname)" = "${HOSTNAMES[i]}" ]
 	ok $? "$vm: only ${HOSTNAMES[i]}'s events (found hostnames: $LH_HOSTNAMES)"
-	if [ "$LH_FIRST_S" -gt "$latest_first" ]; then
-		latest_first=$LH_FIRST_S
-	fi
-	if [ -z "$earliest_last" ] || [ "$LH_LAST_S" -lt "$earliest_last" ]; then
-		earliest_last=$LH_LAST_S
-	fi
+	lh_overlap_add
 done
-[ "$latest_first" -le "$earliest_last" ]
+lh_overlap
 ok $? "the two guests traced at the same time (their traces overlap in time)"

@@ -31,6 +31,10 @@ Options:
                           PATH, and virtio-net for its net:// comparison
       --pingpong PATH     add the pingpong program at PATH (tests/utils/pingpong),
                           for lh.mode=pingpong
+      --nested            build the first-level guest of a nested run
+                          (lh.mode=nested): this image plus QEMU, bash,
+                          launch-guest.sh, and the nested guest's kernel
+                          and initramfs (this image without these additions)
   -h, --help              show this help
 
 Environment:
@@ -57,6 +61,7 @@ gen_events=./tests/utils/gen-events
 kernel_tracing=0
 relayd_push=
 pingpong=
+nested=0
 epoch=${SOURCE_DATE_EPOCH:-0}
 
 while [ $# -gt 0 ]; do
@@ -93,6 +98,10 @@ while [ $# -gt 0 ]; do
 		pingpong=${2:?$1 needs a value}
 		shift 2
 		;;
+	--nested)
+		nested=1
+		shift
+		;;
 	-h|--help)
 		usage
 		exit 0
@@ -119,6 +128,12 @@ ZSTD_LEVEL=15
 PACK_FORMAT="newc zstd-$ZSTD_LEVEL"
 # Free space needed in the cache to unpack a kernel package (about 450 MB).
 KERNEL_SPACE_MB=1024
+# Where the first-level guest of a nested run keeps the nested guest and
+# the launcher (guest-init.sh's lh.mode=nested).
+NESTED_DIR=/usr/share/lttng-hyper/nested
+# What QEMU reads to boot a kernel directly: SeaBIOS, the option ROMs of
+# -kernel (pvh.bin for an ELF kernel), and the APIC model's kvmvapic.bin.
+QEMU_FIRMWARE="bios-256k.bin kvmvapic.bin linuxboot_dma.bin pvh.bin"
 
 need_space()
 {
@@ -250,10 +265,11 @@ module_deps()
 		tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '
 }
 
-# Append a module to the load order after the modules it depends on.
+# Append a module to a load order (lh-load-order unless given) after the
+# modules it depends on.
 add_module()
 {
-	local name=${1//-/_} file dep
+	local name=${1//-/_} order=${2:-lh-load-order} file dep
 
 	case " $loaded " in
 	*" $name "*)
@@ -267,12 +283,12 @@ add_module()
 		return 0
 	fi
 	for dep in $(module_deps "$moddir/$file"); do
-		add_module "$dep"
+		add_module "$dep" "$order"
 	done
 	loaded="$loaded $name "
 	mkdir -p "$(dirname "$root/lib/modules/$kabi/$file")"
 	cp "$moddir/$file" "$root/lib/modules/$kabi/$file"
-	echo "$file" >> "$root/lib/modules/$kabi/lh-load-order"
+	echo "$file" >> "$root/lib/modules/$kabi/$order"
 }
 
 # Mirror the host's merged-/usr links, then lay out the tree.
@@ -308,14 +324,98 @@ tree_hash()
 		sha256sum | cut -c 1-16
 }
 
-# Reproducible archive: sorted names, fixed owners, times and inode numbers.
-pack()
+# Reproducible archive of the tree, on the standard output: sorted names,
+# fixed owners, times and inode numbers.
+write_cpio()
 {
 	find "$root" -exec touch -h -d "@$epoch" {} +
 	(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-		cpio --quiet --null --reproducible -R 0:0 -H newc -o) |
-		zstd -q -T0 -"$ZSTD_LEVEL" > "$1.tmp"
+		cpio --quiet --null --reproducible -R 0:0 -H newc -o)
+}
+
+pack()
+{
+	write_cpio | zstd -q -T0 -"$ZSTD_LEVEL" > "$1.tmp"
 	mv "$1.tmp" "$1"
+}
+
+# --- nested runs --------------------------------------------------------------
+
+# A compressed kernel decompresses itself at boot, which takes about 20 s
+# under TCG within TCG. A kernel with a PVH entry point can boot as the
+# plain ELF file instead: extract it once per kernel, into the cache.
+nested_kernel()
+{
+	local config=$kdir/root/boot/config-$kabi vmlinuz=$kdir/root/boot/vmlinuz-$kabi offset
+
+	if ! grep -q '^CONFIG_PVH=y' "$config" || ! grep -q '^CONFIG_KERNEL_XZ=y' "$config"; then
+		cp "$vmlinuz" "$1"
+		return 0
+	fi
+	if [ ! -f "$kdir/vmlinux" ]; then
+		# The xz stream starts at its magic bytes, after the bzImage's setup code.
+		offset=$(LC_ALL=C grep -a -b -o -m 1 $'\xfd''7zXZ' "$vmlinuz" |
+			awk -F : 'NR == 1 { print $1 }')
+		[ -n "$offset" ] || die "no xz stream in $vmlinuz"
+		partial=$kdir/vmlinux.tmp
+		# Through a file: xz stops reading at the end of the stream.
+		tail -c +"$((offset + 1))" "$vmlinuz" > "$workdir/vmlinux.xz" &&
+			xz -d -c --single-stream "$workdir/vmlinux.xz" > "$kdir/vmlinux.tmp" ||
+			die "cannot decompress the kernel in $vmlinuz"
+		rm -f "$workdir/vmlinux.xz"
+		need_elf vmlinux "$kdir/vmlinux.tmp" "extracted from $vmlinuz"
+		mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
+		partial=
+	fi
+	cp "$kdir/vmlinux" "$1"
+}
+
+# Turn the tree into the first level of a nested run. The nested guest
+# gets the tree as it is, as an uncompressed archive: it unpacks faster
+# (about 10 s less under TCG within TCG), and the first level's own
+# archive compresses it anyway.
+add_nested()
+{
+	local dir=$root$NESTED_DIR qemu file lookup d found
+
+	nested_hash=$(tree_hash)
+	write_cpio > "$workdir/nested-initrd.img"
+	mkdir -p "$dir"
+	mv "$workdir/nested-initrd.img" "$dir/initrd.img"
+	nested_kernel "$dir/kernel"
+	log "nested guest: kernel $(du -m --apparent-size "$dir/kernel" | cut -f 1) MB," \
+		"initramfs $nested_hash $(du -m --apparent-size "$dir/initrd.img" | cut -f 1) MB"
+
+	# KVM, for a host that gives this guest nested virtualization: only
+	# the module of the guest's CPU loads, so they have an order of their own.
+	add_module kvm_intel lh-kvm-load-order
+	add_module kvm_amd lh-kvm-load-order
+	install -m 0755 "$srcdir/launch-guest.sh" "$dir/launch-guest.sh"
+	install_elf "$(command -v bash)"
+	# The launcher's KVM probe needs GNU timeout (--kill-after), which
+	# busybox's lacks.
+	rm -f "$root$(readlink -f "$(command -v timeout)")"
+	install_elf "$(command -v timeout)"
+	qemu=$(command -v qemu-system-x86_64)
+	install_elf "$qemu"
+	# Debian's QEMU loads TCG as a module.
+	for file in $(dpkg -L qemu-system-common 2> /dev/null |
+			grep '/accel-tcg-x86_64\.so$'); do
+		install_elf "$file"
+	done
+	# The guest's QEMU looks in the same folders, relative to its binary.
+	lookup=$("$qemu" -L help)
+	for file in $QEMU_FIRMWARE; do
+		found=
+		for d in $lookup; do
+			if [ -f "$d/$file" ]; then
+				install_path "$d/$file"
+				found=1
+				break
+			fi
+		done
+		[ -n "$found" ] || die "QEMU's $file not found in: $lookup"
+	done
 }
 
 # --- main ---------------------------------------------------------------------
@@ -333,6 +433,12 @@ if [ -n "$relayd_push" ]; then
 fi
 if [ -n "$pingpong" ]; then
 	need_elf pingpong "$pingpong" "build it with make tests/utils/pingpong"
+fi
+if [ "$nested" -eq 1 ]; then
+	need_cmd qemu-system-x86_64 qemu-system-x86
+	need_cmd bash bash
+	need_cmd xz xz-utils
+	need_cmd timeout coreutils
 fi
 
 if ! dpkg-query -W -f '${Status}' busybox-static 2> /dev/null | grep -q installed; then
@@ -413,6 +519,10 @@ if [ "$kernel_tracing" -eq 1 ]; then
 	"$srcdir/build-modules.sh" --cache "$cache" --kernel-abi "$kabi" "$root" ||
 		die "cannot build lttng-modules for $kabi"
 fi
+nested_hash=
+if [ "$nested" -eq 1 ]; then
+	add_nested
+fi
 
 hash=$(tree_hash)
 initrd=$cache/initrd/$kabi-$hash.img
@@ -437,6 +547,9 @@ cp "$initrd" "$output/initrd.img"
 		cat "$root/lib/modules/$kabi/extra/lttng-modules.versions"
 	fi
 	echo "initramfs $hash"
+	if [ -n "$nested_hash" ]; then
+		echo "nested guest initramfs $nested_hash"
+	fi
 } > "$output/versions"
 log "kernel:    $output/vmlinuz ($(du -h "$output/vmlinuz" | cut -f 1))"
 log "initramfs: $output/initrd.img ($(du -h "$output/initrd.img" | cut -f 1))"

@@ -2,7 +2,8 @@
 # /init of the lttng-hyper test guest (busybox sh), installed by build-guest.sh.
 #
 # Kernel command line parameters:
-#   lh.mode=trace|port|shell|probe|bench|pingpong   what to do (default: trace)
+#   lh.mode=trace|nested|port|shell|probe|bench|pingpong
+#                                    what to do (default: trace)
 #   lh.hostname=NAME                 guest hostname (default: lttng-guest)
 #   lh.events=N                      events the traced workload emits (default: 200000)
 #   lh.payload=BYTES                 payload size of each event (default: 0)
@@ -26,6 +27,19 @@
 # through lttng-hyperd like lh.mode=trace; its own parameter:
 #   lh.rounds=N                      round trips to play (default: 1000)
 #
+# lh.mode=nested runs a nested guest (an image built with build-guest.sh
+# --nested) under QEMU, with lh.mode=trace: its lttng-hyperd reaches this
+# guest's, which carries its traces to the host as VM NAME within this VM.
+# This guest traces its own lh.events (default here: 0) meanwhile, and is
+# done once the nested guest powers off. Its own parameters:
+#   lh.l2-name=NAME                  the nested VM's name (default: l2)
+#   lh.l2-mem=MB                     its memory (default: 256)
+#   lh.l2-timeout=SECONDS            how long it may run (default: 900)
+#   lh.l2-accel=auto|kvm|tcg         its accelerator (default: auto, which
+#                                    probes KVM when this guest has /dev/kvm)
+#   lh.l2-KEY=VALUE                  any other: lh.KEY=VALUE for the nested
+#                                    guest, e.g. lh.l2-events=1000
+#
 # lh.mode=bench runs bench/vm.sh's measurements (an image built with
 # build-guest.sh --bench, booted with --user-net and a second port,
 # org.lttng.hyper.raw); its own parameters:
@@ -45,6 +59,16 @@ PORT_LINK=/dev/virtio-ports/$PORT_NAME
 PINGPONG_PORT=org.lttng.pingpong.0
 HYPERD_PID=/var/run/lttng-hyperd.pid
 HYPERD_LOG=/tmp/lttng-hyperd.log
+NESTED_DIR=/usr/share/lttng-hyper/nested
+L2_SOCK=/run/lh-l2.sock
+L2_CONSOLE=/tmp/l2-console.log
+L2_LAUNCH_LOG=/tmp/l2-launch.log
+# The nested guest's kernel runs under TCG within TCG, where every second
+# of its boot counts: no clocksource watchdog (it would only find the TSC
+# unsteady there), no timer check, no mitigations, and no crypto self-tests
+# (crypto_kdf108_init runs its own, for about 7 s there).
+L2_BOOT_ARGS="tsc=reliable no_timer_check mitigations=off cryptomgr.notests"
+L2_BOOT_ARGS="$L2_BOOT_ARGS initcall_blacklist=crypto_kdf108_init"
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LTTNG_HOME=/root
@@ -76,6 +100,15 @@ fail()
 	if [ -s "$HYPERD_LOG" ]; then
 		echo "lh-guest: last lines of the lttng-hyperd log:"
 		tail -n 20 "$HYPERD_LOG"
+	fi
+	if [ -s "$L2_LAUNCH_LOG" ]; then
+		echo "lh-guest: the nested guest's launcher said:"
+		tail -n 5 "$L2_LAUNCH_LOG"
+	fi
+	if [ -s "$L2_CONSOLE" ]; then
+		# Its own "lh-guest:" lines must not read as this guest's.
+		echo "lh-guest: last lines of the nested guest's console:"
+		tr -d '\r' < "$L2_CONSOLE" | tail -n 30 | sed "s/lh-guest: /${l2_name:-l2}: /"
 	fi
 	finish
 }
@@ -137,9 +170,10 @@ find_port()
 	return 1
 }
 
+# ARGS: more lttng-hyperd options.
 start_hyperd()
 {
-	set -- -d --pidfile "$HYPERD_PID" --log "$HYPERD_LOG" -c "virtio-serial:$PORT_LINK"
+	set -- -d --pidfile "$HYPERD_PID" --log "$HYPERD_LOG" -c "virtio-serial:$PORT_LINK" "$@"
 	if [ "$(param verbose 0)" = 1 ]; then
 		set -- "$@" -vvv
 	fi
@@ -247,26 +281,25 @@ hostless_session()
 	say "hostless session done"
 }
 
-mode_trace()
+start_sessiond()
 {
-	local events payload rate timer
-
-	events=$(param events 200000)
-	payload=$(param payload 0)
-	rate=$(param rate 0)
-	timer=$(param switch-timer 0)
-
-	start_hyperd
 	if [ "$(param kernel 0)" = 1 ]; then
 		start_sessiond_kernel
 	else
 		lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
 		say "lttng-sessiond started"
 	fi
-	if [ "$(param hostless 0)" = 1 ]; then
-		hostless_session
-	fi
-	wait_channel
+}
+
+# The traced session: EVENTS events of gen-events (and the kernel with
+# lh.kernel=1), streamed through lttng-hyperd.
+trace_session()
+{
+	local events=$1 payload rate timer
+
+	payload=$(param payload 0)
+	rate=$(param rate 0)
+	timer=$(param switch-timer 0)
 
 	run_lttng create hyper --set-url=net://127.0.0.1
 	set -- -u --blocking-timeout=inf
@@ -299,6 +332,143 @@ mode_trace()
 
 	run_lttng stop
 	run_lttng destroy
+}
+
+mode_trace()
+{
+	start_hyperd
+	start_sessiond
+	if [ "$(param hostless 0)" = 1 ]; then
+		hostless_session
+	fi
+	wait_channel
+	trace_session "$(param events 200000)"
+	stop_hyperd
+}
+
+# Load the KVM modules of this guest's CPU, VT-x or AMD-V, if it has either.
+load_kvm()
+{
+	local dir mod flag
+
+	grep -q -w -E 'vmx|svm' /proc/cpuinfo || return 0
+	dir=/lib/modules/$(uname -r)
+	while read -r mod; do
+		case "$mod" in
+		*/kvm-intel.ko)
+			flag=vmx
+			;;
+		*/kvm-amd.ko)
+			flag=svm
+			;;
+		*)
+			flag=
+			;;
+		esac
+		if [ -n "$flag" ] && ! grep -q -w "$flag" /proc/cpuinfo; then
+			continue
+		fi
+		insmod "$dir/$mod" || say "cannot load the kernel module $mod"
+	done < "$dir/lh-kvm-load-order"
+}
+
+# The nested guest's console lines for the host, without their prefix.
+l2_console()
+{
+	tr -d '\r' < "$L2_CONSOLE" 2> /dev/null | sed -n 's/^.*lh-guest: //p'
+}
+
+# Show the nested guest's new console lines on this console, as
+# "lh-guest: [T] NAME: LINE".
+l2_progress()
+{
+	local n
+
+	n=$(l2_console | wc -l)
+	[ "$n" -gt "$l2_seen" ] || return 0
+	l2_console | sed -n "$((l2_seen + 1)),${n}p" | while read -r line; do
+		say "$l2_name: $line"
+	done
+	l2_seen=$n
+}
+
+# The nested guest's kernel command line: lh.l2-KEY=VALUE of this one as
+# lh.KEY=VALUE, except the parameters meant for this guest.
+l2_append()
+{
+	local word out=
+
+	for word in $(cat /proc/cmdline); do
+		case "$word" in
+		lh.l2-name=*|lh.l2-mem=*|lh.l2-timeout=*|lh.l2-accel=*)
+			;;
+		lh.l2-*=*)
+			out="$out lh.${word#lh.l2-}"
+			;;
+		esac
+	done
+	# param() takes the first: lh.l2-mode may override lh.mode=trace.
+	echo "${out# } lh.mode=trace $L2_BOOT_ARGS"
+}
+
+mode_nested()
+{
+	local timeout deadline status l2_pid accel
+
+	l2_name=$(param l2-name l2)
+	l2_seen=0
+	timeout=$(param l2-timeout 900)
+	[ -x "$NESTED_DIR/launch-guest.sh" ] ||
+		fail "no nested guest in this image (build it with build-guest.sh --nested)"
+
+	# KVM for the nested guest needs VT-x or AMD-V in this guest's CPU:
+	# nested virtualization, or TCG, which emulates AMD-V. Then the
+	# launcher probes KVM as it does on the host.
+	accel=$(param l2-accel auto)
+	if [ "$accel" != tcg ]; then
+		load_kvm
+	fi
+	if [ "$accel" = auto ] && [ ! -c /dev/kvm ]; then
+		accel=tcg
+		say "no /dev/kvm in this guest: the nested guest runs under TCG"
+	fi
+
+	mkdir -p "$(dirname "$L2_SOCK")"
+	start_hyperd --vm "$l2_name=unix:$L2_SOCK"
+	start_sessiond
+	wait_channel
+
+	say "starting the nested guest $l2_name (accelerator: $accel): $(l2_append)"
+	"$NESTED_DIR/launch-guest.sh" --kernel "$NESTED_DIR/kernel" \
+		--initrd "$NESTED_DIR/initrd.img" --socket "$L2_SOCK" --name "$l2_name" \
+		--mem "$(param l2-mem 256)" --smp 1 --accel "$accel" --append "$(l2_append)" \
+		--serial-log "$L2_CONSOLE" < /dev/null > "$L2_LAUNCH_LOG" 2>&1 &
+	l2_pid=$!
+
+	if [ "$(param events 0)" -gt 0 ]; then
+		trace_session "$(param events 0)"
+	fi
+
+	say "waiting up to $timeout s for the nested guest $l2_name to power off"
+	deadline=$(($(uptime_ms) / 1000 + timeout))
+	while kill -0 "$l2_pid" 2> /dev/null; do
+		l2_progress
+		if [ "$(($(uptime_ms) / 1000))" -ge "$deadline" ]; then
+			kill "$l2_pid"
+			fail "the nested guest $l2_name did not power off in $timeout s"
+		fi
+		sleep 1
+	done
+	status=0
+	wait "$l2_pid" || status=$?
+	l2_progress
+	[ $status -eq 0 ] || fail "the launcher of $l2_name exited with status $status"
+	[ "$(l2_console | tail -n 1)" = 'done' ] ||
+		fail "the nested guest $l2_name did not finish its run"
+	if [ "$accel" = auto ]; then
+		accel=$(sed -n 's/^launch-guest.sh: accelerator: \([a-z]*\).*/\1/p' "$L2_LAUNCH_LOG")
+	fi
+	say "the nested guest $l2_name is done (accelerator: $accel)"
 	stop_hyperd
 }
 
@@ -525,6 +695,9 @@ case "$mode" in
 trace)
 	mode_trace
 	;;
+nested)
+	mode_nested
+	;;
 port)
 	mode_port
 	;;
@@ -538,7 +711,7 @@ pingpong)
 	mode_pingpong
 	;;
 *)
-	fail "unknown mode '$mode' (lh.mode=trace|port|shell|probe|bench|pingpong)"
+	fail "unknown mode '$mode' (lh.mode=trace|nested|port|shell|probe|bench|pingpong)"
 	;;
 esac
 echo "lh-guest: done"

@@ -28,7 +28,8 @@ Options:
       --kernel-tracing    add lttng-modules built for the kernel (build-modules.sh),
                           so that the guest can trace its kernel (lh.kernel=1)
       --bench PATH        add what bench/vm.sh needs: the relayd-push program at
-                          PATH, and virtio-net for its net:// comparison
+                          PATH, and virtio-net for its net:// comparison; with
+                          --nested, the nested guest gets them too (bench/vm-nested.sh)
       --pingpong PATH     add the pingpong program at PATH (tests/utils/pingpong),
                           for lh.mode=pingpong
       --nested            build the first-level guest of a nested run

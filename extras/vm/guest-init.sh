@@ -2,7 +2,7 @@
 # /init of the lttng-hyper test guest (busybox sh), installed by build-guest.sh.
 #
 # Kernel command line parameters:
-#   lh.mode=trace|nested|port|shell|probe|bench|pingpong
+#   lh.mode=trace|nested|port|shell|probe|bench|pushbench|pingpong
 #                                    what to do (default: trace)
 #   lh.hostname=NAME                 guest hostname (default: lttng-guest)
 #   lh.events=N                      events the traced workload emits (default: 200000)
@@ -49,6 +49,16 @@
 #   lh.rate=N                        events per second of the discard runs (default: 100000)
 #   lh.rate-events=N                 events per discard run (default: 500000)
 #   lh.subbuf=SIZE, lh.num-subbuf=N  buffers of the discard runs (default: 128K, 4)
+#
+# lh.mode=pushbench times hyper's path with relayd-push alone (an image
+# built with build-guest.sh --bench; bench/vm-nested.sh boots it at L1,
+# and at L2 with lh.l2-mode=pushbench). Each run prints
+# "lh-guest: [T] pushbench push RUN <relayd-push's line>" and
+# "lh-guest: [T] pushbench latency RUN <relayd-push's line>". Its own
+# parameters:
+#   lh.runs=N                        runs (default: 5)
+#   lh.push-mb=MB                    MiB pushed per run (default: 256)
+#   lh.rounds=N                      round trips timed per run (default: 1000)
 #
 # Every line for the host starts with "lh-guest:". The last one is either
 # "lh-guest: done" or "lh-guest: FAILED: <why>", so whoever reads the serial
@@ -627,6 +637,26 @@ mode_bench()
 	stop_hyperd
 }
 
+# The capacity and the round trip of the path to the host's lttng-relayd,
+# through lttng-hyperd: nothing else runs, not even lttng-sessiond.
+mode_pushbench()
+{
+	local i out
+
+	start_hyperd
+	wait_channel
+	say "pushbench start: $(nproc) CPUs, $(param runs 5) runs"
+	for i in $(seq "$(param runs 5)"); do
+		out=$(relayd-push -s "$(param push-mb 256)M" 2>&1) ||
+			fail "relayd-push failed: $out"
+		say "pushbench push $i $out"
+		out=$(relayd-push --latency "$(param rounds 1000)" 2>&1) ||
+			fail "relayd-push --latency failed: $out"
+		say "pushbench latency $i $out"
+	done
+	stop_hyperd
+}
+
 # The guest's side of pingpong over its own port, traced to the host, whose
 # pingpong plays the other side through QEMU's socket of that port.
 mode_pingpong()
@@ -707,11 +737,14 @@ shell)
 bench)
 	mode_bench
 	;;
+pushbench)
+	mode_pushbench
+	;;
 pingpong)
 	mode_pingpong
 	;;
 *)
-	fail "unknown mode '$mode' (lh.mode=trace|nested|port|shell|probe|bench|pingpong)"
+	fail "unknown mode '$mode' (lh.mode=trace|nested|port|shell|probe|bench|pushbench|pingpong)"
 	;;
 esac
 echo "lh-guest: done"

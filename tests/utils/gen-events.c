@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/number.h"
 #include "gen-events-tp.h"
 
 /* Keeps each event well within the default UST sub-buffer size. */
@@ -41,18 +42,11 @@ static void usage(FILE *out)
 
 static int parse_u64(const char *opt, const char *str, uint64_t max, uint64_t *out)
 {
-	unsigned long long val;
-	char *end;
-
-	errno = 0;
-	val = strtoull(str, &end, 10);
-	/* strtoull accepts a sign; a negative count is a user error. */
-	if (errno || end == str || *end != '\0' || str[0] == '-' || val > max) {
+	if (lh_parse_u64(str, 0, max, out) < 0) {
 		fprintf(stderr, "%s: invalid %s '%s' (0..%" PRIu64 ")\n",
 			progname, opt, str, max);
 		return -1;
 	}
-	*out = val;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  * it; the VMs' channels open once it accepts connections.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <popt.h>
@@ -28,6 +29,7 @@
 #include "common/defaults.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/number.h"
 #include "common/vm-channel.h"
 #include "relayd.h"
 
@@ -137,26 +139,14 @@ static void usage(FILE *out)
 		LH_DEFAULT_RELAYD_TIMEOUT_MS, LH_DEFAULT_MAX_STREAMS, LH_DEFAULT_MAX_CONNS);
 }
 
-static int parse_number(const char *opt, const char *str, unsigned long long min,
-		unsigned long long max, unsigned long long *out)
+static int parse_number(const char *opt, const char *str, uint64_t min, uint64_t max,
+		uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
-
-	/* strtoull() would take a sign or leading blanks. */
-	if (*str < '0' || *str > '9') {
-		goto invalid;
+	if (lh_parse_u64(str, min, max, out) < 0) {
+		ERR("%s: \"%s\" is not a number from %" PRIu64 " to %" PRIu64, opt, str, min, max);
+		return -1;
 	}
-	errno = 0;
-	v = strtoull(str, &end, 10);
-	if (errno || *end || v < min || v > max) {
-		goto invalid;
-	}
-	*out = v;
 	return 0;
-invalid:
-	ERR("%s: \"%s\" is not a number from %llu to %llu", opt, str, min, max);
-	return -1;
 }
 
 static int make_absolute(char **path)
@@ -219,7 +209,7 @@ static int set_string(char **dst, char *arg, const char *name)
 /* Returns 0 to run, 1 to exit successfully (help, version), -1 on error. */
 static int parse_options(struct relay *relay, int argc, const char **argv)
 {
-	unsigned long long num = 0;
+	uint64_t num = 0;
 	poptContext pc;
 	const char *extra;
 	char *arg;

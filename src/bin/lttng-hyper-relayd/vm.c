@@ -85,6 +85,18 @@ static size_t first_name_len(const char *path)
 	return slash ? (size_t) (slash - path) : strlen(path);
 }
 
+static struct nested_vm *nested_find(const struct lh_vm *vm, const char *path)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vms; i++) {
+		if (!strcmp(vm->vms[i].path, path)) {
+			return (struct nested_vm *) &vm->vms[i];
+		}
+	}
+	return NULL;
+}
+
 /*
  * The entry of path, made if need be; NULL past the limits (logged once).
  * Each direct child of the channel's VM gets a share of the entries, so
@@ -97,10 +109,11 @@ static struct nested_vm *nested_get(struct lh_vm *vm, const char *path)
 	unsigned int i, share = 0;
 	struct nested_vm *n;
 
+	n = nested_find(vm, path);
+	if (n) {
+		return n;
+	}
 	for (i = 0; i < vm->nr_vms; i++) {
-		if (!strcmp(vm->vms[i].path, path)) {
-			return &vm->vms[i];
-		}
 		if (path[0] && first_name_len(vm->vms[i].path) == first &&
 				!strncmp(vm->vms[i].path, path, first)) {
 			share++;
@@ -136,18 +149,6 @@ static bool nested_banned(const struct lh_vm *vm, const char *path)
 		}
 	}
 	return false;
-}
-
-static struct nested_vm *nested_find(const struct lh_vm *vm, const char *path)
-{
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_vms; i++) {
-		if (!strcmp(vm->vms[i].path, path)) {
-			return (struct nested_vm *) &vm->vms[i];
-		}
-	}
-	return NULL;
 }
 
 static int vm_on_connect(struct lh_vm_channel *vc)

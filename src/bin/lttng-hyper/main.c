@@ -27,6 +27,7 @@
 
 #include "common/ctf-metadata.h"
 #include "common/log.h"
+#include "common/number.h"
 
 #define PROGNAME		"lttng-hyper"
 #define SYNC_FILE_NAME		"lttng-hyper-sync"
@@ -91,15 +92,6 @@ static void option_error(const char *fmt, const char *arg)
 
 /* --- sync files ------------------------------------------------------- */
 
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return !errno && end != s && *end == '\0' && *s != '-';
-}
-
 static int sync_read(const char *path, struct sync_info *si)
 {
 	struct {
@@ -144,7 +136,7 @@ static int sync_read(const char *path, struct sync_info *si)
 		}
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			if (!strcmp(key, keys[i].key)) {
-				*keys[i].has = parse_u64(val, keys[i].v);
+				*keys[i].has = lh_parse_u64(val, 0, UINT64_MAX, keys[i].v) == 0;
 				if (!*keys[i].has) {
 					WARN("%s: bad value for %s", path, key);
 				}

@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "common/number.h"
 #include "common/vm-channel.h"
 
 #define PROGNAME		"lttng-hyperd"
@@ -249,12 +250,9 @@ static void add_vm(struct options *opts, const char *arg)
 /* Parse a --host-timeout value; exits on a bad one. */
 static uint64_t parse_host_timeout(const char *arg)
 {
-	unsigned long long ms;
-	char *end;
+	uint64_t ms;
 
-	errno = 0;
-	ms = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || ms < MIN_HOST_TIMEOUT_MS) {
+	if (lh_parse_u64(arg, MIN_HOST_TIMEOUT_MS, UINT64_MAX, &ms) < 0) {
 		option_error("--host-timeout: '%s' is not a number of milliseconds of at least %d",
 				arg, MIN_HOST_TIMEOUT_MS);
 	}

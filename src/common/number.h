@@ -1,0 +1,13 @@
+/* Strict decimal numbers, for command-line options and text files. */
+#ifndef LH_COMMON_NUMBER_H
+#define LH_COMMON_NUMBER_H
+
+#include <stdint.h>
+
+/*
+ * str is all decimal digits (no sign, no blank, no suffix) and its value
+ * is within [min, max]: 0 and *out set. Otherwise -1, *out untouched.
+ */
+int lh_parse_u64(const char *str, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif /* LH_COMMON_NUMBER_H */

@@ -508,15 +508,13 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			snprintf(err, errlen, "CREATE_SESSION sent twice on one connection");
 			return -1;
 		}
-		if (lh_relayd_owned_check_room(owned, info.cmd, err, errlen) < 0 ||
-				lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
+		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
 			return -1;
 		}
 		ctl->session_requested = true;
 		break;
 	case LH_RELAYD_ADD_STREAM:
-		if (lh_relayd_owned_check_room(owned, info.cmd, err, errlen) < 0 ||
-				lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
+		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
 			return -1;
 		}
 		act.added = md_stream_from_add(msg);

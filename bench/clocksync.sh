@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Clock-sync accuracy on loopback, against a known truth.
 #
 # Each run is tests/regression/test_clock_sync.sh: a guest role whose

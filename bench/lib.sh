@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Common code of the benchmarks that trace from guest roles
 # (bench/loopback.sh, bench/nested.sh): sourced by them, it sources
 # tests/regression/lib.sh (the roles, the relays). The functions that the

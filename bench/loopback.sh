@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Loopback throughput of the hyper path against stock LTTng, in one run.
 #
 # Each round traces the same workload twice from a guest role (see

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The per-level cost of nesting: the same workload from a guest at L1, L2
 # and L3, in one run.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * relayd-push: push trace packets to a relay daemon as fast as possible.
  *

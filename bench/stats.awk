@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Medians for the reports of the benchmarks, loaded before the report's own
 # program: awk -f bench/stats.awk -f REPORT. add(KEY, VALUE) records one
 # sample of KEY; med(KEY) is the median of KEY's samples, n[KEY] their count.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The per-level cost of nesting in real VMs: the same workload from a
 # first-level guest (L1) alone, and from a nested guest (L2) that L1 runs
 # and serves, in one invocation. bench/nested.sh measures the same with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The VM benchmark: hyper against a raw virtio-serial port and against
 # stock net:// over QEMU's user-mode network, all in one boot of one guest.
 #

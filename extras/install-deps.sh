@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Install the Debian packages that lttng-hyper's build and tests need.
 # Only missing packages are installed, so a second run takes a second.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # lttng-hyper in one command, as root on Debian bookworm: install what is
 # missing, build (in the source tree), build a guest image whose kernel can
 # be traced, start the host relay and the host's own tracing, boot the guest

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The test command: install what is missing, build, run the whole test
 # suite (unit and regression), and end with the line "N passed, N failed".
 # Exits non-zero if anything failed. Builds in the source tree.

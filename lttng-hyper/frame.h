@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * lttng-hyper wire format: the framing carried over a hyper channel.
  *

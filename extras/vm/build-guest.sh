@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Build a bootable lttng-hyper test guest: Debian's kernel and an initramfs
 # holding busybox, the host's own LTTng, lttng-hyperd and the traced workload.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Build lttng-modules for the test guest's kernel and install them into a
 # guest root: Debian's lttng-modules-dkms source, our patches, the kernel's
 # own linux-headers packages (fetched with the kernel by build-guest.sh).

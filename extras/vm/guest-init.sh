@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # /init of the lttng-hyper test guest (busybox sh), installed by build-guest.sh.
 #
 # Kernel command line parameters:

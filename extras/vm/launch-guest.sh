@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Boot an lttng-hyper guest under QEMU: no network device at all, and a
 # virtio-serial port named org.lttng.hyper.0 on a host unix socket, where
 # lttng-hyper-relayd (--vm NAME=unix:PATH) finds it.

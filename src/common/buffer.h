@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A contiguous byte queue: append at the tail, consume from the head.
  * Consumed space is reclaimed by moving the live bytes to the front when

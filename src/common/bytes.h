@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Byte-order stores and loads, byte by byte so they work at any alignment:
  * big-endian for the wire formats (the hyper frames, the relayd protocol,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Hyper channel addresses (lttng-hyper/channel.h): parsing, formatting,
  * and opening the sockets and devices they name. Also the lttng-style

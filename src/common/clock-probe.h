@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Measuring a guest's clock over its hyper channel: CLOCK_PROBE frames
  * out, CLOCK_REPLY frames back (doc/clock-sync.md). The host relay runs

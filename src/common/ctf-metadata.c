@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Rewriting the clock of a CTF 1.8 metadata stream (ctf-metadata.h).
  *

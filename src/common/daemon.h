@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Daemon plumbing shared by lttng-hyperd and lttng-hyper-relayd. */
 #ifndef LH_COMMON_DAEMON_H
 #define LH_COMMON_DAEMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Defaults shared by the lttng-hyper daemons and tools, in one place. */
 #ifndef LH_COMMON_DEFAULTS_H
 #define LH_COMMON_DEFAULTS_H

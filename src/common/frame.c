@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Codec of the lttng-hyper wire format (lttng-hyper/frame.h,
  * doc/protocol.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Logging for the lttng-hyper daemons and tools.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A single-threaded epoll event loop with one-shot millisecond timers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Strict decimal numbers, for command-line options and text files. */
 #ifndef LH_COMMON_NUMBER_H
 #define LH_COMMON_NUMBER_H

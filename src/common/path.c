@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Path safety checks for names a guest sends (src/common/path.h).
  *

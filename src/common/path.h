@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Path safety rules for names a guest sends. The host relay refuses what
  * stock lttng-relayd refuses, and more: a guest must never name a place

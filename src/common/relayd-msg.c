@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The lttng-relayd protocol, 2.11 to 2.13 (src/common/relayd-msg.h).
  *

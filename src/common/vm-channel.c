@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The host end of one VM's hyper channel (vm-channel.h).
  */

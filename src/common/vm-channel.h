@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The host end of one VM's hyper channel: what the host relay runs for
  * each of its VMs, and what lttng-hyperd runs for each VM it serves

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Common code of the regression tests: TAP output, clean-up, the host
 # relay, and "guest roles" that play a VM on this machine. Sourced by the
 # tests, and again inside each guest role: it only defines functions and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Cross-layer causality in the merged trace. A host process and a guest
 # process play ping-pong over a unix socket, tracing each send and receive.
 # The host role's own lttng-sessiond streams to the relay's lttng-relayd

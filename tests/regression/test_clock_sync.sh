@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Clock correction against a known truth. The guest role's CLOCK_MONOTONIC
 # is the host's plus exactly MONO_SHIFT seconds (a time namespace), and its
 # lttng-sessiond sees a wall clock two days off (libfaketime), so the

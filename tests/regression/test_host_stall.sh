@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # A guest must never hang on its host. (a) The relay stops (SIGSTOP) while
 # the guest traces: the guest's lttng stop and lttng destroy return within
 # lttng-hyperd's --host-timeout plus slack. (b) No relay at all: every

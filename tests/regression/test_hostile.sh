@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # A hostile guest attacks lttng-hyper-relayd while a good guest traces.
 #
 # One relay serves two VMs: vm-good, a guest role tracing NUM_EVENTS

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # One guest role traces 1,000,000 events through lttng-hyperd, a unix
 # socket channel, lttng-hyper-relayd and lttng-relayd. The host must get
 # every event, exactly once, under OUT/<the name the host gave the VM>/,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Three guest roles trace at the same time, each with its own CLOCK_MONOTONIC
 # offset, through one lttng-hyper-relayd serving three VMs. Each VM's trace
 # must be complete in its own OUT/NAME directory and hold nothing of the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Nested VMs: a chain of three guests on one machine. L1's lttng-hyperd
 # serves L2's channel, L2's serves L3's, and the host relay serves L1's;
 # each level is a guest role with its own CLOCK_MONOTONIC offset, and L2's

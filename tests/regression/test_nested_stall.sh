@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Flow control through a nested chain: host relay <- L1 <- L2, where L1's
 # lttng-hyperd serves L2 (--vm l2) and carries it upward. (a) A slow host
 # (the relay stopped for less than the host timeout while both levels

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # A guest lost in the middle of a data packet: lttng-relayd has written
 # the first part of that packet, and babeltrace2 refuses a stream file
 # that ends so. The relay must cut the file back to its last whole packet:

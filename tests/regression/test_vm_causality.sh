@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Cross-layer causality with a real VM (QEMU). The guest boots with its RTC,
 # and so its wall clock, years off (-rtc base=2010-01-01), and plays the
 # guest's side of pingpong over a second virtio-serial port,

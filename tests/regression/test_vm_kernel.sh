@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Guest kernel tracing in a real VM (QEMU): the project's guest image, with
 # lttng-modules built for its kernel, traces sched_switch, sched_wakeup and
 # every system call next to its user-space workload, in one session, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Nested VMs (QEMU within QEMU): the first-level guest L1 boots a nested
 # guest L2 (lh.mode=nested), which traces numbered events to its own
 # lttng-hyperd. L2's channel ends in L1's lttng-hyperd (--vm L2=unix:...),

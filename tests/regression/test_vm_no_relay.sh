@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # A real VM (QEMU) boots with no relay on the host: QEMU listens on the
 # channel's socket, but nobody is there. The guest runs a whole session
 # (create, enable-channel, start, stop, destroy) that has no host to stream

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Full offload from a real VM (QEMU): the test guest, with no network
 # device, traces NUM_EVENTS numbered events to net://127.0.0.1, and
 # lttng-hyperd carries them over the virtio-serial port to

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # A real VM (QEMU) killed mid-trace. Guest A traces slowly, guest B at the
 # same time; A's QEMU gets SIGKILL while both trace. The relay must log
 # A's channel loss and go on serving B, whose trace must be complete; A's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Two real VMs (QEMU) trace at the same time through one
 # lttng-hyper-relayd. Each VM's trace must be complete in its own OUT/NAME
 # and hold nothing of the other's: its own hostname, its own event count.

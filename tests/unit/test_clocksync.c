@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Unit tests of the guest clock estimator (src/common/clocksync.h) on
  * synthetic probes whose truth is known: offset, drift, asymmetric

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Unit tests of the CTF metadata clock rewriter and file fixer
  * (src/common/ctf-metadata.h) on synthetic packetized metadata.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Unit tests of the wire codec (lttng-hyper/frame.h) and of channel
  * addresses (lttng-hyper/channel.h). The golden vectors are the worked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Unit tests of the multiplexer: a guest mux and a host mux in one loop,
  * joined by a socketpair as the channel, with socketpairs as local

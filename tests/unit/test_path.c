@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Unit tests of the path safety rules (src/common/path.h) that stand
  * between a guest's names and the host's filesystem.

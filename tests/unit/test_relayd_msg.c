@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Unit tests of the relayd protocol checks (src/common/relayd-msg.c).
  *

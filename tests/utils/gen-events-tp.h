@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Tracepoint provider of gen-events: one event per sequence number, so a
  * trace can be checked for lost, duplicated or reordered events.

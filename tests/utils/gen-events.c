@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * gen-events: emit hyper_test:seq events numbered 0..COUNT-1, at full
  * speed or at a fixed rate, each with an optional payload of a chosen size.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * hostile-guest: a compromised guest attacking a host relay channel.
  *

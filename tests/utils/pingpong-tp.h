@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Tracepoint provider of pingpong: one event as a message leaves, one as
  * it arrives, so that a merged trace can be checked for causality.

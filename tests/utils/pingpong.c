@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * pingpong: two processes, typically one on a host and one in a guest,
  * bounce a round number over a unix socket or a character device (a

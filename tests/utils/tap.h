@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* A small TAP producer for the unit tests (Automake's tap-driver reads it). */
 #ifndef LH_TESTS_TAP_H
 #define LH_TESTS_TAP_H

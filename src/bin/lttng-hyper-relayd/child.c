@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The lttng-relayd that lttng-hyper-relayd starts and supervises.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lttng-hyper-relayd: the host end of the hyper channels.
  *

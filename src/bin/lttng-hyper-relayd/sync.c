@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The final clock fix of a guest's trace, and its sync file (relayd.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Cutting a data stream file back to its last complete packet (relayd.h).
  *

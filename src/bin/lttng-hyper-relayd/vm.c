@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * One VM: its hyper channel (vm-channel.h), the relay state of the VM and
  * of each VM nested below it, and their clocks.

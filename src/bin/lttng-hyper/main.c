@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lttng-hyper: the user's tool for the traces lttng-hyper-relayd writes.
  *

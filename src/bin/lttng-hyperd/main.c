@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lttng-hyperd: the guest agent of lttng-hyper.
  *

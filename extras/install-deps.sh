@@ -7,7 +7,7 @@ set -eu
 PACKAGES=(
 	# build
 	build-essential gcc make autoconf automake libtool pkg-config
-	liblttng-ctl-dev liblttng-ust-dev libbabeltrace2-dev liburcu-dev libpopt-dev
+	liblttng-ust-dev libbabeltrace2-dev libpopt-dev
 	# run and test: the LTTng daemons, the trace reader, namespaces
 	# (unshare), the guest roles' loopback (ip) and wrong clocks (faketime)
 	lttng-tools babeltrace2 util-linux iproute2 faketime socat

@@ -65,7 +65,8 @@ int lh_path_open_dir_under(int dirfd, const char *path)
 {
 	char *copy = strdup(path);
 	char *save = NULL, *comp;
-	int fd = dup(dirfd);
+	/* Close-on-exec even when path has no component to open. */
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 
 	if (!copy || fd < 0) {
 		free(copy);

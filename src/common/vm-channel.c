@@ -339,6 +339,11 @@ int lh_vm_spec_parse(const char *arg, struct lh_vm_spec *spec, char *err, size_t
 	return 0;
 }
 
+static bool is_unix(const struct lttng_hyper_channel_uri *uri)
+{
+	return uri->type == LTTNG_HYPER_CHANNEL_UNIX || uri->type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN;
+}
+
 bool lh_vm_spec_conflict(const struct lh_vm_spec *a, const struct lh_vm_spec *b,
 		char *err, size_t errlen)
 {
@@ -348,6 +353,12 @@ bool lh_vm_spec_conflict(const struct lh_vm_spec *a, const struct lh_vm_spec *b,
 	}
 	if (!strcmp(a->channel, b->channel)) {
 		snprintf(err, errlen, "channel %s is VM %s's already", b->channel, a->name);
+		return true;
+	}
+	/* unix: and unix-listen: on one path would be one socket for two VMs. */
+	if (is_unix(&a->uri) && is_unix(&b->uri) && !strcmp(a->uri.path, b->uri.path)) {
+		snprintf(err, errlen, "channel %s uses the socket of VM %s's channel %s",
+			b->channel, a->name, a->channel);
 		return true;
 	}
 	return false;

@@ -17,7 +17,9 @@ HOSTILE=$top_builddir/tests/utils/hostile-guest
 GOOD=vm-good
 EVIL=vm-evil
 NUM_EVENTS=300000
-# Slow enough for the good guest to trace all through the attacks.
+# The good guest traces at least NUM_EVENTS at RATE, and goes on until
+# the attacks are over (GOOD_DONE), however long they take on a busy
+# machine.
 RATE=20000
 MAX_RSS_KB=$((256 * 1024))
 MAX_CONNS=64
@@ -25,7 +27,7 @@ ATTACK_TIMEOUT_MS=5000
 
 good_trace()
 {
-	lh_trace good "$1" --rate "$2"
+	lh_trace good "$1" --rate "$2" --until "$3"
 }
 export -f good_trace
 
@@ -82,7 +84,9 @@ lh_relay_start main --vm "$GOOD=unix-listen:$GOOD_SOCK" \
 ok $? "lttng-hyper-relayd started with --vm $GOOD and --vm $EVIL" || bail_out "no relay"
 RELAY_PID=$(lh_relay_pid main)
 
-lh_guest -u good-guest -c "$GOOD_SOCK" "$LH_TMP/good" good_trace "$NUM_EVENTS" "$RATE" &
+GOOD_DONE=$LH_TMP/good.done
+lh_guest -u good-guest -c "$GOOD_SOCK" "$LH_TMP/good" good_trace "$NUM_EVENTS" "$RATE" \
+	"$GOOD_DONE" &
 GOOD_PID=$!
 
 # The good guest's streams must exist before the attacks: the foreign-*
@@ -214,15 +218,15 @@ ok $? "flood: the relay's peak RSS is ${hwm:-?} KiB (bound $MAX_RSS_KB KiB)"
 check_contained flood
 
 kill -0 "$GOOD_PID" 2>/dev/null
-ok $? "the good guest was still tracing when the attacks ended" ||
-	diag "the good guest ended during the attacks: raise NUM_EVENTS or lower RATE"
+ok $? "the good guest was still tracing when the attacks ended"
+touch "$GOOD_DONE"
 wait "$GOOD_PID"
-ok $? "the good guest traced $NUM_EVENTS events, then stopped and destroyed its session"
+ok $? "the good guest traced, then stopped and destroyed its session"
 
 lh_trace_stats "$LH_OUT/$GOOD"
 diag "$GOOD: $(lh_trace_describe)"
-lh_trace_complete "$NUM_EVENTS"
-ok $? "$GOOD: all $NUM_EVENTS events, seq with no gap, no duplicate, no discarded events"
+[ "$LH_COUNT" -ge "$NUM_EVENTS" ] && lh_trace_complete "$LH_COUNT"
+ok $? "$GOOD: all $LH_COUNT events (at least $NUM_EVENTS), seq with no gap, no duplicate, no discarded events"
 
 # Up once, and closed only by its own guest, when done.
 good_lines=$(grep -E "\[vm=$GOOD\] .*(channel up|closing channel)" "$RELAY_LOG")

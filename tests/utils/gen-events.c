@@ -31,12 +31,14 @@ static const char *progname = "gen-events";
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [-n COUNT] [--payload BYTES] [--rate EVENTS_PER_SEC]\n"
+		"Usage: %s [-n COUNT] [--payload BYTES] [--rate EVENTS_PER_SEC] [--until FILE]\n"
 		"\n"
 		"Emit COUNT hyper_test:seq events (default 1000), seq = 0..COUNT-1.\n"
 		"  -n, --count COUNT     number of events\n"
 		"  -p, --payload BYTES   text payload per event, 0..%u (default 0)\n"
 		"  -r, --rate N          at most N events per second (default: no limit)\n"
+		"  -u, --until FILE      after COUNT events, go on until FILE exists, and\n"
+		"                        print how many events were emitted in all\n"
 		"  -h, --help            this help\n",
 		progname, GEN_EVENTS_MAX_PAYLOAD);
 }
@@ -98,22 +100,30 @@ static int pace(const struct timespec *start, uint64_t seq, uint64_t rate)
 	return 0;
 }
 
+/* Past COUNT: whether FILE exists, looked at once every 1024 events. */
+static bool until_reached(const char *file, uint64_t seq)
+{
+	return (seq % 1024) == 0 && access(file, F_OK) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option long_opts[] = {
 		{ "count", required_argument, NULL, 'n' },
 		{ "payload", required_argument, NULL, 'p' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "until", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t count = 1000, payload_len = 0, rate = 0, seq;
+	const char *until = NULL;
 	struct timespec start;
 	uint32_t pid;
 	char *payload;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:p:r:h", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:p:r:u:h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			if (parse_u64("count", optarg, UINT64_MAX, &count)) {
@@ -129,6 +139,9 @@ int main(int argc, char **argv)
 			if (parse_u64("rate", optarg, 1000000000ULL, &rate)) {
 				return 1;
 			}
+			break;
+		case 'u':
+			until = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -158,7 +171,7 @@ int main(int argc, char **argv)
 		free(payload);
 		return 1;
 	}
-	for (seq = 0; seq < count; seq++) {
+	for (seq = 0; seq < count || (until && !until_reached(until, seq)); seq++) {
 		if (rate && pace(&start, seq, rate)) {
 			free(payload);
 			return 1;
@@ -167,5 +180,8 @@ int main(int argc, char **argv)
 			(uint32_t) payload_len);
 	}
 	free(payload);
+	if (until) {
+		printf("%" PRIu64 "\n", seq);
+	}
 	return 0;
 }

@@ -10,7 +10,7 @@ VMS=(vm-a vm-b)
 HOSTNAMES=(guest-a guest-b)
 # Different counts: events written into the wrong directory would show.
 EVENTS=(200000 160000)
-# Paced, so that the two guests surely trace at the same time.
+# Paced, so that the two guests trace at the same time for a while.
 RATE=40000
 
 lh_vm_init $((4 + 4 * ${#VMS[@]}))
@@ -20,16 +20,22 @@ vm_args=()
 for vm in "${VMS[@]}"; do
 	vm_args+=(--vm "$vm=unix:$LH_TMP/$vm.sock")
 done
-lh_relay_start main "${vm_args[@]}"
-ok $? "lttng-hyper-relayd started for ${VMS[*]}" || bail_out "no relay"
 
 start_s=$SECONDS
 pids=()
 for i in "${!VMS[@]}"; do
-	lh_vm_boot "${VMS[i]}" "${VMS[i]}" --append "lh.hostname=${HOSTNAMES[i]} \
+	lh_vm_boot "${VMS[i]}" "${VMS[i]}" --append "lh.hostname=${HOSTNAMES[i]} lh.wait=240 \
 lh.events=${EVENTS[i]} lh.rate=$RATE"
 	pids+=("$LH_VM_PID")
 done
+# The relay comes once both guests wait for it, so that they trace at the
+# same time however long each took to boot on a busy machine.
+for vm in "${VMS[@]}"; do
+	lh_vm_wait_console "$LH_GUEST_TIMEOUT" "$vm" 'waiting up to .* for the host' ||
+		bail_out "$vm did not come to wait for the host: $(lh_vm_console "$vm" | tail -n 3)"
+done
+lh_relay_start main "${vm_args[@]}"
+ok $? "lttng-hyper-relayd started for ${VMS[*]} once both waited for it" || bail_out "no relay"
 for i in "${!VMS[@]}"; do
 	lh_vm_wait "${pids[i]}" "${VMS[i]}"
 	ok $? "${VMS[i]}: the guest traced ${EVENTS[i]} events and powered off" \

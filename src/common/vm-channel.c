@@ -19,6 +19,7 @@
 #include "common/clock-probe.h"
 #include "common/daemon.h"
 #include "common/defaults.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
@@ -32,46 +33,17 @@ struct lh_vm_channel {
 	char name[LTTNG_HYPER_NAME_MAX_LEN + 1];
 	char log_ctx[sizeof("vm=") + LTTNG_HYPER_NAME_MAX_LEN];
 	char channel[512];		/* canonical channel URI, for logs */
-	bool listener;
-	int listen_fd;
-	struct lh_watch *listen_watch;
-	/* Connecting: the next attempt. Listening: accept paused after an error. */
-	struct lh_timer *timer;
-	uint64_t backoff_ms;
-	bool outage_logged;		/* the current outage is in the log already */
+	struct lh_endpoint *ep;		/* listens, or connects with back-off */
 	/* The current channel connection, if any. */
 	struct lh_mux *mux;
 	struct lh_clock_probe *clock;	/* NULL: the guest's clock is not measured */
 	uint64_t conn_ms;		/* when it was made */
 };
 
-static void connect_channel(struct lh_vm_channel *vc);
-
 static void close_fd(struct lh_vm_channel *vc, int fd, const char *what)
 {
 	if (close(fd) < 0) {
 		lh_log_errno(vc->log_ctx, "close %s", what);
-	}
-}
-
-static void reconnect_cb(struct lh_timer *timer, void *arg)
-{
-	struct lh_vm_channel *vc = arg;
-
-	vc->timer = NULL;
-	connect_channel(vc);
-}
-
-static void schedule_reconnect(struct lh_vm_channel *vc)
-{
-	vc->timer = lh_loop_timer(vc->loop, vc->backoff_ms, reconnect_cb, vc);
-	if (!vc->timer) {
-		ERR_CTX(vc->log_ctx, "cannot schedule a reconnection to %s: this VM stays offline",
-			vc->channel);
-	}
-	vc->backoff_ms *= 2;
-	if (vc->backoff_ms > LH_RECONNECT_MAX_MS) {
-		vc->backoff_ms = LH_RECONNECT_MAX_MS;
 	}
 }
 
@@ -107,7 +79,7 @@ static void vc_on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer
 	struct lh_vm_channel *vc = lh_mux_get_priv(mux);
 
 	INFO_CTX(vc->log_ctx, "channel up (guest protocol %u.%u)", peer->major, peer->minor);
-	vc->backoff_ms = LH_RECONNECT_MIN_MS;
+	lh_endpoint_peer_alive(vc->ep);
 	if (!vc->clock) {
 		return;
 	}
@@ -213,72 +185,12 @@ static int channel_open(struct lh_vm_channel *vc, int fd)
 	return 0;
 }
 
-static void connect_channel(struct lh_vm_channel *vc)
-{
-	int fd;
-
-	fd = lttng_hyper_channel_connect(&vc->cfg.uri);
-	if (fd < 0) {
-		if (!vc->outage_logged) {
-			WARN_CTX(vc->log_ctx, "cannot connect to %s: %s (retrying)", vc->channel,
-				strerror(errno));
-			vc->outage_logged = true;
-		} else {
-			DBG_CTX(vc->log_ctx, "cannot connect to %s: %s", vc->channel,
-				strerror(errno));
-		}
-		schedule_reconnect(vc);
-		return;
-	}
-	if (vc->outage_logged) {
-		INFO_CTX(vc->log_ctx, "connected to %s", vc->channel);
-		vc->outage_logged = false;
-	}
-	if (channel_open(vc, fd) < 0) {
-		schedule_reconnect(vc);
-	}
-}
-
-static void resume_accept_cb(struct lh_timer *timer, void *arg)
-{
-	struct lh_vm_channel *vc = arg;
-
-	vc->timer = NULL;
-	if (lh_watch_set_events(vc->listen_watch, EPOLLIN) < 0) {
-		ERR_CTX(vc->log_ctx, "cannot watch %s again: this VM stays offline", vc->channel);
-	}
-}
-
-/* Level-triggered, a listener we cannot accept from (EMFILE) would spin: pause it. */
-static void pause_accept(struct lh_vm_channel *vc)
-{
-	if (lh_watch_set_events(vc->listen_watch, 0) < 0) {
-		ERR_CTX(vc->log_ctx, "cannot pause accepting on %s", vc->channel);
-		return;
-	}
-	vc->timer = lh_loop_timer(vc->loop, LH_RECONNECT_MAX_MS, resume_accept_cb, vc);
-	if (!vc->timer) {
-		ERR_CTX(vc->log_ctx, "cannot schedule accepting on %s again: this VM stays offline",
-			vc->channel);
-	}
-}
-
-static void accept_cb(struct lh_watch *watch, int listen_fd, uint32_t events, void *arg)
+/* A new channel connection from the endpoint: it replaces the current one. */
+static int endpoint_conn_cb(struct lh_endpoint *ep, int fd, void *arg)
 {
 	struct lh_vm_channel *vc = arg;
 	const int one = 1;
-	int fd;
 
-	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-				errno == ECONNABORTED) {
-			return;
-		}
-		lh_log_errno(vc->log_ctx, "accept on %s", vc->channel);
-		pause_accept(vc);
-		return;
-	}
 	if (vc->cfg.uri.type == LTTNG_HYPER_CHANNEL_TCP_LISTEN &&
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
 		/* Relayd replies cross the channel: latency matters more than segments. */
@@ -288,7 +200,7 @@ static void accept_cb(struct lh_watch *watch, int listen_fd, uint32_t events, vo
 		INFO_CTX(vc->log_ctx, "new channel connection replaces the current one");
 		channel_close(vc);
 	}
-	channel_open(vc, fd);
+	return channel_open(vc, fd);
 }
 
 int lh_vm_spec_parse(const char *arg, struct lh_vm_spec *spec, char *err, size_t errlen)
@@ -351,6 +263,12 @@ bool lh_vm_spec_conflict(const struct lh_vm_spec *a, const struct lh_vm_spec *b,
 		snprintf(err, errlen, "VM %s is given twice", b->name);
 		return true;
 	}
+	return lh_vm_spec_same_socket(a, b, err, errlen);
+}
+
+bool lh_vm_spec_same_socket(const struct lh_vm_spec *a, const struct lh_vm_spec *b,
+		char *err, size_t errlen)
+{
 	if (!strcmp(a->channel, b->channel)) {
 		snprintf(err, errlen, "channel %s is VM %s's already", b->channel, a->name);
 		return true;
@@ -368,6 +286,7 @@ struct lh_vm_channel *lh_vm_channel_create(struct lh_loop *loop,
 		const struct lh_vm_channel_config *cfg, const struct lh_vm_channel_ops *ops,
 		void *priv)
 {
+	struct lh_endpoint_config ep_cfg = { .owner = "this VM" };
 	struct lh_vm_channel *vc;
 
 	vc = calloc(1, sizeof(*vc));
@@ -383,31 +302,20 @@ struct lh_vm_channel *lh_vm_channel_create(struct lh_loop *loop,
 	vc->cfg.name = vc->name;
 	snprintf(vc->log_ctx, sizeof(vc->log_ctx), "vm=%s", vc->name);
 	lttng_hyper_channel_format(&cfg->uri, vc->channel, sizeof(vc->channel));
-	vc->listener = lttng_hyper_channel_is_listener(&cfg->uri);
-	vc->listen_fd = -1;
-	vc->backoff_ms = LH_RECONNECT_MIN_MS;
+	ep_cfg.uri = cfg->uri;
+	ep_cfg.log_ctx = vc->log_ctx;
+	ep_cfg.label = vc->channel;
+	vc->ep = lh_endpoint_create(loop, &ep_cfg, endpoint_conn_cb, vc);
+	if (!vc->ep) {
+		free(vc);
+		return NULL;
+	}
 	return vc;
 }
 
 int lh_vm_channel_start(struct lh_vm_channel *vc)
 {
-	if (!vc->listener) {
-		INFO_CTX(vc->log_ctx, "connecting to %s", vc->channel);
-		connect_channel(vc);
-		return 0;
-	}
-	vc->listen_fd = lttng_hyper_channel_listen(&vc->cfg.uri);
-	if (vc->listen_fd < 0) {
-		lh_log_errno(vc->log_ctx, "cannot listen on %s", vc->channel);
-		return -1;
-	}
-	vc->listen_watch = lh_loop_watch(vc->loop, vc->listen_fd, EPOLLIN, accept_cb, vc);
-	if (!vc->listen_watch) {
-		ERR_CTX(vc->log_ctx, "cannot watch %s", vc->channel);
-		return -1;
-	}
-	INFO_CTX(vc->log_ctx, "listening on %s", vc->channel);
-	return 0;
+	return lh_endpoint_start(vc->ep);
 }
 
 void lh_vm_channel_drop(struct lh_vm_channel *vc, const char *why)
@@ -417,9 +325,7 @@ void lh_vm_channel_drop(struct lh_vm_channel *vc, const char *why)
 	}
 	WARN_CTX(vc->log_ctx, "closing channel: %s", why);
 	channel_close(vc);
-	if (!vc->listener) {
-		schedule_reconnect(vc);
-	}
+	lh_endpoint_conn_lost(vc->ep);
 }
 
 void lh_vm_channel_destroy(struct lh_vm_channel *vc)
@@ -427,21 +333,8 @@ void lh_vm_channel_destroy(struct lh_vm_channel *vc)
 	if (!vc) {
 		return;
 	}
-	if (vc->timer) {
-		lh_timer_cancel(vc->timer);
-	}
 	channel_close(vc);
-	if (vc->listen_watch) {
-		lh_watch_remove(vc->listen_watch);
-	}
-	if (vc->listen_fd >= 0) {
-		close_fd(vc, vc->listen_fd, "listening socket");
-		/* The socket file is ours: leave no stale one behind. */
-		if (vc->cfg.uri.type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN &&
-				unlink(vc->cfg.uri.path) < 0 && errno != ENOENT) {
-			lh_log_errno(vc->log_ctx, "unlink %s", vc->cfg.uri.path);
-		}
-	}
+	lh_endpoint_destroy(vc->ep);
 	free(vc);
 }
 

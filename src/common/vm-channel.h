@@ -8,7 +8,7 @@
  * listening channel takes one peer at a time, and a new connection
  * replaces the current one, since a rebooted guest reconnects before the
  * old connection is known to be dead. A connecting channel (QEMU's
- * server=on chardev socket) is reconnected with back-off. Every channel
+ * server=on chardev socket) is reconnected with back-off (endpoint.h). Every channel
  * connection gets a fresh mux, so nothing a guest did on one survives it,
  * and a fault only ever closes this VM's channel. The guest's clock is
  * measured on each connection (clock-probe.h).
@@ -43,6 +43,9 @@ struct lh_vm_spec {
 int lh_vm_spec_parse(const char *arg, struct lh_vm_spec *spec, char *err, size_t errlen);
 /* Two VMs with one name or one channel: true, and the reason in err. */
 bool lh_vm_spec_conflict(const struct lh_vm_spec *a, const struct lh_vm_spec *b,
+		char *err, size_t errlen);
+/* Two channels on one socket, whatever their VMs: true, and the reason in err. */
+bool lh_vm_spec_same_socket(const struct lh_vm_spec *a, const struct lh_vm_spec *b,
 		char *err, size_t errlen);
 
 struct lh_vm_channel_config {

@@ -38,6 +38,11 @@
 
 /* Largest relayd control message the relay buffers and inspects. */
 #define LH_DEFAULT_MAX_CONTROL_PAYLOAD	(16U << 20)
+/*
+ * Largest packet (data_size + padding_size) one frame of a data port may
+ * make lttng-relayd write: a sub-buffer, which LTTng bounds far lower.
+ */
+#define LH_DEFAULT_MAX_DATA_FRAME	(64U << 20)
 /* Streams one VM may open on the host (each costs open files in lttng-relayd). */
 #define LH_DEFAULT_MAX_STREAMS		4096
 /* Sessions one VM may create on the host. */

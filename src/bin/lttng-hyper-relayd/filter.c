@@ -22,6 +22,8 @@
  * Data streams are followed from ADD_STREAM to the data connection that
  * carries them, so that when it goes away, perhaps in the middle of a
  * packet, trim.c can cut the stream file back to its last whole packet.
+ * They are also what a data port (data-port.c) checks its frames
+ * against: the session each belongs to, and how it closed.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -33,6 +35,7 @@
 #include "common/bytes.h"
 #include "common/ctf-metadata.h"
 #include "common/log.h"
+#include "common/port-frame.h"
 #include "common/relayd-msg.h"
 #include "relayd.h"
 
@@ -49,6 +52,8 @@
 #define METADATA_HDR_LEN	12
 /* CREATE_SESSION's reply: u64 session_id, u32 ret_code, u32 path_length, path. */
 #define CREATE_SESSION_REPLY_LEN	16
+/* CLOSE_STREAM's payload: u64 stream_id, u64 last_net_seq_num. */
+#define CLOSE_STREAM_LAST_SEQ_OFF	8
 #define METADATA_CHANNEL	"metadata"
 
 struct data_stream;
@@ -77,6 +82,8 @@ struct data_stream {
 	const void *owner;		/* its control connection; NULL once closed */
 	const void *carrier;		/* the data connection of its packets */
 	uint64_t closed_seq;		/* 0 while open */
+	uint64_t session_id;		/* lttng-relayd's, of its control connection */
+	struct lh_port_stream port;	/* for its frames on a data port */
 	struct data_stream *next;
 };
 
@@ -110,6 +117,7 @@ struct relay_ctl {
 	uint32_t minor;			/* negotiated; 0 until VERSION's reply */
 	/* lttng-relayd holds one session per connection (and asserts it). */
 	bool session_requested;
+	uint64_t session_id;		/* from CREATE_SESSION's reply */
 	char *session_path;		/* from CREATE_SESSION's reply */
 	struct md_stream *md_streams;	/* answered metadata streams */
 };
@@ -256,6 +264,7 @@ static struct data_stream *data_stream_from_add(const uint8_t *msg)
 	}
 	ds->pathname = strdup(path);
 	ds->channel_name = strdup(channel);
+	ds->port.last_seq = LH_PORT_NO_SEQ;
 	if (!ds->pathname || !ds->channel_name) {
 		ERR("Out of memory for a data stream: a packet it loses is not trimmed");
 		data_stream_free(ds);
@@ -289,6 +298,7 @@ static void data_stream_close(struct lh_relay_vm_state *state, struct data_strea
 	}
 	ds->owner = NULL;
 	ds->closed_seq = ++state->close_seq;
+	ds->port.closed = true;
 	state->nr_closed++;
 }
 
@@ -527,6 +537,11 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		lh_relayd_owned_close_stream(owned, lh_relayd_msg_stream_ref(&info, 0));
 		ds = data_stream_find(ctl->state, lh_relayd_msg_stream_ref(&info, 0));
 		if (ds) {
+			/* Its last frames may still be on their way through a data port. */
+			if (!ds->closed_seq) {
+				ds->port.last_seq = lh_get_be64(msg + LH_RELAYD_CTRL_HDR_LEN +
+					CLOSE_STREAM_LAST_SEQ_OFF);
+			}
 			data_stream_close(ctl->state, ds);
 			data_streams_evict(ctl->state);
 		}
@@ -658,6 +673,9 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 				lh_relayd_owned_add_session(owned, info->id, ctl, err, errlen) < 0) {
 			return -1;
 		}
+		if (info->ret_code == LH_RELAYD_RET_OK) {
+			ctl->session_id = info->id;
+		}
 		/* The session's directory, relative to lttng-relayd's output. */
 		if (info->ret_code == LH_RELAYD_RET_OK && len > CREATE_SESSION_REPLY_LEN &&
 				!ctl->session_path) {
@@ -687,6 +705,7 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 				break;
 			}
 			act->data_added->id = info->id;
+			act->data_added->session_id = ctl->session_id;
 			act->data_added->owner = ctl;
 			act->data_added->next = ctl->state->data_streams;
 			ctl->state->data_streams = act->data_added;
@@ -800,6 +819,10 @@ static void ctl_release(struct lh_mux_conn *conn)
 	data_streams_evict(ctl->state);
 	free(ctl->session_path);
 	lh_relayd_owned_release(ctl->state->owned, ctl);
+	/* Its session ended: the data ports close their connections of it. */
+	if (!ctl->state->path[0]) {
+		lh_vm_port_sessions_changed(ctl->state->vm);
+	}
 	lh_buf_fini(&ctl->in);
 	lh_buf_fini(&ctl->replies);
 	free(ctl);
@@ -959,4 +982,83 @@ int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind 
 		lh_mux_conn_set_filter(conn, &data_filter);
 	}
 	return 0;
+}
+
+/*
+ * A data port carries the frames of the channel's own VM: a nested VM's
+ * consumerd writes to its own parent's ports, never to ours.
+ */
+int lh_relay_port_frame_check(struct lh_relay_vm_state *state,
+		const struct lh_relayd_data_hdr *hdr, uint64_t *session_id,
+		char *err, size_t errlen)
+{
+	struct data_stream *ds = data_stream_find(state, hdr->stream_id);
+
+	if (!ds) {
+		if (lh_relayd_owned_has_stream(state->owned, hdr->stream_id)) {
+			snprintf(err, errlen, "frame for stream %" PRIu64 ", which is not a data stream",
+				hdr->stream_id);
+		} else {
+			snprintf(err, errlen, "frame for stream %" PRIu64 ", which this VM does not own",
+				hdr->stream_id);
+		}
+		return -1;
+	}
+	if (lh_port_stream_check(&ds->port, hdr->stream_id, hdr->net_seq_num, err, errlen) < 0) {
+		return -1;
+	}
+	if (!ds->first_packet_size) {
+		ds->first_packet_size = (uint64_t) hdr->data_size + hdr->padding_size;
+	}
+	*session_id = ds->session_id;
+	return 0;
+}
+
+void lh_relay_port_frame_done(struct lh_relay_vm_state *state,
+		const struct lh_relayd_data_hdr *hdr)
+{
+	struct data_stream *ds = data_stream_find(state, hdr->stream_id);
+
+	if (ds) {
+		ds->port.seen = true;
+		ds->port.seq = hdr->net_seq_num;
+	}
+}
+
+void lh_relay_port_frame_cut(struct lh_relay_vm_state *state, uint64_t stream_id)
+{
+	struct data_stream *cut = data_stream_find(state, stream_id), *ds;
+	struct lh_relay_trim_stream stream;
+
+	if (!cut) {
+		return;
+	}
+	for (ds = state->data_streams; ds; ds = ds->next) {
+		if (ds->session_id == cut->session_id) {
+			ds->port.cut = true;
+		}
+	}
+	stream = (struct lh_relay_trim_stream) {
+		.vm_name = state->vm_name,
+		.session_path = cut->session_path,
+		.pathname = cut->pathname,
+		.channel_name = cut->channel_name,
+		.first_packet_size = cut->first_packet_size,
+	};
+	lh_relay_trim_schedule(&stream);
+}
+
+bool lh_relay_port_session_live(const struct lh_relay_vm_state *state, uint64_t session_id)
+{
+	const struct data_stream *ds;
+
+	if (lh_relayd_owned_has_session(state->owned, session_id)) {
+		return true;
+	}
+	for (ds = state->data_streams; ds; ds = ds->next) {
+		if (ds->session_id == session_id && lh_port_stream_awaited(&ds->port)) {
+			return true;
+		}
+	}
+	return false;
 }

@@ -5,8 +5,10 @@
  * It serves one hyper channel per VM (--vm NAME=CHANNEL) and forwards
  * every logical connection a guest opens to lttng-relayd, through the
  * relayd protocol filter, which gives each session the host's name for
- * the VM. By default it starts that lttng-relayd itself and supervises
- * it; the VMs' channels open once it accepts connections.
+ * the VM. A VM may also have data ports (--vm-data NAME=CHANNEL), where
+ * its lttng-consumerd writes trace packets straight. By default it starts
+ * that lttng-relayd itself and supervises it; the VMs' channels open once
+ * it accepts connections.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,11 +51,14 @@ enum {
 	OPT_RELAYD_TIMEOUT,
 	OPT_MAX_STREAMS,
 	OPT_MAX_CONNS,
+	OPT_VM_DATA,
+	OPT_MAX_DATA_FRAME,
 };
 
 static const struct poptOption options[] = {
 	{ "output", 'o', POPT_ARG_STRING, NULL, 'o', NULL, NULL },
 	{ "vm", '\0', POPT_ARG_STRING, NULL, OPT_VM, NULL, NULL },
+	{ "vm-data", '\0', POPT_ARG_STRING, NULL, OPT_VM_DATA, NULL, NULL },
 	{ "relayd-url", '\0', POPT_ARG_STRING, NULL, OPT_RELAYD_URL, NULL, NULL },
 	{ "control-port", 'C', POPT_ARG_STRING, NULL, 'C', NULL, NULL },
 	{ "data-port", 'D', POPT_ARG_STRING, NULL, 'D', NULL, NULL },
@@ -66,6 +71,7 @@ static const struct poptOption options[] = {
 	{ "relayd-timeout", '\0', POPT_ARG_STRING, NULL, OPT_RELAYD_TIMEOUT, NULL, NULL },
 	{ "max-streams", '\0', POPT_ARG_STRING, NULL, OPT_MAX_STREAMS, NULL, NULL },
 	{ "max-conns", '\0', POPT_ARG_STRING, NULL, OPT_MAX_CONNS, NULL, NULL },
+	{ "max-data-frame", '\0', POPT_ARG_STRING, NULL, OPT_MAX_DATA_FRAME, NULL, NULL },
 	{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 	{ "version", 'V', POPT_ARG_NONE, NULL, 'V', NULL, NULL },
 	POPT_TABLEEND
@@ -87,8 +93,11 @@ struct relay {
 	uint64_t relayd_timeout_ms;
 	unsigned int max_streams;
 	unsigned int max_conns;
+	uint64_t max_data_frame;
 	struct lh_vm_spec *vm_opts;
 	unsigned int nr_vms;
+	struct lh_vm_spec *data_opts;	/* --vm-data, checked once every --vm is known */
+	unsigned int nr_data;
 
 	struct lh_relayd_target target;
 	struct lh_loop *loop;
@@ -114,6 +123,8 @@ static void usage(FILE *out)
 		"                              unix:PATH               connect (QEMU's server=on socket)\n"
 		"                              unix-listen:PATH        listen\n"
 		"                              tcp-listen://ADDR:PORT  listen\n"
+		"  --vm-data NAME=CHANNEL    Also take trace packets from VM NAME's lttng-consumerd\n"
+		"                            on CHANNEL, a data port (same forms; repeatable)\n"
 		"  -o, --output DIR          Output of the lttng-relayd started\n"
 		"                            (default: $LTTNG_HOME/lttng-traces)\n"
 		"  -C, --control-port URL    Its control port (default: " LH_DEFAULT_CONTROL_URL ")\n"
@@ -128,6 +139,9 @@ static void usage(FILE *out)
 		"                            that answers nothing this long (default: %u)\n"
 		"      --max-streams N       Streams one VM may add (default: %u)\n"
 		"      --max-conns N         Connections one VM may hold open (default: %u)\n"
+		"      --max-data-frame BYTES\n"
+		"                            Largest packet (data_size + padding_size) one\n"
+		"                            frame of a data port may carry (default: %u)\n"
 		"  -d, --daemonize           Run as a daemon, once ready\n"
 		"      --pidfile PATH        Write the process ID to PATH\n"
 		"      --log PATH            Log to PATH (daemonized, the default is\n"
@@ -137,7 +151,8 @@ static void usage(FILE *out)
 		"  -V, --version             Show the version\n"
 		"\n"
 		"See lttng-hyper-relayd(8).\n",
-		LH_DEFAULT_RELAYD_TIMEOUT_MS, LH_DEFAULT_MAX_STREAMS, LH_DEFAULT_MAX_CONNS);
+		LH_DEFAULT_RELAYD_TIMEOUT_MS, LH_DEFAULT_MAX_STREAMS, LH_DEFAULT_MAX_CONNS,
+		LH_DEFAULT_MAX_DATA_FRAME);
 }
 
 static int parse_number(const char *opt, const char *str, uint64_t min, uint64_t max,
@@ -195,6 +210,61 @@ static int add_vm(struct relay *relay, const char *arg)
 	return 0;
 }
 
+/* A --vm-data, parsed now; its VM is checked once every --vm is known. */
+static int add_data_port(struct relay *relay, const char *arg)
+{
+	struct lh_vm_spec *spec, *specs;
+	char err[512];
+	unsigned int i;
+
+	specs = realloc(relay->data_opts, (relay->nr_data + 1) * sizeof(*specs));
+	if (!specs) {
+		PERROR("realloc");
+		return -1;
+	}
+	relay->data_opts = specs;
+	spec = &specs[relay->nr_data];
+	if (lh_vm_spec_parse(arg, spec, err, sizeof(err)) < 0) {
+		ERR("--vm-data %s: %s", arg, err);
+		return -1;
+	}
+	for (i = 0; i < relay->nr_data; i++) {
+		if (lh_vm_spec_same_socket(&specs[i], spec, err, sizeof(err))) {
+			ERR("--vm-data %s: %s", arg, err);
+			return -1;
+		}
+	}
+	relay->nr_data++;
+	return 0;
+}
+
+/* Each data port belongs to a --vm, on a socket of its own. */
+static int check_data_ports(const struct relay *relay)
+{
+	const struct lh_vm_spec *spec;
+	unsigned int i, j;
+	char err[512];
+	bool found;
+
+	for (i = 0; i < relay->nr_data; i++) {
+		spec = &relay->data_opts[i];
+		found = false;
+		for (j = 0; j < relay->nr_vms; j++) {
+			if (lh_vm_spec_same_socket(&relay->vm_opts[j], spec, err, sizeof(err))) {
+				ERR("--vm-data %s=%s: %s", spec->name, spec->channel, err);
+				return -1;
+			}
+			found = found || !strcmp(relay->vm_opts[j].name, spec->name);
+		}
+		if (!found) {
+			ERR("--vm-data %s=%s: no --vm %s=CHANNEL: a data port belongs to a VM the relay serves",
+				spec->name, spec->channel, spec->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Take a string option, refusing it twice: a second value would silently win. */
 static int set_string(char **dst, char *arg, const char *name)
 {
@@ -237,6 +307,9 @@ static int parse_options(struct relay *relay, int argc, const char **argv)
 			break;
 		case OPT_VM:
 			ret = add_vm(relay, arg);
+			break;
+		case OPT_VM_DATA:
+			ret = add_data_port(relay, arg);
 			break;
 		case 'o':
 			ret = set_string(&relay->output, arg, "--output");
@@ -282,6 +355,11 @@ static int parse_options(struct relay *relay, int argc, const char **argv)
 			ret = parse_number("--max-conns", arg, 1, 65535, &num);
 			relay->max_conns = num;
 			break;
+		case OPT_MAX_DATA_FRAME:
+			/* A frame's data_size and padding_size are u32 each. */
+			ret = parse_number("--max-data-frame", arg, 1, 2ULL * UINT32_MAX, &num);
+			relay->max_data_frame = num;
+			break;
 		}
 		free(arg);
 		if (ret) {
@@ -302,6 +380,10 @@ static int parse_options(struct relay *relay, int argc, const char **argv)
 	}
 	if (!relay->nr_vms) {
 		ERR("no VM: give at least one --vm NAME=CHANNEL (see --help)");
+		ret = -1;
+		goto end;
+	}
+	if (check_data_ports(relay) < 0) {
 		ret = -1;
 		goto end;
 	}
@@ -499,8 +581,9 @@ static void start_vms(struct relay *relay)
 		}
 	}
 	relay->vms_started = true;
-	INFO("ready: %u VM%s, lttng-relayd at %s:%u (control) and %s:%u (data)",
+	INFO("ready: %u VM%s, %u data port%s, lttng-relayd at %s:%u (control) and %s:%u (data)",
 		relay->nr_vms, relay->nr_vms > 1 ? "s" : "",
+		relay->nr_data, relay->nr_data == 1 ? "" : "s",
 		relay->target.control_host, relay->target.control_port,
 		relay->target.data_host, relay->target.data_port);
 	lh_daemon_ready();
@@ -587,7 +670,11 @@ static int create_vms(struct relay *relay)
 			.max_sessions = LH_DEFAULT_MAX_SESSIONS,
 		},
 	};
-	unsigned int i;
+	struct lh_data_port_config port_cfg = {
+		.relayd = &relay->target,
+		.max_frame = relay->max_data_frame,
+	};
+	unsigned int i, j;
 
 	relay->vms = calloc(relay->nr_vms, sizeof(*relay->vms));
 	if (!relay->vms) {
@@ -600,6 +687,15 @@ static int create_vms(struct relay *relay)
 		relay->vms[i] = lh_vm_create(relay->loop, &cfg);
 		if (!relay->vms[i]) {
 			return -1;
+		}
+		for (j = 0; j < relay->nr_data; j++) {
+			if (strcmp(relay->data_opts[j].name, cfg.name)) {
+				continue;
+			}
+			port_cfg.uri = relay->data_opts[j].uri;
+			if (lh_vm_add_data_port(relay->vms[i], &port_cfg) < 0) {
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -706,6 +802,7 @@ static void cleanup(struct relay *relay)
 	free(relay->pidfile);
 	free(relay->log_path);
 	free(relay->vm_opts);
+	free(relay->data_opts);
 	lh_relay_sync_fini();
 }
 
@@ -715,6 +812,7 @@ int main(int argc, const char **argv)
 		.relayd_timeout_ms = LH_DEFAULT_RELAYD_TIMEOUT_MS,
 		.max_streams = LH_DEFAULT_MAX_STREAMS,
 		.max_conns = LH_DEFAULT_MAX_CONNS,
+		.max_data_frame = LH_DEFAULT_MAX_DATA_FRAME,
 		.sig_fd = -1,
 		.relayd_log_fd = -1,
 		.exit_code = EXIT_FAILURE,

@@ -8,6 +8,9 @@
  * filter.c: the relayd protocol filter for the connections of one VM
  *       channel: parses, checks and rewrites control messages, checks data
  *       headers, and tracks which sessions and streams the VM owns.
+ * data-port.c: a VM's data ports (--vm-data): relayd data frames straight
+ *       from the guest's lttng-consumerd, checked against what filter.c
+ *       knows of the VM's streams and written to lttng-relayd.
  */
 #ifndef LH_RELAYD_RELAYD_H
 #define LH_RELAYD_RELAYD_H
@@ -23,6 +26,7 @@
 #include "common/defaults.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "common/relayd-msg.h"
 
 struct lh_relay_limits {
 	uint32_t max_control_payload;	/* largest control message accepted */
@@ -65,6 +69,31 @@ void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state);
 int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind kind,
 		struct lh_relay_vm_state *state);
 
+/*
+ * The frames of a data port, against the data streams the VM (not one
+ * nested below it) added: 0 and the stream's lttng-relayd session in
+ * *session_id, or -1 with the reason in err (port-frame.h).
+ */
+int lh_relay_port_frame_check(struct lh_relay_vm_state *state,
+		const struct lh_relayd_data_hdr *hdr, uint64_t *session_id,
+		char *err, size_t errlen);
+/* The frame went to lttng-relayd whole. */
+void lh_relay_port_frame_done(struct lh_relay_vm_state *state,
+		const struct lh_relayd_data_hdr *hdr);
+/*
+ * A frame of stream_id was cut short, and its session's data connection
+ * with it: the session's streams take no more frames, and the stream's
+ * file is trimmed back to its last whole packet.
+ */
+void lh_relay_port_frame_cut(struct lh_relay_vm_state *state, uint64_t stream_id);
+/*
+ * Whether session_id's data connection must stay open: lttng-relayd ends
+ * a session when one of its data connections closes. It must while the
+ * session's control connection is open, or a closed stream of it still
+ * waits for frames it began sending through a port.
+ */
+bool lh_relay_port_session_live(const struct lh_relay_vm_state *state, uint64_t session_id);
+
 /* Where the relay connects the logical connections of every VM. */
 struct lh_relayd_target {
 	char control_host[256];
@@ -72,6 +101,26 @@ struct lh_relayd_target {
 	char data_host[256];
 	uint16_t data_port;
 };
+
+/* data-port.c: one --vm-data port of a VM. */
+struct lh_data_port_config {
+	struct lttng_hyper_channel_uri uri;	/* unix, unix-listen or tcp-listen */
+	const struct lh_relayd_target *relayd;	/* must outlive the port */
+	uint64_t max_frame;			/* largest data_size + padding_size */
+};
+
+struct lh_data_port;
+
+/* vm's name is its log context; the port follows vm's channel (lh_vm_port_state()). */
+struct lh_data_port *lh_data_port_create(struct lh_loop *loop, struct lh_vm *vm,
+		const char *log_ctx, const struct lh_data_port_config *cfg);
+/* Listen (failure is returned) or start connecting (failures are retried). */
+int lh_data_port_start(struct lh_data_port *port);
+/* Sessions of the VM may have ended: close their lttng-relayd data connections. */
+void lh_data_port_sessions_changed(struct lh_data_port *port);
+/* The VM's channel is down, and its sessions with it: close every data connection. */
+void lh_data_port_vm_down(struct lh_data_port *port);
+void lh_data_port_destroy(struct lh_data_port *port);
 
 /* vm.c: one hyper channel and the VM it stands for. */
 struct lh_vm_config {
@@ -86,8 +135,14 @@ struct lh_vm_config {
 struct lh_vm;
 
 struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg);
-/* Listen (failure is returned) or start connecting (failures are retried). */
+/* Give the VM a data port (before lh_vm_start). Returns 0 or -1. */
+int lh_vm_add_data_port(struct lh_vm *vm, const struct lh_data_port_config *cfg);
+/* Listen (failure is returned) or start connecting (failures are retried), ports too. */
 int lh_vm_start(struct lh_vm *vm);
+/* The state the VM's data ports check frames against; NULL while its channel is down. */
+struct lh_relay_vm_state *lh_vm_port_state(const struct lh_vm *vm);
+/* A session of the VM's own ended (filter.c): tell its data ports. */
+void lh_vm_port_sessions_changed(struct lh_vm *vm);
 /* lttng-relayd went away: drop the channel if this VM used it (its ids are void). */
 void lh_vm_relayd_lost(struct lh_vm *vm);
 void lh_vm_destroy(struct lh_vm *vm);

@@ -10,6 +10,10 @@
  * directory), and the estimates of the clocks along the path, which the
  * VMs in between relay upward (CLOCK_ESTIMATE), compose with ours into
  * the correction of its traces.
+ *
+ * Its data ports (data-port.c) carry frames of the channel's own VM, and
+ * follow its channel: a session's connections to lttng-relayd close when
+ * the session ends, all of them when the channel goes down.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,7 +48,10 @@ struct nested_vm {
 
 struct lh_vm {
 	struct lh_vm_config cfg;
+	struct lh_loop *loop;
 	struct lh_vm_channel *vc;
+	struct lh_data_port **ports;
+	unsigned int nr_ports;
 	/* Per channel connection: [0] is the channel's own VM. */
 	struct nested_vm vms[LH_MAX_NESTED_VMS + 1];
 	unsigned int nr_vms;
@@ -167,6 +174,9 @@ static void vm_on_disconnect(struct lh_vm_channel *vc)
 	struct lh_vm *vm = lh_vm_channel_priv(vc);
 	unsigned int i;
 
+	for (i = 0; i < vm->nr_ports; i++) {
+		lh_data_port_vm_down(vm->ports[i]);
+	}
 	for (i = 0; i < vm->nr_vms; i++) {
 		lh_relay_vm_state_destroy(vm->vms[i].state);
 	}
@@ -346,6 +356,7 @@ struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 		return NULL;
 	}
 	vm->cfg = *cfg;
+	vm->loop = loop;
 	vm->vc = lh_vm_channel_create(loop, &vc_cfg, &vm_channel_ops, vm);
 	if (!vm->vc) {
 		free(vm);
@@ -355,9 +366,55 @@ struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 	return vm;
 }
 
+int lh_vm_add_data_port(struct lh_vm *vm, const struct lh_data_port_config *cfg)
+{
+	struct lh_data_port **ports, *port;
+
+	ports = realloc(vm->ports, (vm->nr_ports + 1) * sizeof(*ports));
+	if (!ports) {
+		PERROR("realloc");
+		return -1;
+	}
+	vm->ports = ports;
+	port = lh_data_port_create(vm->loop, vm, lh_vm_channel_log_ctx(vm->vc), cfg);
+	if (!port) {
+		return -1;
+	}
+	vm->ports[vm->nr_ports++] = port;
+	return 0;
+}
+
 int lh_vm_start(struct lh_vm *vm)
 {
-	return lh_vm_channel_start(vm->vc);
+	unsigned int i;
+
+	if (lh_vm_channel_start(vm->vc) < 0) {
+		return -1;
+	}
+	for (i = 0; i < vm->nr_ports; i++) {
+		if (lh_data_port_start(vm->ports[i]) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct lh_relay_vm_state *lh_vm_port_state(const struct lh_vm *vm)
+{
+	/* The channel's own VM comes first, from its connection's start. */
+	if (!vm->nr_vms || vm->vms[0].path[0]) {
+		return NULL;
+	}
+	return vm->vms[0].state;
+}
+
+void lh_vm_port_sessions_changed(struct lh_vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_ports; i++) {
+		lh_data_port_sessions_changed(vm->ports[i]);
+	}
 }
 
 /*
@@ -375,9 +432,18 @@ void lh_vm_relayd_lost(struct lh_vm *vm)
 
 void lh_vm_destroy(struct lh_vm *vm)
 {
+	unsigned int i;
+
 	if (!vm) {
 		return;
 	}
+	/* The ports first: the channel's end would have them check sessions. */
+	for (i = 0; i < vm->nr_ports; i++) {
+		lh_data_port_destroy(vm->ports[i]);
+	}
+	vm->nr_ports = 0;
+	free(vm->ports);
+	vm->ports = NULL;
 	lh_vm_channel_destroy(vm->vc);
 	free(vm);
 }

@@ -26,6 +26,12 @@ Options:
                           Debian's linux-image-amd64 depends on, else the newest cached)
       --hyperd PATH       lttng-hyperd binary (default: ./src/bin/lttng-hyperd/lttng-hyperd)
       --gen-events PATH   traced workload (default: ./tests/utils/gen-events)
+      --lttng-tools PREFIX
+                          the guest's lttng, lttng-sessiond and lttng-consumerd from
+                          PREFIX (lttng-tools patched for --output=hyper, from
+                          extras/lttng-tools/build-lttng-tools.sh) instead of the
+                          system's; installed at the same path in the guest, with
+                          links from /usr/bin
       --kernel-tracing    add lttng-modules built for the kernel (build-modules.sh),
                           so that the guest can trace its kernel (lh.kernel=1)
       --bench PATH        add what bench/vm.sh needs: the relayd-push program at
@@ -61,6 +67,7 @@ kabi=
 hyperd=./src/bin/lttng-hyperd/lttng-hyperd
 gen_events=./tests/utils/gen-events
 kernel_tracing=0
+lttng_tools=
 relayd_push=
 pingpong=
 nested=0
@@ -86,6 +93,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--gen-events)
 		gen_events=${2:?$1 needs a value}
+		shift 2
+		;;
+	--lttng-tools)
+		lttng_tools=${2:?$1 needs a value}
 		shift 2
 		;;
 	--kernel-tracing)
@@ -426,8 +437,19 @@ need_cmd apt-get apt
 need_cmd cpio cpio
 need_cmd zstd zstd
 need_cmd objcopy binutils
-need_cmd lttng lttng-tools
-need_cmd lttng-sessiond lttng-tools
+if [ -n "$lttng_tools" ]; then
+	# The real folder: the programs were built for it (sessiond finds its
+	# consumerd and schema there).
+	lttng_tools=$(readlink -f "$lttng_tools") || die "no folder $lttng_tools"
+	lttng_bins=("$lttng_tools/bin/lttng" "$lttng_tools/bin/lttng-sessiond"
+		"$lttng_tools/lib/lttng/libexec/lttng-consumerd")
+	for bin in "${lttng_bins[@]}"; do
+		need_elf "${bin##*/}" "$bin" "build it with extras/lttng-tools/build-lttng-tools.sh"
+	done
+else
+	need_cmd lttng lttng-tools
+	need_cmd lttng-sessiond lttng-tools
+fi
 need_elf lttng-hyperd "$hyperd" "build it with make, or give --hyperd"
 need_elf gen-events "$gen_events" "build it with make tests/utils/gen-events, or give --gen-events"
 if [ -n "$relayd_push" ]; then
@@ -451,8 +473,11 @@ if ! dpkg-query -W -f '${Status}' busybox-static 2> /dev/null | grep -q installe
 fi
 busybox=$(dpkg -L busybox-static | grep '/busybox$' | head -n 1) ||
 	die "no busybox in the busybox-static package"
-consumerd=$(dpkg -L lttng-tools | grep '/libexec/lttng-consumerd$' | head -n 1) ||
-	die "no lttng-consumerd in the lttng-tools package"
+if [ -z "$lttng_tools" ]; then
+	consumerd=$(dpkg -L lttng-tools | grep '/libexec/lttng-consumerd$' | head -n 1) ||
+		die "no lttng-consumerd in the lttng-tools package"
+	lttng_bins=("$(command -v lttng)" "$(command -v lttng-sessiond)" "$consumerd")
+fi
 
 # What a failed run leaves half done.
 workdir=
@@ -492,13 +517,22 @@ loaded=
 for mod in $MODULES; do
 	add_module "$mod"
 done
-for bin in "$(command -v lttng)" "$(command -v lttng-sessiond)" "$consumerd"; do
+for bin in "${lttng_bins[@]}"; do
 	install_elf "$bin"
 done
 # lttng-sessiond refuses to start without the session schema.
-for xsd in $(dpkg -L liblttng-ctl0 | grep '\.xsd$'); do
-	install_path "$xsd"
-done
+if [ -n "$lttng_tools" ]; then
+	for xsd in $(find "$lttng_tools/share/xml" -name '*.xsd'); do
+		install_path "$xsd"
+	done
+	ln -sf "$lttng_tools/bin/lttng" "$root/usr/bin/lttng"
+	ln -sf "$lttng_tools/bin/lttng-sessiond" "$root/usr/bin/lttng-sessiond"
+	log "lttng-tools from $lttng_tools"
+else
+	for xsd in $(dpkg -L liblttng-ctl0 | grep '\.xsd$'); do
+		install_path "$xsd"
+	done
+fi
 # lttng-ust's run-time libraries, including those it dlopen()s or that
 # users preload (liblttng-ust-fork, -fd, ...).
 for lib in $(dpkg -L liblttng-ust1 liblttng-ust-common1 liblttng-ust-ctl5 |

@@ -19,6 +19,12 @@
 #   lh.wait=SECONDS                  how long to wait for the host (default: 60)
 #   lh.verbose=1                     verbose lttng-hyperd (its log is shown on failure)
 #   lh.kernel=1                      also trace the kernel (image built with --kernel-tracing)
+#   lh.output=net|hyper              how the traced channels' data leaves: through
+#                                    lttng-hyperd (net, stock LTTng, the default) or
+#                                    by lttng-consumerd straight into the data ports
+#                                    org.lttng.hyper.data.ust64 and .kernel (hyper:
+#                                    enable-channel --output=hyper; an image built with
+#                                    --lttng-tools, booted with those ports)
 #   lh.hide-module=NAME              remove that lttng module first (a guest without
 #                                    the kernel tracer, for tests)
 #
@@ -257,7 +263,7 @@ start_sessiond_kernel()
 # (a module missing or refused), say so and trace user space only.
 enable_kernel()
 {
-	for cmd in "enable-channel -k --subbuf-size=1M --num-subbuf=8 kchan" \
+	for cmd in "enable-channel -k $(output_opt) --subbuf-size=1M --num-subbuf=8 kchan" \
 			"enable-event -k -c kchan sched_switch,sched_wakeup" \
 			"enable-event -k -c kchan --syscall -a"; do
 		say "lttng $cmd"
@@ -292,8 +298,28 @@ hostless_session()
 	say "hostless session done"
 }
 
+# The enable-channel option of lh.output.
+output_opt()
+{
+	if [ "$(param output net)" = hyper ]; then
+		echo --output=hyper
+	fi
+}
+
+# With lh.output=hyper, each lttng-consumerd writes into a data port of its
+# own, which it finds under /dev/virtio-ports by name.
+find_data_ports()
+{
+	[ "$(param output net)" = hyper ] || return 0
+	find_port org.lttng.hyper.data.ust64 || fail "no data port org.lttng.hyper.data.ust64"
+	if [ "$(param kernel 0)" = 1 ]; then
+		find_port org.lttng.hyper.data.kernel || fail "no data port org.lttng.hyper.data.kernel"
+	fi
+}
+
 start_sessiond()
 {
+	find_data_ports
 	if [ "$(param kernel 0)" = 1 ]; then
 		start_sessiond_kernel
 	else
@@ -319,7 +345,8 @@ trace_session()
 		run_lttng enable-channel -u --switch-timer="$timer" metadata
 		set -- "$@" --switch-timer="$timer"
 	fi
-	run_lttng enable-channel "$@" chan
+	# shellcheck disable=SC2046 # no word, or one
+	run_lttng enable-channel $(output_opt) "$@" chan
 	run_lttng enable-event -u -c chan 'hyper_test:*'
 	if [ "$(param kernel 0)" = 1 ]; then
 		enable_kernel

@@ -28,6 +28,10 @@ Options:
   --rtc-base BASE        QEMU -rtc base= (utc, localtime or a date)
   --serial-log FILE      write the console there instead of to stdout
   --pidfile FILE         write QEMU's PID there (to kill the VM abruptly, in tests)
+  --data-ports PREFIX    the data ports of enable-channel --output=hyper:
+                         org.lttng.hyper.data.ust64, .ust32 and .kernel on the
+                         sockets PREFIX-ust64.sock, PREFIX-ust32.sock and
+                         PREFIX-kernel.sock (the host relay's --vm-data)
   --extra-port NAME=SOCK another virtio-serial port (repeatable)
   --user-net             give the guest a virtio-net device on QEMU's user-mode
                          network (the guest reaches the host's 127.0.0.1 at
@@ -109,6 +113,11 @@ while [ $# -gt 0 ]; do
 		;;
 	--pidfile)
 		pidfile=$2
+		;;
+	--data-ports)
+		for kind in ust64 ust32 kernel; do
+			extra_ports+=("org.lttng.hyper.data.$kind=$2-$kind.sock")
+		done
 		;;
 	--extra-port)
 		extra_ports+=("$2")

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The test command: install what is missing, build, run the whole test
-# suite (unit and regression), and end with the line "N passed, N failed".
+# The test command: install what is missing, build (lttng-hyper, and
+# lttng-tools with lttng-hyper's patches into its private prefix), run the
+# whole test suite (unit and regression), and end with the line
+# "N passed, N failed".
 # Exits non-zero if anything failed. Builds in the source tree.
 set -u
 
@@ -24,6 +26,10 @@ echo "== configure"
 ./configure -q || fail_early "./configure failed"
 echo "== build"
 make -j2 || fail_early "the build failed"
+# The tests of enable-channel --output=hyper run the patched lttng-tools;
+# a second run finds it in the cache at once.
+echo "== lttng-tools with lttng-hyper's patches"
+extras/lttng-tools/build-lttng-tools.sh || fail_early "building the patched lttng-tools failed"
 echo "== make check"
 # Serial: the regression tests each run LTTng daemons. The results are
 # counted from the .trs files below, not from make's status, so results

@@ -26,6 +26,9 @@ LH_HYPERD=$top_builddir/src/bin/lttng-hyperd/lttng-hyperd
 LH_RELAY=$top_builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
 LH_GEN_EVENTS=$top_builddir/tests/utils/gen-events
 LH_FAKETIME_LIB=${LH_FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1}
+# lttng-tools patched for enable-channel --output=hyper
+# (extras/lttng-tools/build-lttng-tools.sh).
+LH_LTTNG_TOOLS=${LH_LTTNG_TOOLS:-/opt/lttng-hyper/lttng-tools}
 
 # Upper bounds, in seconds, so that no step can hang a test.
 LH_CMD_TIMEOUT=${LH_CMD_TIMEOUT:-60}
@@ -303,7 +306,7 @@ lh_stock_relayd_start()
 # --- guest roles --------------------------------------------------------
 
 # lh_guest [-u HOSTNAME] [-m MONOTONIC_OFFSET_S] [-t HOST_TIMEOUT_MS]
-#          [-w WALL_CLOCK_SHIFT] [-x HYPERD_ARGS]
+#          [-w WALL_CLOCK_SHIFT] [-x HYPERD_ARGS] [-l LTTNG_TOOLS] [-d PORT_DIR]
 #          (-c CHANNEL_SOCKET | -s STOCK_URL) DIR FUNCTION [ARGS...]
 #
 # Run FUNCTION ARGS as a guest (see the top of this file), with DIR (made
@@ -314,16 +317,21 @@ lh_stock_relayd_start()
 # syntax, e.g. -2d), the role's lttng-sessiond alone sees its wall clock
 # shifted, CLOCK_MONOTONIC untouched: a guest whose clock is wrong, as LTTng
 # sees it. With -x, lttng-hyperd gets HYPERD_ARGS too (words without blanks
-# of their own, e.g. "--vm l2=unix-listen:PATH"). FUNCTION must be exported
-# (export -f); the guest-side helpers below are available to it.
+# of their own, e.g. "--vm l2=unix-listen:PATH"). With -l, the role runs the
+# lttng-tools installed at LTTNG_TOOLS (patched for --output=hyper); with -d,
+# its lttng-consumerd finds its data ports in PORT_DIR rather than
+# /dev/virtio-ports. FUNCTION must be exported (export -f); the guest-side
+# helpers below are available to it.
 lh_guest()
 {
 	local hostname=guest mono=0 host_timeout='' channel='' url='' net=-n wall=''
-	local hyperd_args='' opt dir func pid status
+	local hyperd_args='' tools='' ports='' opt dir func pid status
 
 	OPTIND=1
-	while getopts "u:m:t:c:s:w:x:" opt; do
+	while getopts "u:m:t:c:s:w:x:l:d:" opt; do
 		case $opt in
+		l) tools=$OPTARG ;;
+		d) ports=$OPTARG ;;
 		u) hostname=$OPTARG ;;
 		m) mono=$OPTARG ;;
 		t) host_timeout=$OPTARG ;;
@@ -346,6 +354,7 @@ lh_guest()
 		LH_GUEST_CHANNEL="$channel" LH_GUEST_URL="$url" \
 		LH_GUEST_HOST_TIMEOUT="$host_timeout" LH_GUEST_NET="$net" \
 		LH_GUEST_WALL_SHIFT="$wall" LH_GUEST_HYPERD_ARGS="$hyperd_args" \
+		PATH="${tools:+$tools/bin:}$PATH" ${ports:+LTTNG_HYPER_DATA_PORT_DIR="$ports"} \
 		timeout -k 5 "$LH_GUEST_TIMEOUT" \
 		unshare -m -p -u -T $net --kill-child --mount-proc \
 			--propagation private --monotonic="$mono" \
@@ -442,12 +451,14 @@ lh_timed()
 # lh_session_create SESSION [EVENTS]: a session streaming to the role's
 # URL, with one blocking UST channel "c" enabled for EVENTS (hyper_test:*
 # unless given): with LTTNG_UST_ALLOW_BLOCKING=1 in the application, no
-# event is discarded.
+# event is discarded. LH_CHANNEL_OPTS: more enable-channel options
+# (--output=hyper, --buffers-pid).
 lh_session_create()
 {
 	lh_timed "$1.create" lttng create "$1" --set-url="$LH_GUEST_URL" &&
+	# shellcheck disable=SC2086 # LH_CHANNEL_OPTS: words
 	lh_timed "$1.enable-channel" lttng enable-channel -u -s "$1" \
-		--blocking-timeout=inf c &&
+		--blocking-timeout=inf $LH_CHANNEL_OPTS c &&
 	lh_timed "$1.enable-event" lttng enable-event -u -s "$1" -c c "${2:-hyper_test:*}"
 }
 

@@ -4,8 +4,11 @@
 # missing, build (in the source tree), build a guest image whose kernel can
 # be traced, start the host relay and the host's own tracing, boot the guest
 # under QEMU with no network device, and show host and guest on one
-# timeline. The guest traces its kernel and a workload; its traces reach
-# the host through lttng-hyperd and the virtio-serial port only.
+# timeline. The guest traces its kernel and a workload with lttng-tools
+# patched for enable-channel --output=hyper (built here, into a private
+# prefix): lttng-consumerd writes the channels' packets straight into
+# virtio-serial data ports, and the control connection goes through
+# lttng-hyperd and the hyper channel. Nothing crosses a network.
 #
 # Every process started here is stopped on exit; the traces and the logs
 # stay in the folder named at the end.
@@ -24,7 +27,7 @@ GUEST_TIMEOUT=300
 SESSION_TIMEOUT=30
 # Longest silence while a step runs before a heartbeat line.
 HEARTBEAT=5
-STEPS=6
+STEPS=7
 
 START=$SECONDS
 step_no=0
@@ -194,13 +197,26 @@ top_builddir=$SRCDIR
 . "$SRCDIR/tests/regression/lib.sh"
 LH_CLI=$top_builddir/src/bin/lttng-hyper/lttng-hyper
 
-step "Building the guest image, with lttng-modules for its kernel (log: $QS_DIR/build-guest.log)"
+step "Building lttng-tools with lttng-hyper's patches (log: $QS_DIR/build-lttng-tools.log)"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
+if [ ! -d "$LH_LTTNG_TOOLS/bin" ]; then
+	info "the first run fetches Debian's lttng-tools source and builds it" \
+		"(about 10 minutes on 2 cores); later runs take a second"
+fi
+start_job "$QS_DIR/build-lttng-tools.log" "$SRCDIR/extras/lttng-tools/build-lttng-tools.sh" \
+	--prefix "$LH_LTTNG_TOOLS"
+watch_job '^build-lttng-tools\.sh: ' "$QS_DIR/build-lttng-tools.log" || {
+	tail -n 15 "$QS_DIR/build-lttng-tools.log" >&2
+	die "building the patched lttng-tools failed; see $QS_DIR/build-lttng-tools.log"
+}
+
+step "Building the guest image, with lttng-modules for its kernel (log: $QS_DIR/build-guest.log)"
 if [ -z "$(ls -A "$cache/modules" 2>/dev/null)" ]; then
 	info "the first run downloads the kernel (about 90 MB) and builds lttng-modules" \
 		"(2 to 3 minutes); later runs take seconds (cache: $cache)"
 fi
 start_job "$QS_DIR/build-guest.log" "$SRCDIR/extras/vm/build-guest.sh" --kernel-tracing \
+	--lttng-tools "$LH_LTTNG_TOOLS" \
 	-o "$QS_DIR/guest" --hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS"
 watch_job '^build-(guest|modules)\.sh: ' "$QS_DIR/build-guest.log" || {
 	tail -n 15 "$QS_DIR/build-guest.log" >&2
@@ -221,12 +237,16 @@ export LTTNG_HOME=$LH_TMP/host-home
 lh_pick_ports 3
 ctrl=$LH_PORT
 data=$((LH_PORT + 1))
-# QEMU listens on the channel's socket; the relay connects, and reconnects.
-lh_relay_start host --vm "$VM=unix:$LH_TMP/$VM.sock" ||
+# QEMU listens on the sockets of the channel and of the data ports; the
+# relay connects, and reconnects.
+lh_relay_start host --vm "$VM=unix:$LH_TMP/$VM.sock" \
+	--vm-data "$VM=unix:$LH_TMP/$VM-data-ust64.sock" \
+	--vm-data "$VM=unix:$LH_TMP/$VM-data-kernel.sock" ||
 	die "lttng-hyper-relayd did not start; see $LH_TMP/relay-host.log"
 lh_wait_for 10 lh_port_listening "$ctrl" ||
 	die "the relay's lttng-relayd does not listen on port $ctrl; see $LH_TMP/relay-host.log"
 info "lttng-hyper-relayd (pid $(lh_relay_pid host)): VM '$VM' on unix:$LH_TMP/$VM.sock," \
+	"its data ports on $VM-data-{ust64,kernel}.sock," \
 	"lttng-relayd on ports $ctrl-$((ctrl + 2)), traces in $LH_OUT"
 
 # host_workload FLAG RATE MAX_S: trace gen-events at RATE events per second,
@@ -261,13 +281,14 @@ info "host '$host_name': lttng-sessiond traces gen-events ($HOST_RATE events/s)"
 
 step "Booting the guest '$VM' under QEMU (console: $LH_TMP/$VM-console.log)"
 info "it traces its kernel (sched_switch, sched_wakeup, system calls) and" \
-	"$GUEST_EVENTS events of gen-events ($GUEST_RATE/s) through lttng-hyperd"
+	"$GUEST_EVENTS events of gen-events ($GUEST_RATE/s) in channels enabled with" \
+	"--output=hyper: lttng-consumerd writes them into the data ports"
 console=$LH_TMP/$VM-console.log
 start_job "$LH_TMP/$VM-launch.log" timeout -k 5 "$GUEST_TIMEOUT" \
 	"$SRCDIR/extras/vm/launch-guest.sh" \
 	--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
-	--socket "$LH_TMP/$VM.sock" --name "$VM" \
-	--append "lh.kernel=1 lh.events=$GUEST_EVENTS lh.rate=$GUEST_RATE" \
+	--socket "$LH_TMP/$VM.sock" --data-ports "$LH_TMP/$VM-data" --name "$VM" \
+	--append "lh.kernel=1 lh.output=hyper lh.events=$GUEST_EVENTS lh.rate=$GUEST_RATE" \
 	--serial-log "$console"
 guest_start=$SECONDS
 watch_job '^launch-guest\.sh: (probing|accelerator|KVM|error)|^lh-guest: ' \
@@ -303,6 +324,13 @@ step "The host received one timeline: the host's trace and the guest's"
 info "traces in $LH_OUT (VM/SESSION/DOMAIN; the host's under its hostname):"
 (cd "$LH_OUT" && find . -mindepth 3 -maxdepth 3 -type d -printf '%P\0' | sort -z |
 	xargs -0 -r du -sh | awk '{ printf "      %-44s %s\n", $2, $1 }')
+# What the guest's lttng-consumerd wrote into each data port.
+for kind in ust64 kernel; do
+	grep -E "data port [^ ]*$VM-data-$kind\.sock: data connection of session .* closed" \
+		"$LH_TMP/relay-host.log" | sed -n 's/.*: \([0-9]*\) frames, \([0-9]*\) bytes$/\1 \2/p' |
+		awk -v k="$kind" '{ f += $1; b += $2 } END {
+			printf "    data port org.lttng.hyper.data.%s: %d packets, %.1f MB\n", k, f, b / 1e6 }'
+done
 info "lttng-hyper show $LH_OUT:"
 timeout "$LH_CMD_TIMEOUT" "$LH_CLI" show "$LH_OUT" 2>&1 | sed 's/^/      /'
 sync_file=$(find "$LH_OUT/$VM" -name lttng-hyper-sync -type f | head -n 1)

@@ -31,7 +31,8 @@ bench_ticks()
 bench_session()
 {
 	lttng create b --set-url="$LH_GUEST_URL" >/dev/null &&
-	lttng enable-channel -u -s b --subbuf-size=4M --num-subbuf=8 c >/dev/null &&
+	lttng enable-channel -u -s b ${BENCH_OUTPUT:+--output="$BENCH_OUTPUT"} \
+		--subbuf-size=4M --num-subbuf=8 c >/dev/null &&
 	lttng enable-event -u -s b -c c 'hyper_test:*' >/dev/null
 }
 

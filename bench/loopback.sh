@@ -1,12 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Loopback throughput of the hyper path against stock LTTng, in one run.
+# Loopback throughput of the hyper paths against stock LTTng, in one run.
 #
-# Each round traces the same workload twice from a guest role (see
-# tests/regression/lib.sh): once with stock net:// straight to an
-# lttng-relayd ("stock"), once through lttng-hyperd, a unix-socket channel,
-# lttng-hyper-relayd and its lttng-relayd ("hyper"). The two modes
-# alternate, so a noisy neighbour hits both alike.
+# Each round traces the same workload from a guest role (see
+# tests/regression/lib.sh): with stock net:// straight to an lttng-relayd
+# ("stock"); through lttng-hyperd, a unix-socket channel,
+# lttng-hyper-relayd and its lttng-relayd ("hyper"); and, when the patched
+# lttng-tools is built (extras/lttng-tools/build-lttng-tools.sh), with
+# enable-channel --output=hyper ("output-hyper"): lttng-consumerd writes the
+# channel's packets into a data port (a unix socket here) that
+# lttng-hyper-relayd takes with --vm-data, while the control connection
+# goes through lttng-hyperd. The modes alternate, so a noisy neighbour
+# hits them alike.
 #
 # The channel is in discard mode with large buffers (8 x 4 MiB per CPU),
 # and the application emits as fast as it can: a path that cannot keep up
@@ -19,11 +24,12 @@
 #   - MB/s and events/s: trace size on disk and events delivered (emitted
 #     minus discarded) over elapsed;
 #   - CPU ms/MB: CPU time (user + system) of every process that moves
-#     trace data (consumerd, relayd, and for hyper lttng-hyperd and
-#     lttng-hyper-relayd) per MB of trace.
-# The report gives the median of each, and hyper/stock ratios.
+#     trace data (consumerd, relayd, and for the hyper modes lttng-hyperd
+#     and lttng-hyper-relayd) per MB of trace.
+# The report gives the median of each, and the ratios to stock.
 #
 # Usage: bench/loopback.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES]
+# LTTNG_TOOLS: the patched lttng-tools (default /opt/lttng-hyper/lttng-tools).
 # Run from the build directory (or set top_builddir), as root.
 
 set -u
@@ -82,24 +88,34 @@ host_movers()
 
 run_one()
 {
-	local mode=$1 i=$2 dir=$LH_TMP/$1-$2 hpids c0 c1 ms gticks disc bytes status
+	local mode=$1 i=$2 dir=$LH_TMP/$1-$2 ports=$LH_TMP/ports-$2 hpids c0 c1 ms gticks
+	local disc bytes status
 
 	rm -rf "$LH_OUT"
 	lh_pick_ports 3
 	if [ "$mode" = stock ]; then
 		lh_stock_relayd_start || bail_out "lttng-relayd did not start"
 		hpids=$LH_STOCK_RELAYD_PID
-	else
+	elif [ "$mode" = hyper ]; then
 		lh_relay_start "$i" --vm "bench=unix-listen:$LH_TMP/bench-$i.sock" ||
 			bail_out "lttng-hyper-relayd did not start"
 		hpids=$(host_movers "$(lh_relay_pid "$i")")
+	else
+		mkdir -p "$ports"
+		lh_relay_start "$mode-$i" --vm "bench=unix-listen:$LH_TMP/bench-$i.sock" \
+			--vm-data "bench=unix-listen:$ports/org.lttng.hyper.data.ust64" ||
+			bail_out "lttng-hyper-relayd did not start"
+		hpids=$(host_movers "$(lh_relay_pid "$mode-$i")")
 	fi
 	c0=$(bench_ticks $hpids)
 	if [ "$mode" = stock ]; then
 		lh_guest -s "net://127.0.0.1:$LH_PORT:$((LH_PORT + 1))" "$dir" \
 			bench_guest "$EVENTS" "$PAYLOAD"
-	else
+	elif [ "$mode" = hyper ]; then
 		lh_guest -c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
+	else
+		BENCH_OUTPUT=hyper lh_guest -l "$LTTNG_TOOLS" -d "$ports" \
+			-c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
 	fi
 	status=$?
 	c1=$(bench_ticks $hpids)
@@ -114,21 +130,31 @@ run_one()
 	bytes=$(du -sb "$LH_OUT" | cut -f1)
 	# mode ms bytes cpu_ticks discarded
 	echo "$mode $ms $bytes $((gticks + c1 - c0)) $disc" >>"$LH_TMP/results"
-	printf '%-6s run %d: %6d ms, %6.1f MB, %5d CPU ticks, %d discarded\n' "$mode" "$i" \
+	printf '%-12s run %d: %6d ms, %6.1f MB, %5d CPU ticks, %d discarded\n' "$mode" "$i" \
 		"$ms" "$(echo "$bytes / 1000000" | bc -l)" "$((gticks + c1 - c0))" "$disc" >&2
 }
 
 lh_init 0 >/dev/null
 command -v bc >/dev/null || bail_out "bc not found (apt-get install bc)"
 hz=$(getconf CLK_TCK)
-echo "bench/loopback: $RUNS runs per mode, $EVENTS events, payload $PAYLOAD bytes" >&2
+LTTNG_TOOLS=${LTTNG_TOOLS:-/opt/lttng-hyper/lttng-tools}
+MODES="stock hyper"
+if [ -x "$LTTNG_TOOLS/bin/lttng-sessiond" ]; then
+	MODES="$MODES output-hyper"
+else
+	echo "bench/loopback: no patched lttng-tools in $LTTNG_TOOLS: output-hyper left out" \
+		"(extras/lttng-tools/build-lttng-tools.sh builds it)" >&2
+fi
+export BENCH_OUTPUT=''
+echo "bench/loopback: $RUNS runs per mode ($MODES), $EVENTS events, payload $PAYLOAD bytes" >&2
 for ((i = 1; i <= RUNS; i++)); do
-	run_one stock "$i"
-	run_one hyper "$i"
+	for mode in $MODES; do
+		run_one "$mode" "$i"
+	done
 done
 
 # Medians and ratios.
-awk -v hz="$hz" -v events="$EVENTS" -f "$BENCH_DIR/stats.awk" -f /dev/stdin \
+awk -v hz="$hz" -v events="$EVENTS" -v modes="$MODES" -f "$BENCH_DIR/stats.awk" -f /dev/stdin \
 	"$LH_TMP/results" <<'EOF'
 {
 	mb = $3 / 1e6
@@ -140,15 +166,18 @@ awk -v hz="$hz" -v events="$EVENTS" -f "$BENCH_DIR/stats.awk" -f /dev/stdin \
 	add($1 "/disc", $5)
 }
 END {
-	split("stock hyper", modes, " ")
-	printf "%-6s %10s %12s %12s %10s %10s\n", "mode", "MB/s", "events/s", "CPU ms/MB", "trace MB", "discarded"
-	for (k = 1; k <= 2; k++) {
-		m = modes[k]
-		printf "%-6s %10.1f %12.0f %12.2f %10.1f %10d\n", m, med(m "/mbps"), med(m "/evps"),
+	nm = split(modes, mode, " ")
+	printf "%-12s %10s %12s %12s %10s %10s\n", "mode", "MB/s", "events/s", "CPU ms/MB", "trace MB", "discarded"
+	for (k = 1; k <= nm; k++) {
+		m = mode[k]
+		printf "%-12s %10.1f %12.0f %12.2f %10.1f %10d\n", m, med(m "/mbps"), med(m "/evps"),
 			med(m "/cpu"), med(m "/size"), med(m "/disc")
 	}
-	printf "ratio hyper/stock: throughput %.3f, CPU per MB %.3f (medians of %d runs)\n",
-		med("hyper/mbps") / med("stock/mbps"), med("hyper/cpu") / med("stock/cpu"),
-		n["hyper/mbps"]
+	for (k = 2; k <= nm; k++) {
+		m = mode[k]
+		printf "ratio %s/stock: throughput %.3f, CPU per MB %.3f (medians of %d runs)\n",
+			m, med(m "/mbps") / med("stock/mbps"), med(m "/cpu") / med("stock/cpu"),
+			n[m "/mbps"]
+	}
 }
 EOF

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "tests/utils/loop-run.h"
 #include "tests/utils/tap.h"
 
 #define NUM_TESTS	82
@@ -221,56 +222,6 @@ static void app_write_text(struct app *app, const char *text)
 	}
 }
 
-/* Running the loop. */
-
-struct run_ctx {
-	bool (*cond)(void *arg);
-	void *arg;
-	uint64_t deadline;
-	bool met;
-};
-
-static void run_check_cb(struct lh_timer *timer, void *arg)
-{
-	struct run_ctx *ctx = arg;
-
-	if (ctx->cond && ctx->cond(ctx->arg)) {
-		ctx->met = true;
-		lh_loop_stop(loop);
-		return;
-	}
-	if (lh_now_ms() >= ctx->deadline) {
-		lh_loop_stop(loop);
-		return;
-	}
-	if (!lh_loop_timer(loop, 1, run_check_cb, ctx)) {
-		lh_loop_stop(loop);
-	}
-}
-
-/* Run the loop until cond(arg) holds or timeout_ms passes; returns whether it held. */
-static bool run_until(bool (*cond)(void *), void *arg, uint64_t timeout_ms)
-{
-	struct run_ctx ctx = {
-		.cond = cond,
-		.arg = arg,
-		.deadline = lh_now_ms() + timeout_ms,
-	};
-
-	if (cond && cond(arg)) {
-		return true;
-	}
-	if (!lh_loop_timer(loop, 1, run_check_cb, &ctx)) {
-		return false;
-	}
-	lh_loop_run(loop);
-	return ctx.met;
-}
-
-static void run_for(uint64_t ms)
-{
-	run_until(NULL, NULL, ms);
-}
 
 static bool side_failed(void *arg)
 {
@@ -414,7 +365,7 @@ static bool pair_start(struct pair *p, const struct lh_mux_config *gcfg,
 	if (!p->guest.mux || !p->host.mux) {
 		return false;
 	}
-	return run_until(pair_ready, p, 2000);
+	return lh_test_run_until(loop, pair_ready, p, 2000);
 }
 
 static void pair_stop(struct pair *p)
@@ -594,7 +545,7 @@ static bool raw_wait_frame(struct raw_rx *rx, uint8_t type, uint32_t conn_id)
 	rx->conn_id = conn_id;
 	rx->body = NULL;
 	rx->body_len = 0;
-	return run_until(raw_got_frame, rx, 2000);
+	return lh_test_run_until(loop, raw_got_frame, rx, 2000);
 }
 
 enum garbage {
@@ -743,7 +694,7 @@ static bool garbage_test(enum garbage g, const char *expect, const char *label)
 		raw_estimate(sv[1], 0, "l2", 0, LTTNG_HYPER_CLOCK_ESTIMATE_LEN - 1);
 		break;
 	}
-	run_until(side_failed, &host, 2000);
+	lh_test_run_until(loop, side_failed, &host, 2000);
 	ret = host.failed && strstr(host.why, expect);
 	if (!ret) {
 		diag("%s: failed=%d why='%s'", label, host.failed, host.why);
@@ -827,7 +778,7 @@ static void test_bulk(struct pair *p)
 	}
 	id = lh_mux_conn_id(gconn);
 	app_send(gapp, BULK_BYTES);
-	run_until(NULL, NULL, 50);
+	lh_test_run_until(loop, NULL, NULL, 50);
 	happ = p->host.conn_app[id];
 	if (!ok(happ, "host accepted conn %u", id)) {
 		skip(2, "no host connection");
@@ -836,9 +787,9 @@ static void test_bulk(struct pair *p)
 	app_send(happ, BULK_BYTES);
 	w.app = happ;
 	w.bytes = BULK_BYTES;
-	run_until(app_got_bytes, &w, 20000);
+	lh_test_run_until(loop, app_got_bytes, &w, 20000);
 	w.app = gapp;
-	run_until(app_got_bytes, &w, 20000);
+	lh_test_run_until(loop, app_got_bytes, &w, 20000);
 	ok(happ->received == BULK_BYTES && happ->bad == 0 && happ->rx_sum == gapp->tx_sum,
 		"guest to host: %llu bytes, %llu wrong, checksum %08x vs %08x",
 		(unsigned long long) happ->received, (unsigned long long) happ->bad,
@@ -853,7 +804,7 @@ static void test_bulk(struct pair *p)
 		(unsigned long long) gs.frames_to_peer, (unsigned long long) gs.frames_from_peer);
 	app_close(gapp);
 	app_close(happ);
-	run_until(both_closed, p, 2000);
+	lh_test_run_until(loop, both_closed, p, 2000);
 }
 
 static void test_flow_control(void)
@@ -877,7 +828,7 @@ static void test_flow_control(void)
 		return;
 	}
 	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_DATA, &gconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	happ = gapp ? p.host.conn_app[lh_mux_conn_id(gconn)] : NULL;
 	if (!happ) {
 		ok(0, "flow control conn opened");
@@ -888,9 +839,9 @@ static void test_flow_control(void)
 	}
 	app_pause(happ, true);
 	app_send(gapp, 4U << 20);
-	run_for(300);
+	lh_test_run_for(loop, 300);
 	lh_mux_get_stats(p.guest.mux, &s1);
-	run_for(200);
+	lh_test_run_for(loop, 200);
 	lh_mux_get_stats(p.guest.mux, &s2);
 	if (ioctl(happ->fd, FIONREAD, &queued)) {
 		diag("FIONREAD: %s", strerror(errno));
@@ -902,16 +853,16 @@ static void test_flow_control(void)
 
 	/* No head-of-line blocking: a second conn still works both ways. */
 	gapp2 = guest_open(&p.guest, LTTNG_HYPER_CONN_CONTROL, &gconn2);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	happ2 = gapp2 ? p.host.conn_app[lh_mux_conn_id(gconn2)] : NULL;
 	if (happ2) {
 		app_write_text(gapp2, "ping");
 		w.app = happ2;
 		w.bytes = 4;
-		run_until(app_got_bytes, &w, 2000);
+		lh_test_run_until(loop, app_got_bytes, &w, 2000);
 		app_write_text(happ2, "pong");
 		w.app = gapp2;
-		run_until(app_got_bytes, &w, 2000);
+		lh_test_run_until(loop, app_got_bytes, &w, 2000);
 	}
 	ok(happ2 && !strcmp(happ2->text, "ping") && !strcmp(gapp2->text, "pong"),
 		"second conn passes messages both ways while the first is stalled");
@@ -919,7 +870,7 @@ static void test_flow_control(void)
 	app_pause(happ, false);
 	w.app = happ;
 	w.bytes = 4U << 20;
-	run_until(app_got_bytes, &w, 10000);
+	lh_test_run_until(loop, app_got_bytes, &w, 10000);
 	ok(happ->received == (4U << 20) && happ->bad == 0,
 		"stalled conn resumes: %llu bytes, %llu wrong",
 		(unsigned long long) happ->received, (unsigned long long) happ->bad);
@@ -930,7 +881,7 @@ static void test_flow_control(void)
 	/* Count from here: the text messages were not pattern bytes. */
 	happ2->received = 0;
 	happ2->bad = 0;
-	run_until(app_got_eof, happ2, 5000);
+	lh_test_run_until(loop, app_got_eof, happ2, 5000);
 	ok(happ2->eof && happ2->received == (1U << 20) && happ2->bad == 0,
 		"guest CLOSE after 1 MiB: host reads %llu bytes (%llu wrong), then EOF",
 		(unsigned long long) happ2->received, (unsigned long long) happ2->bad);
@@ -938,11 +889,11 @@ static void test_flow_control(void)
 	/* Same the other way. */
 	app_send(happ, 1U << 20);
 	happ->close_when_sent = true;
-	run_until(app_got_eof, gapp, 5000);
+	lh_test_run_until(loop, app_got_eof, gapp, 5000);
 	ok(gapp->eof && gapp->received == (1U << 20) && gapp->bad == 0,
 		"host CLOSE after 1 MiB: guest reads %llu bytes (%llu wrong), then EOF",
 		(unsigned long long) gapp->received, (unsigned long long) gapp->bad);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	ok(p.guest.closed == 2 && p.host.closed == 2 && !p.guest.failed && !p.host.failed,
 		"both conns closed on both sides (guest %u, host %u), channel up",
 		p.guest.closed, p.host.closed);
@@ -952,7 +903,7 @@ static void test_flow_control(void)
 	 * must neither spin on the hang-up nor lose the bytes still in it.
 	 */
 	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_DATA, &gconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	happ = gapp ? p.host.conn_app[lh_mux_conn_id(gconn)] : NULL;
 	if (!happ) {
 		ok(0, "hang-up conn opened");
@@ -963,16 +914,16 @@ static void test_flow_control(void)
 
 		app_pause(happ, true);
 		app_send(gapp, 4U << 20);
-		run_for(200);
+		lh_test_run_for(loop, 200);
 		sent = gapp->sent;
 		app_close(gapp);
 		cpu = cpu_ns();
 		wall = lh_now_ns();
-		run_for(200);
+		lh_test_run_for(loop, 200);
 		cpu = cpu_ns() - cpu;
 		wall = lh_now_ns() - wall;
 		app_pause(happ, false);
-		run_until(app_got_eof, happ, 5000);
+		lh_test_run_until(loop, app_got_eof, happ, 5000);
 		ok(happ->eof && happ->received == sent && happ->bad == 0 && cpu < wall / 2,
 			"hang-up without credit: %llu of %llu bytes then EOF, %llu%% CPU while parked",
 			(unsigned long long) happ->received, (unsigned long long) sent,
@@ -998,7 +949,7 @@ static void test_reset(struct pair *p)
 
 	p->guest.closed = p->host.closed = 0;
 	gapp = guest_open(&p->guest, LTTNG_HYPER_CONN_DATA, &gconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	id = gapp ? lh_mux_conn_id(gconn) : 0;
 	happ = gapp ? p->host.conn_app[id] : NULL;
 	if (!happ) {
@@ -1008,11 +959,11 @@ static void test_reset(struct pair *p)
 	}
 	app_pause(happ, true);
 	app_send(gapp, 2U << 20);
-	run_for(100);
+	lh_test_run_for(loop, 100);
 	lh_mux_conn_reset(p->host.conns[id], LTTNG_HYPER_RESET_UNSPEC);
 	app_pause(happ, false);
-	run_until(app_got_eof, gapp, 2000);
-	run_until(app_got_eof, happ, 2000);
+	lh_test_run_until(loop, app_got_eof, gapp, 2000);
+	lh_test_run_until(loop, app_got_eof, happ, 2000);
 	ok(gapp->eof && p->guest.closed == 1 && p->host.closed == 1,
 		"host RESET: guest conn closed (%u, %u), guest app sees EOF",
 		p->guest.closed, p->host.closed);
@@ -1029,8 +980,8 @@ static void test_reset(struct pair *p)
 	p->guest.closed = 0;
 	p->host.refuse = true;
 	gapp = guest_open(&p->guest, LTTNG_HYPER_CONN_CONTROL, NULL);
-	run_until(conn_gone, &p->guest, 2000);
-	run_until(app_got_eof, gapp, 2000);
+	lh_test_run_until(loop, conn_gone, &p->guest, 2000);
+	lh_test_run_until(loop, app_got_eof, gapp, 2000);
 	ok(gapp && gapp->eof && p->guest.closed == 1, "refused OPEN closes the guest's conn");
 	p->host.refuse = false;
 	if (gapp) {
@@ -1057,7 +1008,7 @@ static void test_filter(void)
 	}
 	p.host.filter = &upper_filter;
 	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_CONTROL, &gconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	happ = gapp ? p.host.conn_app[lh_mux_conn_id(gconn)] : NULL;
 	if (!happ) {
 		ok(0, "filter conn opened");
@@ -1069,17 +1020,17 @@ static void test_filter(void)
 	app_write_text(gapp, "hello");
 	w.app = happ;
 	w.bytes = 5;
-	run_until(app_got_bytes, &w, 2000);
+	lh_test_run_until(loop, app_got_bytes, &w, 2000);
 	ok(!strcmp(happ->text, "HELLO"), "from_peer filter output reaches the local socket: '%s'",
 		happ->text);
 	app_write_text(happ, "reply");
 	w.app = gapp;
 	w.bytes = 6;
-	run_until(app_got_bytes, &w, 2000);
+	lh_test_run_until(loop, app_got_bytes, &w, 2000);
 	ok(!strcmp(gapp->text, "reply!"), "from_local filter output reaches the peer: '%s'",
 		gapp->text);
 	app_write_text(gapp, "bad things");
-	run_until(side_failed, &p.guest, 2000);
+	lh_test_run_until(loop, side_failed, &p.guest, 2000);
 	ok(p.host.failed && strstr(p.host.why, "(control): forbidden message") &&
 		filter_releases == 1,
 		"filter ERROR closes the channel: host says '%s'", p.host.why);
@@ -1151,7 +1102,7 @@ static void test_skip_filter(void)
 	}
 	p.host.filter = &skip_filter;
 	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_DATA, &gconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	happ = gapp ? p.host.conn_app[lh_mux_conn_id(gconn)] : NULL;
 	if (!happ) {
 		ok(0, "skip filter conn opened");
@@ -1163,7 +1114,7 @@ static void test_skip_filter(void)
 	app_send(gapp, BULK_BYTES);
 	w.app = happ;
 	w.bytes = BULK_BYTES;
-	run_until(app_got_bytes, &w, 20000);
+	lh_test_run_until(loop, app_got_bytes, &w, 20000);
 	ok(happ->received == BULK_BYTES && happ->bad == 0 && happ->rx_sum == gapp->tx_sum,
 		"bytes a filter lets pass unseen arrive intact: %llu bytes, %llu wrong",
 		(unsigned long long) happ->received, (unsigned long long) happ->bad);
@@ -1195,7 +1146,7 @@ static void test_peer_stall(void)
 		for (j = 0; j < 100; j++) {
 			raw_frame(sv[1], LTTNG_HYPER_FRAME_PING, 0, NULL, cookie, sizeof(cookie));
 		}
-		run_for(1);
+		lh_test_run_for(loop, 1);
 	}
 	ok(host.failed && strstr(host.why, "peer stalled: ") && strstr(host.why, " bytes queued"),
 		"a peer that does not read is detected: '%s'", host.why);
@@ -1221,7 +1172,7 @@ static bool guest_garbage(bool allow_paths, const char *path, const char *expect
 	guest.mux = lh_mux_create(loop, sv[0], &cfg, &ops, &guest);
 	raw_hello_caps(sv[1], 1, 65536, "vm-x", LTTNG_HYPER_CAP_NESTED);
 	raw_estimate(sv[1], 0, path, 0, LTTNG_HYPER_CLOCK_ESTIMATE_LEN);
-	run_until(side_failed, &guest, 2000);
+	lh_test_run_until(loop, side_failed, &guest, 2000);
 	ret = guest.failed && strstr(guest.why, expect);
 	if (!ret) {
 		diag("estimate from the host: failed=%d why='%s'", guest.failed, guest.why);
@@ -1296,7 +1247,7 @@ static void test_garbage(void)
 	guest.mux = lh_mux_create(loop, sv[0], &cfg, &ops, &guest);
 	raw_hello(sv[1], 1, 65536, "vm-x");
 	raw_frame(sv[1], LTTNG_HYPER_FRAME_OPEN, 1, NULL, "\x01\0\0\0", 4);
-	run_until(side_failed, &guest, 2000);
+	lh_test_run_until(loop, side_failed, &guest, 2000);
 	ok(guest.failed && strstr(guest.why, "only the guest opens connections"),
 		"guest refuses an OPEN from the host: '%s'", guest.why);
 	lh_mux_destroy(guest.mux);
@@ -1330,7 +1281,7 @@ static void test_ping(void)
 		pair_stop(&p);
 	} else {
 		lh_mux_get_stats(p.guest.mux, &s1);
-		run_for(500);
+		lh_test_run_for(loop, 500);
 		lh_mux_get_stats(p.guest.mux, &s2);
 		ok(!p.guest.failed, "guest with an answering host stays up past its 300 ms timeout");
 		ok(s2.frames_from_peer - s1.frames_from_peer >= 5,
@@ -1345,7 +1296,7 @@ static void test_ping(void)
 	guest.mux = lh_mux_create(loop, sv[0], &gcfg, &ops, &guest);
 	raw_hello(sv[1], 1, 65536, "vm-x");
 	start = lh_now_ms();
-	run_until(side_failed, &guest, 2000);
+	lh_test_run_until(loop, side_failed, &guest, 2000);
 	ok(guest.failed && strstr(guest.why, "host unresponsive for") &&
 		lh_now_ms() - start >= 300 && lh_now_ms() - start < 700,
 		"silent host detected after %llu ms: '%s'",
@@ -1364,7 +1315,7 @@ static void test_clock(struct pair *p)
 	uint64_t before = lh_now_ns(), after;
 
 	ok(lh_mux_send_clock_probe(p->host.mux, 42, 123456789) == 0, "host sends a clock probe");
-	run_until(got_reply, &p->host, 2000);
+	lh_test_run_until(loop, got_reply, &p->host, 2000);
 	after = lh_now_ns();
 	ok(p->host.got_reply && p->host.reply.seq == 42 &&
 		p->host.reply.host_send_ns == 123456789 && p->host.reply.clock_id == 1,
@@ -1392,7 +1343,7 @@ static void test_host_stall(void)
 		return;
 	}
 	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_CONTROL, &gconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	id = gapp ? lh_mux_conn_id(gconn) : 0;
 	ok(gapp && p.host.conns[id], "stall conn opened");
 	if (!gapp || !p.host.conns[id]) {
@@ -1402,7 +1353,7 @@ static void test_host_stall(void)
 		return;
 	}
 	lh_mux_conn_set_waiting(p.host.conns[id], true);
-	run_until(conn_gone, &p.guest, 2000);
+	lh_test_run_until(loop, conn_gone, &p.guest, 2000);
 	ok(p.guest.closed == 1 && p.host.closed == 1 && !p.host.failed,
 		"a conn left waiting past the stall timeout is reset, the channel stays up");
 	pair_stop(&p);
@@ -1428,14 +1379,14 @@ static void test_limits_and_shutdown(void)
 	g1 = guest_open(&p.guest, LTTNG_HYPER_CONN_CONTROL, NULL);
 	g2 = guest_open(&p.guest, LTTNG_HYPER_CONN_DATA, NULL);
 	g3 = guest_open(&p.guest, LTTNG_HYPER_CONN_DATA, NULL);
-	run_until(conn_gone, &p.guest, 2000);
-	run_until(app_got_eof, g3, 2000);
+	lh_test_run_until(loop, conn_gone, &p.guest, 2000);
+	lh_test_run_until(loop, app_got_eof, g3, 2000);
 	ok(g1 && g2 && g3 && g3->eof && !g1->eof && !g2->eof && p.guest.closed == 1,
 		"the host refuses a conn beyond max_conns, the others stay");
 	app_close(g1);
 	app_close(g2);
 	app_close(g3);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 
 	/* Shutdown: data already read from the guest app is delivered, then EOF. */
 	p.guest.closed = 0;
@@ -1448,16 +1399,16 @@ static void test_limits_and_shutdown(void)
 		return;
 	}
 	app_write_text(gapp, "last words");
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	/* The conn is freed by the shutdown. */
 	happ = p.host.conn_app[lh_mux_conn_id(gconn)];
 	lh_mux_shutdown(p.guest.mux);
-	run_until(app_got_eof, happ, 2000);
+	lh_test_run_until(loop, app_got_eof, happ, 2000);
 	ok(happ && happ->eof && !strcmp(happ->text, "last words") &&
 		lh_mux_flushed(p.guest.mux),
 		"after shutdown the host app reads '%s' then EOF, and the guest is flushed",
 		happ ? happ->text : "");
-	run_until(app_got_eof, gapp, 2000);
+	lh_test_run_until(loop, app_got_eof, gapp, 2000);
 	ok(gapp->eof && p.guest.closed == 1 && !lh_mux_open(p.guest.mux, LTTNG_HYPER_CONN_DATA,
 		dup(gapp->fd)), "shutdown closes the guest's conns and refuses new ones");
 	pair_stop(&p);
@@ -1541,14 +1492,14 @@ static void test_nested(void)
 	long_path[LTTNG_HYPER_PATH_MAX_LEN - 1] = 'v';
 	long_path[LTTNG_HYPER_PATH_MAX_LEN] = '\0';
 	lapp = guest_open_path(&p.guest, LTTNG_HYPER_CONN_DATA, long_path, &lconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	id = gapp ? lh_mux_conn_id(gconn) : 0;
 	happ = gapp ? p.host.conn_app[id] : NULL;
 	if (happ) {
 		app_write_text(gapp, "nested");
 		w.app = happ;
 		w.bytes = 6;
-		run_until(app_got_bytes, &w, 2000);
+		lh_test_run_until(loop, app_got_bytes, &w, 2000);
 	}
 	ok(happ && !strcmp(p.host.conn_path[id], "l2/l3") && !strcmp(happ->text, "nested"),
 		"OPEN with the VM path 'l2/l3' reaches on_open with it ('%s'), bytes pass",
@@ -1562,14 +1513,14 @@ static void test_nested(void)
 	we.side = &p.host;
 	we.n = 1;
 	ok(lh_mux_send_clock_estimate(p.guest.mux, "l2", &est2) == 0 &&
-		run_until(got_estimates, &we, 2000) && !strcmp(p.host.est_path, "l2") &&
+		lh_test_run_until(loop, got_estimates, &we, 2000) && !strcmp(p.host.est_path, "l2") &&
 		estimate_equal(&p.host.est, &est2),
 		"CLOCK_ESTIMATE for 'l2' reaches on_clock_estimate with its path and values");
 	est3.drift_fs = LTTNG_HYPER_CLOCK_MAX_DRIFT_FS;
 	est3.method = LTTNG_HYPER_CLOCK_METHOD_CONVEX_HULL;
 	we.n = 2;
 	ok(lh_mux_send_clock_estimate(p.guest.mux, "l2/l3", &est3) == 0 &&
-		run_until(got_estimates, &we, 2000) && p.host.estimates == 2 &&
+		lh_test_run_until(loop, got_estimates, &we, 2000) && p.host.estimates == 2 &&
 		!strcmp(p.host.est_path, "l2/l3") && estimate_equal(&p.host.est, &est3) &&
 		!p.host.failed, "and one for 'l2/l3', with a drift of +1000 ppm");
 	ok(lh_mux_send_clock_estimate(p.host.mux, "l2", &est2) == -1,
@@ -1592,13 +1543,13 @@ static void test_nested(void)
 		eof = read(sv[1], &c, 1);
 		close(sv[1]);
 	}
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	ok(!lh_mux_peer_nested(p.guest.mux) && !gconn && eof == 0 &&
 		lh_mux_send_clock_estimate(p.guest.mux, "l2", &est2) == -1 &&
 		!p.host.failed && !p.guest.failed && p.host.estimates == 0 && !p.host.conn_app[1],
 		"without NESTED from the host: a nested OPEN is refused, its fd closed, no estimate sent");
 	oapp = guest_open_path(&p.guest, LTTNG_HYPER_CONN_DATA, "", &oconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	ok(oapp && p.host.conn_app[lh_mux_conn_id(oconn)] && !p.host.failed,
 		"the guest's own connections still open");
 	pair_stop(&p);
@@ -1627,7 +1578,7 @@ static void test_estimate_drop(void)
 	channel_pair(sv);
 	guest.mux = lh_mux_create(loop, sv[0], &cfg, &ops, &guest);
 	raw_hello_caps(sv[1], 1, 65536, "vm-x", LTTNG_HYPER_CAP_NESTED);
-	run_until(side_ready, &guest, 2000);
+	lh_test_run_until(loop, side_ready, &guest, 2000);
 	while (guest.ready && sent < 1000000) {
 		if (lh_mux_send_clock_estimate(guest.mux, "l2", &est)) {
 			lh_mux_get_stats(guest.mux, &st);
@@ -1645,7 +1596,7 @@ static void test_estimate_drop(void)
 	for (i = 0; i < 1000 && guest.mux && !guest.failed; i++) {
 		while (read(sv[1], sink, sizeof(sink)) > 0) {
 		}
-		run_for(5);
+		lh_test_run_for(loop, 5);
 		lh_mux_get_stats(guest.mux, &st);
 		if (st.out_queued == 0) {
 			ret = lh_mux_send_clock_estimate(guest.mux, "l2", &est);
@@ -1709,7 +1660,7 @@ static void test_filter_reset(void)
 	ok(raw_wait_frame(&rx, LTTNG_HYPER_FRAME_RESET, 1) &&
 		reset_reason_is(&rx, LTTNG_HYPER_RESET_PROTOCOL),
 		"from_peer RESET: the guest gets RESET (PROTOCOL) on conn 1");
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	ok(!host.failed && host.closed == 1 && !host.conns[1] && host.conns[2] &&
 		filter_releases == 1 && host.conn_app[1] && host.conn_app[1]->received == 0,
 		"conn 1 alone is gone, nothing of it reached its socket, the channel is up");
@@ -1720,7 +1671,7 @@ static void test_filter_reset(void)
 	a2 = host.conn_app[2];
 	w.app = a2;
 	w.bytes = 4;
-	ok(a2 && run_until(app_got_bytes, &w, 2000) && !strcmp(a2->text, "fine") && !host.failed,
+	ok(a2 && lh_test_run_until(loop, app_got_bytes, &w, 2000) && !strcmp(a2->text, "fine") && !host.failed,
 		"conn 2 still carries bytes to the host: '%s'", a2 ? a2->text : "");
 	if (a2) {
 		app_write_text(a2, "back");
@@ -1736,7 +1687,7 @@ static void test_filter_reset(void)
 		reset_reason_is(&rx, LTTNG_HYPER_RESET_PROTOCOL),
 		"from_local RESET: the guest gets RESET (PROTOCOL) on conn 2");
 	raw_frame(sv[1], LTTNG_HYPER_FRAME_OPEN, 3, "l2", "\x01\0\0\0", 4);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	lh_mux_get_stats(host.mux, &st);
 	ok(!host.failed && host.closed == 2 && st.conns == 1 && host.conns[3] &&
 		filter_releases == 2, "the channel goes on: a new conn opens (%u conns)", st.conns);
@@ -1767,7 +1718,7 @@ int main(void)
 	ok(pair_start(&p, &gcfg, &hcfg), "handshake completes");
 	ok(p.guest.ready && !strcmp(p.guest.peer.name, "vm-test1"),
 		"the guest learns its name from the host: '%s'", p.guest.peer.name);
-	ok(run_until(side_ready, &p.host, 10) && lh_mux_is_ready(p.host.mux) &&
+	ok(lh_test_run_until(loop, side_ready, &p.host, 10) && lh_mux_is_ready(p.host.mux) &&
 		lh_mux_is_ready(p.guest.mux) && p.host.peer.window == gcfg.window,
 		"both sides ready, windows exchanged");
 
@@ -1782,13 +1733,13 @@ int main(void)
 
 	/* The long-lived pair was not disturbed by any of the faults above. */
 	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_CONTROL, &gconn);
-	run_for(20);
+	lh_test_run_for(loop, 20);
 	happ = gapp ? p.host.conn_app[lh_mux_conn_id(gconn)] : NULL;
 	if (happ) {
 		app_write_text(gapp, "still here");
 		w.app = happ;
 		w.bytes = 10;
-		run_until(app_got_bytes, &w, 2000);
+		lh_test_run_until(loop, app_got_bytes, &w, 2000);
 	}
 	ok(happ && !strcmp(happ->text, "still here") && !p.guest.failed && !p.host.failed,
 		"a healthy channel in the same loop is unaffected by the others' faults");
@@ -1802,7 +1753,7 @@ int main(void)
 
 	pair_stop(&p);
 	free_apps();
-	run_for(5);
+	lh_test_run_for(loop, 5);
 	lh_loop_destroy(loop);
 	return exit_status();
 }

@@ -23,6 +23,7 @@
 #include "common/loop.h"
 #include "common/mux.h"
 #include "common/vm-channel.h"
+#include "tests/utils/loop-run.h"
 #include "tests/utils/tap.h"
 
 #define NUM_TESTS	49
@@ -42,56 +43,6 @@ _Static_assert(LH_RECONNECT_MAX_MS > 16 * LH_RECONNECT_MIN_MS &&
 
 static struct lh_loop *loop;
 
-/* Running the loop. */
-
-struct run_ctx {
-	bool (*cond)(void *arg);
-	void *arg;
-	uint64_t deadline;
-	bool met;
-};
-
-static void run_check_cb(struct lh_timer *timer, void *arg)
-{
-	struct run_ctx *ctx = arg;
-
-	if (ctx->cond && ctx->cond(ctx->arg)) {
-		ctx->met = true;
-		lh_loop_stop(loop);
-		return;
-	}
-	if (lh_now_ms() >= ctx->deadline) {
-		lh_loop_stop(loop);
-		return;
-	}
-	if (!lh_loop_timer(loop, 1, run_check_cb, ctx)) {
-		lh_loop_stop(loop);
-	}
-}
-
-/* Run the loop until cond(arg) holds or timeout_ms passes; returns whether it held. */
-static bool run_until(bool (*cond)(void *), void *arg, uint64_t timeout_ms)
-{
-	struct run_ctx ctx = {
-		.cond = cond,
-		.arg = arg,
-		.deadline = lh_now_ms() + timeout_ms,
-	};
-
-	if (cond && cond(arg)) {
-		return true;
-	}
-	if (!lh_loop_timer(loop, 1, run_check_cb, &ctx)) {
-		return false;
-	}
-	lh_loop_run(loop);
-	return ctx.met;
-}
-
-static void run_for(uint64_t ms)
-{
-	run_until(NULL, NULL, ms);
-}
 
 /* The --vm option parser. */
 
@@ -363,7 +314,7 @@ static bool accepted(void *arg)
 /* Wait for connection number n (from 1), long enough for any back-off. */
 static bool wait_accept(unsigned int n)
 {
-	return run_until(accepted, &n, 2 * LH_RECONNECT_MAX_MS);
+	return lh_test_run_until(loop, accepted, &n, 2 * LH_RECONNECT_MAX_MS);
 }
 
 /* Milliseconds between two lh_now_ns() stamps. */
@@ -452,7 +403,7 @@ static void test_backoff(const char *dir)
 	start_ns = lh_now_ns();
 	ok(lh_vm_channel_start(vc) == 0 && !lh_vm_channel_mux(vc),
 		"a connecting channel starts with nothing listening");
-	run_for(LH_RECONNECT_MIN_MS * 9 / 2);
+	lh_test_run_for(loop, LH_RECONNECT_MIN_MS * 9 / 2);
 	ok(owner.connects == 0 && !lh_vm_channel_mux(vc), "no connection while nothing listens");
 	listen_ns = lh_now_ns();
 	peer.mode = PEER_HANG_UP;
@@ -468,7 +419,7 @@ static void test_backoff(const char *dir)
 	/* The next one, after the capped delay, is answered as a guest. */
 	peer.mode = PEER_GUEST;
 	n = 1;
-	ok(wait_accept(4) && run_until(host_opened, &n, 2000) && lh_vm_channel_mux(vc),
+	ok(wait_accept(4) && lh_test_run_until(loop, host_opened, &n, 2000) && lh_vm_channel_mux(vc),
 		"a guest connects and the channel comes up");
 	d1 = accept_gap(1, 2);
 	d2 = accept_gap(2, 3);
@@ -498,27 +449,27 @@ static void test_backoff(const char *dir)
 
 	/* The owner drops a channel that is up: it reconnects. */
 	n = 2;
-	ok(run_until(host_opened, &n, 2000) && lh_vm_channel_mux(vc), "the guest is up again");
+	ok(lh_test_run_until(loop, host_opened, &n, 2000) && lh_vm_channel_mux(vc), "the guest is up again");
 	mark_ns = lh_now_ns();
 	lh_vm_channel_drop(vc, "dropped by the test");
 	ok(!lh_vm_channel_mux(vc) && owner.disconnects == 6,
 		"lh_vm_channel_drop closes the connection at once (%u disconnects)",
 		owner.disconnects);
-	ok(run_until(guest_gone, NULL, 2000), "the guest sees the channel close");
+	ok(lh_test_run_until(loop, guest_gone, NULL, 2000), "the guest sees the channel close");
 	ok(wait_accept(7), "after a drop, it reconnects");
 	after_drop = peer.accepts >= 7 ? ms_between(mark_ns, peer.accept_ns[6]) : -1;
 	ok(after_drop >= 0.9 * MIN_MS && after_drop < MAX_MS / 2,
 		"after the drop of a channel that was up, it waits the minimum: %.0f ms",
 		after_drop);
 	n = 3;
-	ok(run_until(host_opened, &n, 2000) && lh_vm_channel_mux(vc) &&
+	ok(lh_test_run_until(loop, host_opened, &n, 2000) && lh_vm_channel_mux(vc) &&
 		owner.connects == 7 && owner.disconnects == 6 && peer.accepts == 7,
 		"one on_connect per connection (%u), one on_disconnect per closed one (%u)",
 		owner.connects, owner.disconnects);
 
 	lh_vm_channel_destroy(vc);
 	peer.guest_failed = false;
-	run_until(guest_gone, NULL, 2000);
+	lh_test_run_until(loop, guest_gone, NULL, 2000);
 	peer_close(spec.uri.path);
 }
 

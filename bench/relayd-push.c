@@ -16,6 +16,15 @@
  * measures hyper's data path: lttng-hyperd, the channel,
  * lttng-hyper-relayd and lttng-relayd.
  *
+ * With --port PATH, it writes the data packets as lttng-consumerd does for
+ * a channel of enable-channel --output=hyper (doc/output-hyper.md): each
+ * packet's relayd data frame (the same header, then the packet) goes into
+ * the data port PATH (a virtio-serial port, /dev/virtio-ports/
+ * org.lttng.hyper.data.ust64, or a unix socket) instead of a data
+ * connection, while the control connection and the indexes still go to
+ * the relay daemon. It measures the data ports' path: the port,
+ * lttng-hyper-relayd's --vm-data and lttng-relayd.
+ *
  * With --latency N, it measures the path's latency instead (bench/nested.sh):
  * after VERSION and CREATE_SESSION, N GET_CONFIGURATION commands, one at a
  * time. lttng-hyper-relayd checks and forwards that command and
@@ -26,14 +35,18 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,11 +76,15 @@
 #define PUSH_MAX_INFLIGHT		8
 /* How often DATA_PENDING is asked again while packets are in flight. */
 #define PUSH_PENDING_POLL_NS		1000000L
+/* How long a data port may take nothing, as lttng-consumerd's default. */
+#define PUSH_PORT_TIMEOUT_MS		10000
 
 struct push_opts {
 	const char *host;
 	const char *ctrl_port;
 	const char *data_port;
+	/* A data port to write the frames into, instead of the data connection. */
+	const char *port;
 	uint64_t total;
 	uint32_t packet;
 	/* Round trips to time; 0: push packets. */
@@ -121,6 +138,91 @@ static int connect_tcp(const char *host, const char *port)
 	return fd;
 }
 
+/*
+ * The data port, as lttng-consumerd opens it: a unix socket is connected,
+ * anything else (a virtio-serial port, a FIFO) opened for writing; both
+ * non-blocking. A blocking write to a virtio-serial port waits until the
+ * host took each buffer, which lttng-consumerd does not do.
+ */
+static int open_port(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) < 0) {
+		PERROR("data port %s", path);
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			PERROR("cannot open the data port %s", path);
+		}
+		return fd;
+	}
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		ERR("data port %s: a unix socket's path must be shorter than %zu bytes", path,
+			sizeof(addr.sun_path));
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		PERROR("socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0 ||
+			fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		PERROR("cannot connect to the data port %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A non-blocking data port took nothing: wait until it takes more, at most
+ * PUSH_PORT_TIMEOUT_MS, as lttng-consumerd does. A write that took nothing
+ * without an error (a virtio-serial port whose queue was full) and POLLHUP
+ * alone (its host side not connected) are tried again 1 ms later.
+ */
+static int wait_writable(int fd, bool took_nothing)
+{
+	const struct timespec pause = { .tv_nsec = 1000000L };
+	uint64_t deadline = now_ns() + PUSH_PORT_TIMEOUT_MS * 1000000ULL;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int ret;
+
+	if (took_nothing) {
+		nanosleep(&pause, NULL);
+		return 0;
+	}
+	for (;;) {
+		uint64_t now = now_ns();
+
+		if (now >= deadline) {
+			ERR("the data port took nothing for %d ms", PUSH_PORT_TIMEOUT_MS);
+			return -1;
+		}
+		ret = poll(&pfd, 1, (int) ((deadline - now) / 1000000ULL) + 1);
+		if (ret < 0 && errno != EINTR) {
+			PERROR("poll");
+			return -1;
+		}
+		if (ret > 0 && (pfd.revents & POLLOUT)) {
+			return 0;
+		}
+		if (ret > 0 && (pfd.revents & (POLLERR | POLLNVAL))) {
+			ERR("the data port failed");
+			return -1;
+		}
+		if (ret > 0) {
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
 static int writev_all(int fd, struct iovec *iov, int iovcnt)
 {
 	ssize_t n;
@@ -131,8 +233,20 @@ static int writev_all(int fd, struct iovec *iov, int iovcnt)
 			if (errno == EINTR) {
 				continue;
 			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (wait_writable(fd, false) < 0) {
+					return -1;
+				}
+				continue;
+			}
 			PERROR("send");
 			return -1;
+		}
+		if (n == 0) {
+			if (wait_writable(fd, true) < 0) {
+				return -1;
+			}
+			continue;
 		}
 		while (iovcnt > 0 && (size_t) n >= iov->iov_len) {
 			n -= (ssize_t) iov->iov_len;
@@ -501,7 +615,7 @@ static int push(const struct push_opts *o)
 	if (c.ctrl < 0) {
 		goto end;
 	}
-	c.data = connect_tcp(o->host, o->data_port);
+	c.data = o->port ? open_port(o->port) : connect_tcp(o->host, o->data_port);
 	if (c.data < 0) {
 		goto end;
 	}
@@ -528,9 +642,10 @@ static int push(const struct push_opts *o)
 	}
 	bytes = packets * o->packet;
 	printf("relayd-push: %" PRIu64 " bytes in %" PRIu64 " us, %.1f MB/s (protocol 2.%" PRIu32
-		", %" PRIu64 " packets of %" PRIu32 " bytes)\n",
+		", %" PRIu64 " packets of %" PRIu32 " bytes%s%s)\n",
 		bytes, (t1 - t0) / 1000, (double) bytes * 1000.0 / (double) (t1 - t0),
-		c.minor, packets, o->packet);
+		c.minor, packets, o->packet, o->port ? ", into the data port " : "",
+		o->port ? o->port : "");
 	ret = 0;
 end:
 	if (c.data >= 0) {
@@ -582,7 +697,7 @@ invalid:
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: relayd-push [-H HOST] [-C PORT] [-D PORT] [-s BYTES] [-p BYTES]\n"
+		"Usage: relayd-push [-H HOST] [-C PORT] [-D PORT | -P PATH] [-s BYTES] [-p BYTES]\n"
 		"       relayd-push [-H HOST] [-C PORT] -l ROUNDS\n"
 		"\n"
 		"Push trace packets to a relay daemon as fast as it takes them, and print\n"
@@ -591,6 +706,9 @@ static void usage(FILE *out)
 		"  -H, --host HOST         relay daemon's address (default 127.0.0.1)\n"
 		"  -C, --control-port P    control port (default 5342)\n"
 		"  -D, --data-port P       data port (default 5343)\n"
+		"  -P, --port PATH         write the data frames into the data port PATH (a\n"
+		"                          virtio-serial port or a unix socket), as\n"
+		"                          lttng-consumerd does for --output=hyper\n"
 		"  -s, --size BYTES        bytes to push, e.g. 256M (default 256M)\n"
 		"  -p, --packet BYTES      packet size, e.g. 256K (default 256K)\n"
 		"  -l, --latency ROUNDS    time ROUNDS round trips instead of pushing\n"
@@ -603,6 +721,7 @@ int main(int argc, char **argv)
 		{ "host", required_argument, NULL, 'H' },
 		{ "control-port", required_argument, NULL, 'C' },
 		{ "data-port", required_argument, NULL, 'D' },
+		{ "port", required_argument, NULL, 'P' },
 		{ "size", required_argument, NULL, 's' },
 		{ "packet", required_argument, NULL, 'p' },
 		{ "latency", required_argument, NULL, 'l' },
@@ -617,7 +736,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	lh_log_init("relayd-push");
-	while ((opt = getopt_long(argc, argv, "H:C:D:s:p:l:h", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "H:C:D:P:s:p:l:h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
 			o.host = optarg;
@@ -627,6 +746,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			o.data_port = optarg;
+			break;
+		case 'P':
+			o.port = optarg;
 			break;
 		case 's':
 			if (parse_size("size", optarg, 1, 1ULL << 40, &o.total) < 0) {

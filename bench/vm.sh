@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The VM benchmark: hyper against a raw virtio-serial port and against
-# stock net:// over QEMU's user-mode network, all in one boot of one guest.
+# The VM benchmark: hyper and output-hyper against a raw virtio-serial
+# port and against stock net:// over QEMU's user-mode network, all in one
+# boot of one guest.
 #
 # The guest (extras/vm/guest-init.sh, lh.mode=bench) runs, each RUNS times:
 #   - raw: dd of RAW_MB MiB into a second port, org.lttng.hyper.raw, on
@@ -11,21 +12,32 @@
 #     packets, each with its index, through lttng-hyperd, the hyper port,
 #     lttng-hyper-relayd and its lttng-relayd, and stops its clock when
 #     DATA_PENDING says lttng-relayd wrote them all;
+#   - pushport (output-hyper): the same, but relayd-push -P writes the
+#     data frames into the data port org.lttng.hyper.data.ust64, as
+#     lttng-consumerd does for enable-channel --output=hyper, and the
+#     host relay takes them with --vm-data; the control connection and
+#     the indexes still go through lttng-hyperd;
 #   - cost: gen-events emits EVENTS events at full speed into a blocking
-#     channel, traced three ways: to the guest's tmpfs (local), through
-#     lttng-hyperd (hyper), and by stock net:// to this host's lttng-relayd
-#     through a virtio-net device on QEMU's user-mode network (net). The
-#     figure is the guest's busy CPU time (/proc/stat: user, nice, system,
-#     irq and softirq of all CPUs) from before "lttng start" to after
-#     "lttng stop";
-#   - discard: the same three ways at a fixed event rate, into a
-#     non-blocking channel with fixed buffers; the figure is lttng's count
-#     of discarded events.
+#     channel, traced four ways: to the guest's tmpfs (local), through
+#     lttng-hyperd (hyper), by stock net:// to this host's lttng-relayd
+#     through a virtio-net device on QEMU's user-mode network (net), and
+#     through lttng-hyperd with enable-channel --output=hyper, the packets
+#     into the data port (output-hyper). The figure is the guest's busy
+#     CPU time (/proc/stat: user, nice, system, irq and softirq of all
+#     CPUs) from before "lttng start" to after "lttng stop";
+#   - discard: the same ways at a fixed event rate, into a non-blocking
+#     channel with fixed buffers; the figure is lttng's count of
+#     discarded events.
 # The ways alternate, so that a noisy host hits them alike. The report
 # gives medians, and:
-#   - hyper's capacity as a fraction of raw dd's (goal: at least 0.8);
-#   - each offload's cost, (busy - local busy) / trace MB, and hyper's
-#     cost against net://'s (goal: at most 0.5).
+#   - the capacity of hyper and of the data port's path as fractions of
+#     raw dd's (goal: at least 0.8);
+#   - each offload's cost, (busy - local busy) / trace MB, hyper's and
+#     output-hyper's cost against net://'s (goal: at most 0.5), and
+#     output-hyper's against dd's own busy time per MB into the raw port.
+# output-hyper needs lttng-tools patched for it (LTTNG_TOOLS, by default
+# /opt/lttng-hyper/lttng-tools, from extras/lttng-tools/build-lttng-tools.sh):
+# the guest image then holds those tools. Without them the other ways run.
 #
 # Usage: bench/vm.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE]
 #                    [-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB]
@@ -88,6 +100,16 @@ for cmd in qemu-system-x86_64 lttng-relayd socat ss awk; do
 done
 [ -x "$relay" ] || die "no $relay: run make in the build directory"
 [ -x "$push" ] || die "no $push: run make bench/relayd-push"
+LTTNG_TOOLS=${LTTNG_TOOLS:-/opt/lttng-hyper/lttng-tools}
+if [ -x "$LTTNG_TOOLS/bin/lttng-sessiond" ]; then
+	ohyper=1
+	tools_args=(--lttng-tools "$LTTNG_TOOLS")
+else
+	ohyper=0
+	tools_args=()
+	log "no patched lttng-tools in $LTTNG_TOOLS: output-hyper left out" \
+		"(extras/lttng-tools/build-lttng-tools.sh builds it)"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lh-vmbench.XXXXXX") || die "cannot create a temporary folder"
 pids=()
@@ -142,7 +164,8 @@ wait_listening()
 log "building the guest image"
 "$srcdir/extras/vm/build-guest.sh" -o "$tmp/guest" \
 	--hyperd "$builddir/src/bin/lttng-hyperd/lttng-hyperd" \
-	--gen-events "$builddir/tests/utils/gen-events" --bench "$push" 2> "$tmp/build.log" ||
+	--gen-events "$builddir/tests/utils/gen-events" --bench "$push" "${tools_args[@]}" \
+	2> "$tmp/build.log" ||
 	die "the guest image did not build:
 $(tail -n 5 "$tmp/build.log")"
 
@@ -152,8 +175,14 @@ lttng-relayd -o "$tmp/net" -C "tcp://127.0.0.1:$port" -D "tcp://127.0.0.1:$((por
 	-L "tcp://127.0.0.1:$((port + 2))" > "$tmp/stock-relayd.log" 2>&1 &
 pids+=($!)
 wait_listening "$port" || die "lttng-relayd did not start: $(cat "$tmp/stock-relayd.log")"
+# output-hyper: the data port org.lttng.hyper.data.ust64, QEMU's socket
+# $tmp/data-ust64.sock (launch-guest.sh --data-ports).
+data_args=()
+if [ "$ohyper" -eq 1 ]; then
+	data_args=(--vm-data "bench=unix:$tmp/data-ust64.sock")
+fi
 "$relay" -d --pidfile "$tmp/relay.pid" --log "$tmp/relay.log" -o "$tmp/hyper" \
-	--vm "bench=unix:$tmp/hyper.sock" -C "tcp://127.0.0.1:$((port + 3))" \
+	--vm "bench=unix:$tmp/hyper.sock" "${data_args[@]}" -C "tcp://127.0.0.1:$((port + 3))" \
 	-D "tcp://127.0.0.1:$((port + 4))" -L "tcp://127.0.0.1:$((port + 5))" ||
 	die "lttng-hyper-relayd did not start"
 
@@ -171,6 +200,11 @@ append="lh.mode=bench lh.runs=$RUNS lh.events=$EVENTS lh.payload=$PAYLOAD lh.raw
 append="$append lh.rate=$RATE lh.rate-events=$RATE_EVENTS"
 # QEMU's user-mode network maps 10.0.2.2 to this host's 127.0.0.1.
 append="$append lh.net=10.0.2.2:$port:$((port + 1))"
+launch_args=()
+if [ "$ohyper" -eq 1 ]; then
+	append="$append lh.output-hyper=1"
+	launch_args=(--data-ports "$tmp/data")
+fi
 : > "$tmp/serial.log"
 log "booting the guest; its progress:"
 tail -F -n +1 "$tmp/serial.log" 2> /dev/null | grep --line-buffered 'lh-guest:' >&2 &
@@ -179,7 +213,7 @@ start=$SECONDS
 timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
 	--kernel "$tmp/guest/vmlinuz" --initrd "$tmp/guest/initrd.img" \
 	--socket "$tmp/hyper.sock" --name bench --mem "$MEM" --smp 2 --accel "$ACCEL" \
-	--user-net --extra-port "org.lttng.hyper.raw=$tmp/raw.sock" \
+	--user-net --extra-port "org.lttng.hyper.raw=$tmp/raw.sock" "${launch_args[@]}" \
 	--serial-log "$tmp/serial.log" --append "$append" 2> "$tmp/launch.log" < /dev/null
 status=$?
 sleep 0.5
@@ -194,17 +228,20 @@ if [ "$accel" = auto ]; then
 fi
 log "guest run took $((SECONDS - start)) s, under ${accel^^}"
 
-# One line per run: "raw RUN MB/s", "push RUN MB/s",
-# "KIND WAY RUN BUSY_TICKS DISCARDED TRACE_BYTES".
+# One line per run: "raw RUN MB/s BUSY_TICKS BYTES", "push RUN MB/s
+# BUSY_TICKS BYTES" (and pushport), "KIND WAY RUN BUSY_TICKS DISCARDED
+# TRACE_BYTES".
 tr -d '\r' < "$tmp/serial.log" | sed -n 's/^lh-guest: \[[0-9.]*\] bench //p' |
 while read -r what rest; do
+	# shellcheck disable=SC2086 # the line's words
 	set -- $rest
+	busy=$(echo "$rest" | sed -n 's/.* busy=\([0-9]*\).*/\1/p')
 	case "$what" in
 	raw)
-		echo "raw $1 $(awk -v b="$2" -v cs="$3" 'BEGIN { print b / 1e6 / (cs / 100) }')"
+		echo "raw $1 $(awk -v b="$2" -v cs="$3" 'BEGIN { print b / 1e6 / (cs / 100) }') $busy $2"
 		;;
-	push)
-		echo "push $1 $(awk -v b="$3" -v us="$6" 'BEGIN { print b / us }')"
+	push|pushport)
+		echo "$what $1 $(awk -v b="$3" -v us="$6" 'BEGIN { print b / us }') $busy $3"
 		;;
 	trace)
 		# kind way run session ticks discarded local_kb
@@ -212,7 +249,7 @@ while read -r what rest; do
 		local)
 			bytes=$(($7 * 1024))
 			;;
-		hyper)
+		hyper|ohyper)
 			bytes=$(du -scb "$tmp/hyper/bench/$4"-* | tail -n 1 | cut -f 1)
 			;;
 		net)
@@ -225,9 +262,17 @@ while read -r what rest; do
 done > "$tmp/results"
 
 awk -v accel="${accel^^}" -v runs="$RUNS" -v events="$EVENTS" -v rate="$RATE" \
-	-v revents="$RATE_EVENTS" -v hz=100 -f "$srcdir/bench/stats.awk" -f /dev/stdin \
-	"$tmp/results" <<'EOF'
-$1 == "raw" || $1 == "push" { add($1, $3) }
+	-v revents="$RATE_EVENTS" -v hz=100 -v ohyper="$ohyper" -f "$srcdir/bench/stats.awk" \
+	-f /dev/stdin "$tmp/results" <<'EOF'
+# A ratio, or n/a when the denominator is not positive (runs too short to measure).
+function ratio(num, den) {
+	return den > 0 ? sprintf("%.2f", num / den) : "n/a"
+}
+$1 == "raw" || $1 == "push" || $1 == "pushport" {
+	add($1, $3)
+	# Busy CPU-s per MB of the run.
+	add($1 "/cost", $4 / hz / ($5 / 1e6))
+}
 $1 == "cost" || $1 == "discard" {
 	add($1 "/" $2 "/busy", $4 / hz)
 	add($1 "/" $2 "/disc", $5)
@@ -236,30 +281,50 @@ $1 == "cost" || $1 == "discard" {
 END {
 	printf "bench/vm: %s, 2 vCPUs, medians of %d runs\n\n", accel, runs
 	raw = med("raw"); hyp = med("push")
-	printf "%-34s %10s\n", "channel capacity", "MB/s"
-	printf "%-34s %10.1f\n", "raw dd into the port", raw
-	printf "%-34s %10.1f\n", "hyper (relayd-push)", hyp
-	printf "hyper / raw: %.2f (goal >= 0.8)\n\n", hyp / raw
+	printf "%-34s %10s %12s\n", "channel capacity", "MB/s", "busy ms/MB"
+	printf "%-34s %10.1f %12.2f\n", "raw dd into the port", raw, med("raw/cost") * 1000
+	printf "%-34s %10.1f %12.2f\n", "hyper (relayd-push)", hyp, med("push/cost") * 1000
+	if (ohyper) {
+		port = med("pushport")
+		printf "%-34s %10.1f %12.2f\n", "output-hyper (relayd-push -P)", port,
+			med("pushport/cost") * 1000
+	}
+	printf "hyper / raw: %.2f (goal >= 0.8)\n", hyp / raw
+	if (ohyper) {
+		printf "output-hyper's data port / raw: %.2f (goal >= 0.8)\n", port / raw
+	}
+	printf "\n"
 	printf "%-34s %10s %10s %12s\n", "offload cost, " events " events", "busy CPU-s",
 		"trace MB", "ms/MB"
-	split("local hyper net", ways, " ")
+	nw = split(ohyper ? "local hyper net ohyper" : "local hyper net", ways, " ")
+	name["local"] = "local"; name["hyper"] = "hyper"; name["net"] = "net://"
+	name["ohyper"] = "output-hyper"
 	lb = med("cost/local/busy")
-	for (k = 1; k <= 3; k++) {
+	for (k = 1; k <= nw; k++) {
 		w = ways[k]
 		b[w] = med("cost/" w "/busy"); mb[w] = med("cost/" w "/mb")
 		cost[w] = (b[w] - lb) * 1000 / mb[w]
 		if (w == "local") {
-			printf "%-34s %10.2f %10.1f %12s\n", w, b[w], mb[w], "-"
+			printf "%-34s %10.2f %10.1f %12s\n", name[w], b[w], mb[w], "-"
 		} else {
-			printf "%-34s %10.2f %10.1f %12.2f\n", w, b[w], mb[w], cost[w]
+			printf "%-34s %10.2f %10.1f %12.2f\n", name[w], b[w], mb[w], cost[w]
 		}
 	}
-	printf "hyper / net:// cost per MB: %.2f (goal <= 0.5)\n\n", cost["hyper"] / cost["net"]
+	printf "hyper / net:// cost per MB: %s (goal <= 0.5)\n", ratio(cost["hyper"], cost["net"])
+	if (ohyper) {
+		dd = med("raw/cost") * 1000
+		printf "output-hyper / net:// cost per MB: %s (goal <= 0.5)\n",
+			ratio(cost["ohyper"], cost["net"])
+		printf "output-hyper / hyper cost per MB: %s\n", ratio(cost["ohyper"], cost["hyper"])
+		printf "output-hyper / dd's own cost per MB into the port (%.2f ms/MB): %s\n",
+			dd, ratio(cost["ohyper"], dd)
+	}
+	printf "\n"
 	printf "%-34s %10s %10s\n", "discards, " revents " events at " rate "/s", "discarded", "%"
-	for (k = 1; k <= 3; k++) {
+	for (k = 1; k <= nw; k++) {
 		w = ways[k]
 		d = med("discard/" w "/disc")
-		printf "%-34s %10d %10.2f\n", w, d, d * 100 / revents
+		printf "%-34s %10d %10.2f\n", name[w], d, d * 100 / revents
 	}
 }
 EOF

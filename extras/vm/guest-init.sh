@@ -56,6 +56,11 @@
 #   lh.rate=N                        events per second of the discard runs (default: 100000)
 #   lh.rate-events=N                 events per discard run (default: 500000)
 #   lh.subbuf=SIZE, lh.num-subbuf=N  buffers of the discard runs (default: 128K, 4)
+#   lh.output-hyper=1                also the data-port path of enable-channel
+#                                    --output=hyper: relayd-push -P into the data
+#                                    port org.lttng.hyper.data.ust64, and a fourth
+#                                    way to trace (an image built with --lttng-tools,
+#                                    booted with --data-ports)
 #
 # lh.mode=pushbench times hyper's path with relayd-push alone (an image
 # built with build-guest.sh --bench; bench/vm-nested.sh boots it at L1,
@@ -571,31 +576,40 @@ bench_raw()
 	done
 }
 
-# Capacity of hyper's data path: relayd-push through lttng-hyperd.
+# Capacity of hyper's data path: relayd-push through lttng-hyperd; with
+# KIND pushport, the data frames go into the data port instead (the path
+# of --output=hyper), the control connection still through lttng-hyperd.
 bench_push()
 {
-	local i out b0 b1 h0 h1 hyperd
+	local kind=${1:-push} i out b0 b1 h0 h1 hyperd
 
 	hyperd=$(cat "$HYPERD_PID")
+	if [ "$kind" = pushport ]; then
+		set -- -P "$BENCH_DATA_PORT"
+	else
+		set --
+	fi
 	for i in $(seq "$(param runs 5)"); do
 		b0=$(cpu_busy)
 		h0=$(proc_ticks "$hyperd")
-		out=$(relayd-push -s "$(param raw-mb 256)M" 2>&1) ||
-			fail "relayd-push failed: $out"
+		out=$(relayd-push -s "$(param raw-mb 256)M" "$@" 2>&1) ||
+			fail "relayd-push $* failed: $out"
 		b1=$(cpu_busy)
 		h1=$(proc_ticks "$hyperd")
 		# Where the guest's time went: all busy ticks, lttng-hyperd's.
-		say "bench push $i $out busy=$((b1 - b0)) lttng-hyperd=$((h1 - h0))"
+		say "bench $kind $i $out busy=$((b1 - b0)) lttng-hyperd=$((h1 - h0))"
 	done
 }
 
 # One traced run: KIND (cost: blocking, full speed; discard: fixed rate,
-# non-blocking, fixed buffers), WAY (local, hyper, net) and RUN number.
-# Reports the busy ticks from before "lttng start" to after "lttng stop",
-# the discarded events, and for a local trace its size.
+# non-blocking, fixed buffers), WAY (local, hyper, net, or ohyper: through
+# lttng-hyperd with enable-channel --output=hyper, the packets into the
+# data port) and RUN number. Reports the busy ticks from before "lttng
+# start" to after "lttng stop", the discarded events, and for a local trace
+# its size.
 bench_trace()
 {
-	local kind=$1 way=$2 run=$3 session=b-$2-$1-$3 url b0 b1 discarded kb=0
+	local kind=$1 way=$2 run=$3 session=b-$2-$1-$3 url output= b0 b1 discarded kb=0
 
 	case "$way" in
 	local)
@@ -604,16 +618,21 @@ bench_trace()
 	hyper)
 		url=--set-url=net://127.0.0.1
 		;;
+	ohyper)
+		url=--set-url=net://127.0.0.1
+		output=--output=hyper
+		;;
 	net)
 		url=--set-url=net://$(param net '')
 		;;
 	esac
 	bench_lttng create "$session" "$url"
+	# shellcheck disable=SC2086 # $output: no word, or one
 	if [ "$kind" = cost ]; then
-		bench_lttng enable-channel -u -s "$session" --blocking-timeout=inf chan
+		bench_lttng enable-channel -u -s "$session" $output --blocking-timeout=inf chan
 	else
-		bench_lttng enable-channel -u -s "$session" --subbuf-size="$(param subbuf 128K)" \
-			--num-subbuf="$(param num-subbuf 4)" chan
+		bench_lttng enable-channel -u -s "$session" $output \
+			--subbuf-size="$(param subbuf 128K)" --num-subbuf="$(param num-subbuf 4)" chan
 	fi
 	bench_lttng enable-event -u -s "$session" -c chan 'hyper_test:*'
 	b0=$(cpu_busy)
@@ -642,22 +661,32 @@ bench_trace()
 
 mode_bench()
 {
-	local runs kind way i
+	local runs kind way ways=local\ hyper\ net i
 
 	runs=$(param runs 5)
 	[ -n "$(param net '')" ] || fail "lh.mode=bench needs lh.net=HOST:CTRL:DATA"
 	ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up ||
 		fail "cannot bring eth0 up (boot with --user-net)"
+	if [ "$(param output-hyper 0)" = 1 ]; then
+		BENCH_DATA_PORT=/dev/virtio-ports/org.lttng.hyper.data.ust64
+		find_port org.lttng.hyper.data.ust64 || fail "no data port org.lttng.hyper.data.ust64"
+		ways="$ways ohyper"
+	fi
 	start_hyperd
 	lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
 	wait_channel
-	say "bench start: $(nproc) CPUs, $runs runs"
+	say "bench start: $(nproc) CPUs, $runs runs, ways: $ways"
 	bench_raw
 	bench_push
+	# Before any ohyper run: lttng-consumerd keeps the data port open
+	# once it wrote to it, and a port has one opener at a time.
+	if [ -n "${BENCH_DATA_PORT:-}" ]; then
+		bench_push pushport
+	fi
 	# The ways alternate, so that a noisy host hits them alike.
 	for kind in cost discard; do
 		for i in $(seq "$runs"); do
-			for way in local hyper net; do
+			for way in $ways; do
 				bench_trace "$kind" "$way" "$i"
 			done
 		done

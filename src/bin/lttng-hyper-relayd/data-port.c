@@ -471,6 +471,19 @@ static int pipe_open(struct lh_data_port *port)
 	return 0;
 }
 
+/* The copy buffer, for when splice() cannot serve: made at its first use. */
+static int stage_buf(struct lh_data_port *port)
+{
+	if (!port->buf) {
+		port->buf = malloc(PORT_STAGE_SIZE);
+		if (!port->buf) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Read payload into the stage. Returns what read or splice did (-1 with errno). */
 static ssize_t stage_fill(struct lh_data_port *port, size_t max)
 {
@@ -495,12 +508,8 @@ static ssize_t stage_fill(struct lh_data_port *port, size_t max)
 			pipe_close(port);
 		}
 	}
-	if (!port->buf) {
-		port->buf = malloc(PORT_STAGE_SIZE);
-		if (!port->buf) {
-			errno = ENOMEM;
-			return -1;
-		}
+	if (stage_buf(port) < 0) {
+		return -1;
 	}
 	do {
 		n = read(port->fd, port->buf, max);
@@ -515,11 +524,8 @@ static int stage_unpipe(struct lh_data_port *port)
 	size_t done = 0;
 	ssize_t n;
 
-	if (!port->buf) {
-		port->buf = malloc(PORT_STAGE_SIZE);
-		if (!port->buf) {
-			return -1;
-		}
+	if (stage_buf(port) < 0) {
+		return -1;
 	}
 	while (done < port->staged) {
 		n = read(port->pipe[0], port->buf + done, port->staged - done);

@@ -512,6 +512,32 @@ lh_trace()
 
 # --- host-side checks ---------------------------------------------------
 
+# lh_port_attack_checks VM PORT_LABEL RELAY_LOG OUT_DIR MODE: the two checks of one
+# port-guest attack on VM's data port (port-guest's output in OUT_DIR/MODE.out):
+# port-guest saw the relay close the port (or cut it itself, MODE cut), and
+# the relay logged the fault, naming VM and the port, in its words for MODE.
+lh_port_attack_checks()
+{
+	local vm=$1 label=$2 log=$3 out=$4/$5.out mode=$5 pattern
+
+	case $mode in
+	garbage) pattern="frame with circuit_id [0-9]+ \(must be 0\): closing the port" ;;
+	foreign) pattern="frame for stream 1, which this VM does not own: closing the port" ;;
+	oversized) pattern="frame for stream [0-9]+ of $((LH_MAX_FRAME + 1)) \+ 0 padding bytes exceeds the $LH_MAX_FRAME-byte limit \(--max-data-frame\): closing the port" ;;
+	cut) pattern="closed by the guest in the middle of a frame for stream [0-9]+ \([0-9]+ of [0-9]+ bytes\)" ;;
+	esac
+	if [ "$mode" = cut ]; then
+		grep -q "^port-guest: closed the port in the middle of packet" "$out"
+	else
+		grep -q "^port-guest: the relay closed the port after" "$out"
+	fi && grep -q "^port-guest: done" "$out"
+	ok $? "$mode: $(grep -E '^port-guest: (the|closed)' "$out" | tail -n 1)" || diag "$(tail -n 5 "$out")"
+	grep -qE "\[vm=$vm\] data port $label: $pattern" "$log"
+	ok $? "$mode: the relay closed $vm's data port, saying why" ||
+		diag "$(grep "\[vm=$vm\] data port" "$log" | tail -n 3)"
+}
+
+
 # lh_step_ms DIR NAME: the duration of a guest step timed by lh_timed.
 lh_step_ms()
 {

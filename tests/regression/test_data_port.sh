@@ -189,24 +189,9 @@ ok "$evil_status" "$EVIL: the clean run and the four attack runs did as they mus
 # The cut stream is trimmed once lttng-relayd is done with it.
 lh_wait_for 30 grep -qE "\[vm=$EVIL\] Trimmed the partial last packet of $EVIL/cut-" "$RELAY_LOG"
 ok $? "$EVIL: the stream of the cut frame was trimmed back to its last whole packet"
-declare -A PATTERN=(
-	[garbage]="frame with circuit_id [0-9]+ \(must be 0\): closing the port"
-	[foreign]="frame for stream 1, which this VM does not own: closing the port"
-	[oversized]="frame for stream [0-9]+ of $((MAX_FRAME + 1)) \+ 0 padding bytes exceeds the $MAX_FRAME-byte limit \(--max-data-frame\): closing the port"
-	[cut]="closed by the guest in the middle of a frame for stream [0-9]+ \([0-9]+ of [0-9]+ bytes\)"
-)
 for mode in "${ATTACKS[@]}"; do
-	out=$LH_TMP/evil/$mode.out
-	if [ "$mode" = cut ]; then
-		grep -q "^port-guest: closed the port in the middle of packet" "$out"
-	else
-		grep -q "^port-guest: the relay closed the port after" "$out"
-	fi &&
-		grep -q "^port-guest: done" "$out"
-	ok $? "$mode: $(grep -E '^port-guest: (the|closed)' "$out" | tail -n 1)" || diag "$(tail -n 5 "$out")"
-	grep -qE "\[vm=$EVIL\] data port unix-listen:$EVIL_DATA: ${PATTERN[$mode]}" "$RELAY_LOG"
-	ok $? "$mode: the relay logged the fault, naming $EVIL and its port" ||
-		diag "$(grep "\[vm=$EVIL\] data port unix-listen:$EVIL_DATA: " "$RELAY_LOG" | tail -n 3)"
+	LH_MAX_FRAME=$MAX_FRAME lh_port_attack_checks "$EVIL" "unix-listen:$EVIL_DATA" "$RELAY_LOG" \
+		"$LH_TMP/evil" "$mode"
 	grep -qx "$mode" "$LH_TMP/evil/attacked-during-clean" 2>/dev/null
 	ok $? "$mode: $EVIL's other port was busy meanwhile" ||
 		diag "the clean run ended first: give it more packets"

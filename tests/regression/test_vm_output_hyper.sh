@@ -261,22 +261,8 @@ ok $? "$GOOD still traced when the attacks were over" ||
 ok "$evil_status" "$EVIL: the three attack runs did as they must" ||
 	diag "$(tail -n 4 "$LH_TMP/evil/"*.out "$LH_TMP/evil/guest.log")"
 
-declare -A PATTERN=(
-	[garbage]="frame with circuit_id [0-9]+ \(must be 0\): closing the port"
-	[foreign]="frame for stream 1, which this VM does not own: closing the port"
-	[cut]="closed by the guest in the middle of a frame for stream [0-9]+ \([0-9]+ of [0-9]+ bytes\)"
-)
 for mode in "${ATTACKS[@]}"; do
-	out=$LH_TMP/evil/$mode.out
-	if [ "$mode" = cut ]; then
-		grep -q "^port-guest: closed the port in the middle of packet" "$out"
-	else
-		grep -q "^port-guest: the relay closed the port after" "$out"
-	fi && grep -q "^port-guest: done" "$out"
-	ok $? "$mode: $(grep -E '^port-guest: (the|closed)' "$out" | tail -n 1)" || diag "$(tail -n 5 "$out")"
-	grep -qE "\[vm=$EVIL\] data port unix-listen:$EVIL_DATA: ${PATTERN[$mode]}" "$RELAY_LOG"
-	ok $? "$mode: the relay closed $EVIL's data port, saying why" ||
-		diag "$(grep "\[vm=$EVIL\] data port" "$RELAY_LOG" | tail -n 3)"
+	lh_port_attack_checks "$EVIL" "unix-listen:$EVIL_DATA" "$RELAY_LOG" "$LH_TMP/evil" "$mode"
 done
 # Each run connects to the port, and again after its attack; the channel
 # goes down once, when the role ends.

@@ -2249,6 +2249,20 @@ void *lh_mux_conn_get_priv(const struct lh_mux_conn *conn)
 	return conn->priv;
 }
 
+int lh_mux_conn_queue_local(struct lh_mux_conn *conn, const void *buf, size_t len)
+{
+	if (conn->closed) {
+		return 0;
+	}
+	if (lh_buf_append(&conn->out, buf, len)) {
+		mux_fail(conn->mux, "out of memory on conn %" PRIu32, conn->id);
+		return -1;
+	}
+	/* Written when the socket is writable; it may be now. */
+	conn_update_events(conn);
+	return 0;
+}
+
 void lh_mux_conn_set_waiting(struct lh_mux_conn *conn, bool waiting)
 {
 	/* The stall clock starts when the wait does, not at the last exchange. */

@@ -197,6 +197,12 @@ void lh_mux_conn_set_filter(struct lh_mux_conn *conn, const struct lh_mux_filter
 void lh_mux_conn_set_priv(struct lh_mux_conn *conn, void *priv);
 void *lh_mux_conn_get_priv(const struct lh_mux_conn *conn);
 /*
+ * Queue len bytes for the connection's local socket, after the peer's
+ * bytes queued before them: a filter's own answer to its local side.
+ * Returns 0, or -1 when out of memory (the channel then fails).
+ */
+int lh_mux_conn_queue_local(struct lh_mux_conn *conn, const void *buf, size_t len);
+/*
  * Host: mark a connection as waiting for its local socket (a relayd reply
  * is due). A connection left waiting past stall_timeout_ms is reset.
  */

@@ -297,6 +297,17 @@ const char *lh_relayd_cmd_str(uint32_t cmd)
 	return desc ? desc->name : "unknown command";
 }
 
+int lh_relayd_cmd_reply(uint32_t cmd, enum lh_relayd_reply *reply)
+{
+	const struct cmd_desc *desc = cmd_desc(cmd);
+
+	if (!desc) {
+		return -1;
+	}
+	*reply = desc->reply;
+	return 0;
+}
+
 /* Append the header for a payload of len bytes; circuit and version are always 0. */
 static int emit_header(struct msg_check *c, uint64_t len)
 {

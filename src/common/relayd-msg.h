@@ -112,6 +112,9 @@ enum lh_relayd_reply {
 	LH_RELAYD_REPLY_GET_CONFIGURATION,	/* u32 ret_code, u64 flags */
 };
 
+/* The reply to cmd, into reply. Returns 0, or -1 for an unknown command. */
+int lh_relayd_cmd_reply(uint32_t cmd, enum lh_relayd_reply *reply);
+
 /* How to check and rewrite the control messages of one connection. */
 struct lh_relayd_msg_ctx {
 	/* Written in place of the guest's hostname: the VM name. */

@@ -44,6 +44,7 @@
 #include "common/mux.h"
 #include "common/number.h"
 #include "common/vm-channel.h"
+#include "index-ack.h"
 
 #define PROGNAME		"lttng-hyperd"
 /* On SIGTERM/SIGINT, give the host this long to take the queued trace data. */
@@ -94,6 +95,8 @@ struct hyperd {
 	uint64_t backoff_ms;
 	/* An outage is logged once, when it starts, not on every retry. */
 	bool outage_logged;
+	/* Acknowledge indexes at once (index-ack.h), unless --sync-index. */
+	bool early_index_ack;
 	struct listener listeners[2];
 	int sig_fd;
 	struct lh_watch *sig_watch;
@@ -118,6 +121,7 @@ struct options {
 	uint64_t host_timeout_ms;
 	int verbose;
 	bool daemonize;
+	bool sync_index;
 };
 
 enum {
@@ -130,6 +134,7 @@ enum {
 	OPT_LOG,
 	OPT_HOST_TIMEOUT,
 	OPT_VM,
+	OPT_SYNC_INDEX,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -144,6 +149,7 @@ static const struct poptOption long_options[] = {
 	{ "log", '\0', POPT_ARG_STRING, NULL, OPT_LOG, NULL, NULL },
 	{ "host-timeout", '\0', POPT_ARG_STRING, NULL, OPT_HOST_TIMEOUT, NULL, NULL },
 	{ "vm", '\0', POPT_ARG_STRING, NULL, OPT_VM, NULL, NULL },
+	{ "sync-index", '\0', POPT_ARG_NONE, NULL, OPT_SYNC_INDEX, NULL, NULL },
 	{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, NULL, NULL },
 	{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION, NULL, NULL },
 	POPT_TABLEEND
@@ -183,6 +189,9 @@ static void usage(FILE *out)
 		"                           host as the nested VM NAME (repeatable).\n"
 		"                           CHANNEL: unix:PATH, unix-listen:PATH or\n"
 		"                           tcp-listen://ADDR:PORT.\n"
+		"      --sync-index         Wait for lttng-relayd's reply to each index\n"
+		"                           packet, as a direct connection does, instead\n"
+		"                           of acknowledging it at once.\n"
 		"  -h, --help               Show this help and exit.\n"
 		"  -V, --version            Show the version and exit.\n"
 		"\n"
@@ -297,6 +306,9 @@ static void parse_options(int argc, const char **argv, struct options *opts)
 			break;
 		case OPT_DAEMONIZE:
 			opts->daemonize = true;
+			break;
+		case OPT_SYNC_INDEX:
+			opts->sync_index = true;
 			break;
 		case OPT_VERBOSE:
 			opts->verbose++;
@@ -596,10 +608,49 @@ static void listener_pause(struct listener *l)
 	}
 }
 
+/* Index acknowledgement on a control connection (index-ack.h). */
+static enum lh_filter_verdict ack_from_local(struct lh_mux_conn *conn, const uint8_t *buf,
+		size_t len, struct lh_buf *out, char *err, size_t errlen)
+{
+	uint8_t reply[LH_INDEX_ACK_REPLY_LEN];
+	unsigned int acks;
+
+	acks = lh_index_ack_from_guest(lh_mux_conn_get_priv(conn), buf, len);
+	lh_index_ack_reply(reply);
+	while (acks--) {
+		if (lh_mux_conn_queue_local(conn, reply, sizeof(reply)) < 0) {
+			snprintf(err, errlen, "out of memory for an index acknowledgement");
+			return LH_FILTER_ERROR;
+		}
+	}
+	return LH_FILTER_PASS;
+}
+
+static enum lh_filter_verdict ack_from_peer(struct lh_mux_conn *conn, const uint8_t *buf,
+		size_t len, struct lh_buf *out, char *err, size_t errlen)
+{
+	if (lh_index_ack_from_host(lh_mux_conn_get_priv(conn), buf, len, out, err, errlen) < 0) {
+		return LH_FILTER_RESET;
+	}
+	return LH_FILTER_CONSUMED;
+}
+
+static void ack_release(struct lh_mux_conn *conn)
+{
+	lh_index_ack_destroy(lh_mux_conn_get_priv(conn));
+}
+
+static const struct lh_mux_filter index_ack_filter = {
+	.from_peer = ack_from_peer,
+	.from_local = ack_from_local,
+	.release = ack_release,
+};
+
 /* A relayd connection from sessiond or consumerd: carry it to the host. */
 static void carry_connection(struct listener *l, int fd)
 {
 	struct hyperd *hd = l->hd;
+	struct lh_mux_conn *conn;
 	const int one = 1;
 
 	if (!hd->mux || !lh_mux_is_ready(hd->mux)) {
@@ -616,9 +667,20 @@ static void carry_connection(struct listener *l, int fd)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
 		PERROR("setsockopt TCP_NODELAY on a relayd control connection");
 	}
-	if (!lh_mux_open(hd->mux, l->kind, fd)) {
+	conn = lh_mux_open(hd->mux, l->kind, fd);
+	if (!conn) {
 		/* The mux closed fd, and logged the limit or reports the channel error. */
 		return;
+	}
+	if (l->kind == LTTNG_HYPER_CONN_CONTROL && hd->early_index_ack) {
+		struct lh_index_ack *ia = lh_index_ack_create();
+
+		if (ia) {
+			lh_mux_conn_set_priv(conn, ia);
+			lh_mux_conn_set_filter(conn, &index_ack_filter);
+		} else {
+			WARN_CTX(hd->log_ctx, "out of memory: the indexes of a relayd control connection wait for lttng-relayd");
+		}
 	}
 	DBG_CTX(hd->log_ctx, "carrying a relayd %s connection", kind_str(l->kind));
 }
@@ -966,6 +1028,7 @@ int main(int argc, const char **argv)
 	lh_mux_config_init(&hd.mux_cfg, LH_MUX_GUEST);
 	hd.mux_cfg.log_ctx = hd.log_ctx;
 	hd.mux_cfg.stall_timeout_ms = opts.host_timeout_ms;
+	hd.early_index_ack = !opts.sync_index;
 	/* A short host timeout needs pings often enough to tell a stall. */
 	if (hd.mux_cfg.ping_interval_ms > opts.host_timeout_ms / PINGS_PER_TIMEOUT) {
 		hd.mux_cfg.ping_interval_ms = opts.host_timeout_ms / PINGS_PER_TIMEOUT;

@@ -28,7 +28,8 @@
 #     and lttng-hyper-relayd) per MB of trace.
 # The report gives the median of each, and the ratios to stock.
 #
-# Usage: bench/loopback.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES]
+# Usage: bench/loopback.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]]
+# -m: the modes to run (default: all three; ratios need stock among them).
 # LTTNG_TOOLS: the patched lttng-tools (default /opt/lttng-hyper/lttng-tools).
 # Run from the build directory (or set top_builddir), as root.
 
@@ -36,13 +37,15 @@ set -u
 RUNS=5
 EVENTS=1000000
 PAYLOAD=0
+ONLY=
 
-while getopts "r:n:p:h" opt; do
+while getopts "r:n:p:m:h" opt; do
 	case $opt in
 	r) RUNS=$OPTARG ;;
 	n) EVENTS=$OPTARG ;;
 	p) PAYLOAD=$OPTARG ;;
-	*) echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES]"; exit 2 ;;
+	m) ONLY=${OPTARG//,/ } ;;
+	*) echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]]"; exit 2 ;;
 	esac
 done
 
@@ -145,6 +148,15 @@ else
 	echo "bench/loopback: no patched lttng-tools in $LTTNG_TOOLS: output-hyper left out" \
 		"(extras/lttng-tools/build-lttng-tools.sh builds it)" >&2
 fi
+if [ -n "$ONLY" ]; then
+	for mode in $ONLY; do
+		case " $MODES " in
+		*" $mode "*) ;;
+		*) bail_out "no mode $mode here (modes: $MODES)" ;;
+		esac
+	done
+	MODES=$ONLY
+fi
 export BENCH_OUTPUT=''
 echo "bench/loopback: $RUNS runs per mode ($MODES), $EVENTS events, payload $PAYLOAD bytes" >&2
 for ((i = 1; i <= RUNS; i++)); do
@@ -173,8 +185,11 @@ END {
 		printf "%-12s %10.1f %12.0f %12.2f %10.1f %10d\n", m, med(m "/mbps"), med(m "/evps"),
 			med(m "/cpu"), med(m "/size"), med(m "/disc")
 	}
-	for (k = 2; k <= nm; k++) {
+	for (k = 1; k <= nm; k++) {
 		m = mode[k]
+		if (m == "stock" || !n["stock/mbps"]) {
+			continue
+		}
 		printf "ratio %s/stock: throughput %.3f, CPU per MB %.3f (medians of %d runs)\n",
 			m, med(m "/mbps") / med("stock/mbps"), med(m "/cpu") / med("stock/cpu"),
 			n[m "/mbps"]

@@ -53,7 +53,8 @@
 #   lh.runs=N                        runs of each measurement (default: 5)
 #   lh.raw-mb=MB                     MB written by dd and by relayd-push (default: 256)
 #   lh.net=HOST:CTRL:DATA            the host's lttng-relayd for stock net://
-#   lh.rate=N                        events per second of the discard runs (default: 100000)
+#   lh.rate=N[,N...]                 events per second of the discard runs, one set of
+#                                    runs per rate (default: 100000)
 #   lh.rate-events=N                 events per discard run (default: 500000)
 #   lh.subbuf=SIZE, lh.num-subbuf=N  buffers of the discard runs (default: 128K, 4)
 #   lh.output-hyper=1                also the data-port path of enable-channel
@@ -601,15 +602,16 @@ bench_push()
 	done
 }
 
-# One traced run: KIND (cost: blocking, full speed; discard: fixed rate,
-# non-blocking, fixed buffers), WAY (local, hyper, net, or ohyper: through
-# lttng-hyperd with enable-channel --output=hyper, the packets into the
-# data port) and RUN number. Reports the busy ticks from before "lttng
-# start" to after "lttng stop", the discarded events, and for a local trace
-# its size.
+# One traced run: KIND (cost: blocking, full speed; discard: RATE events
+# per second, non-blocking, fixed buffers), WAY (local, hyper, net, or
+# ohyper: through lttng-hyperd with enable-channel --output=hyper, the
+# packets into the data port) and RUN number. Reports the busy ticks from
+# before "lttng start" to after "lttng stop", the discarded events, and for
+# a local trace its size.
 bench_trace()
 {
-	local kind=$1 way=$2 run=$3 session=b-$2-$1-$3 url output= b0 b1 discarded kb=0
+	local kind=$1 way=$2 run=$3 rate=${4:-0} session=b-$2-$1-$3-${4:-0} url output= b0 b1
+	local discarded kb=0
 
 	case "$way" in
 	local)
@@ -643,7 +645,7 @@ bench_trace()
 			fail "gen-events failed"
 	else
 		LTTNG_UST_REGISTER_TIMEOUT=-1 gen-events -n "$(param rate-events 500000)" \
-			--payload "$(param payload 0)" --rate "$(param rate 100000)" ||
+			--payload "$(param payload 0)" --rate "$rate" ||
 			fail "gen-events failed"
 	fi
 	bench_lttng stop "$session"
@@ -656,12 +658,12 @@ bench_trace()
 	fi
 	bench_lttng destroy "$session"
 	rm -rf /tmp/bench-trace
-	say "bench trace $kind $way $run $session $((b1 - b0)) $discarded $kb"
+	say "bench trace $kind $way $run $session $((b1 - b0)) $discarded $kb $rate"
 }
 
 mode_bench()
 {
-	local runs kind way ways=local\ hyper\ net i
+	local runs way ways=local\ hyper\ net i rate
 
 	runs=$(param runs 5)
 	[ -n "$(param net '')" ] || fail "lh.mode=bench needs lh.net=HOST:CTRL:DATA"
@@ -684,10 +686,15 @@ mode_bench()
 		bench_push pushport
 	fi
 	# The ways alternate, so that a noisy host hits them alike.
-	for kind in cost discard; do
-		for i in $(seq "$runs"); do
+	for i in $(seq "$runs"); do
+		for way in $ways; do
+			bench_trace cost "$way" "$i"
+		done
+	done
+	for i in $(seq "$runs"); do
+		for rate in $(param rate 100000 | tr , ' '); do
 			for way in $ways; do
-				bench_trace "$kind" "$way" "$i"
+				bench_trace discard "$way" "$i" "$rate"
 			done
 		done
 	done

@@ -36,7 +36,10 @@
 #define FIELD_MAX		32
 #define DIGITS_MAX		20
 #define TOKEN_MAX		64
-/* Messages held while one field straddles them; beyond, the field is given up. */
+/*
+ * Messages held while one field straddles them; beyond, the field is given
+ * up (its bytes are bounded by LH_CTF_MD_HOLD_MAX too).
+ */
 #define HELD_MAX		16
 
 enum md_lex {
@@ -71,6 +74,7 @@ struct md_field {
 	enum md_key key;
 	const uint64_t *pos;
 	size_t nr_pos;		/* digits and trailing spaces */
+	bool apart;		/* a space the field does not own parts it from the next token */
 	bool valid;		/* a plain decimal u64 */
 	uint64_t value;
 };
@@ -266,11 +270,30 @@ static void number_space(struct md_scan *s, uint64_t pos)
 	}
 }
 
-static void number_end(struct md_scan *s)
+/* A character that would make one token with digits written just before it. */
+static bool extends_number(uint8_t c)
+{
+	return is_ident_start(c) || is_digit(c) || c == '.';
+}
+
+/* The number ended; next is the character after it and its spaces. */
+static void number_end(struct md_scan *s, uint8_t next)
 {
 	struct lh_ctf_md_report *r = s->report;
+	bool apart = false;
 	struct md_field field;
 
+	/*
+	 * Before a token that would extend the number, the last space is not
+	 * the field's: a value as wide as the field would merge with that
+	 * token, and the next fix would find another field ("10000000 0"
+	 * must not become "9999999500"). A valid number has at most
+	 * DIGITS_MAX digits, so that space is recorded.
+	 */
+	if (s->lex == LEX_NUMBER_SPACES && extends_number(next) && s->nr_pos > s->nr_digits) {
+		s->nr_pos--;
+		apart = true;
+	}
 	s->lex = LEX_TEXT;
 	s->clock_kw = false;
 	if (s->stmt == STMT_EQ) {
@@ -284,6 +307,7 @@ static void number_end(struct md_scan *s)
 		.key = s->key,
 		.pos = s->pos,
 		.nr_pos = s->nr_pos,
+		.apart = apart,
 		.valid = s->num_valid,
 		.value = s->num_value,
 	};
@@ -386,14 +410,14 @@ static void scan_byte(struct md_scan *s, uint8_t c, uint64_t pos)
 				number_space(s, pos);
 				return;
 			}
-			number_end(s);
+			number_end(s, c);
 			continue;
 		case LEX_NUMBER_SPACES:
 			if (c == ' ') {
 				number_space(s, pos);
 				return;
 			}
-			number_end(s);
+			number_end(s, c);
 			continue;
 		}
 	}
@@ -466,6 +490,7 @@ struct held_msg {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
+	size_t base;		/* index in the message of data[0]: the bytes before went out */
 	uint32_t padding;
 	uint32_t seq;
 };
@@ -498,6 +523,11 @@ struct lh_ctf_md_rewriter {
 	uint64_t content_left;
 	uint64_t padding_left;
 	uint64_t pad_debt;	/* padding bytes to drop: the content grew */
+	/*
+	 * The stream broke inside a packet that grew: the rest of the packet
+	 * passes unscanned, its padding still pays pad_debt, then PK_BROKEN.
+	 */
+	bool settle;
 	/* The byte being scanned: insertions go before it. */
 	size_t cur;
 };
@@ -519,14 +549,31 @@ static struct held_msg *held_find(struct lh_ctf_md_rewriter *rw, uint32_t seq)
 	return NULL;
 }
 
+/* Where the byte at pos is held, or NULL if it went out already. */
+static uint8_t *held_byte(struct lh_ctf_md_rewriter *rw, uint64_t pos)
+{
+	struct held_msg *m = held_find(rw, (uint32_t) (pos >> 32));
+	size_t i = (uint32_t) pos;
+
+	if (!m || i < m->base || i - m->base >= m->len) {
+		return NULL;
+	}
+	return m->data + (i - m->base);
+}
+
 static struct held_msg *cur_msg(struct lh_ctf_md_rewriter *rw)
 {
 	return &rw->held[rw->nr_held - 1];
 }
 
+static uint64_t hdr_pos(const struct lh_ctf_md_rewriter *rw)
+{
+	return msg_pos(rw->hdr_seq, rw->hdr_off);
+}
+
 static bool rw_can_grow(struct lh_ctf_md_rewriter *rw, size_t k)
 {
-	return rw->pk == PK_CONTENT && !rw->hdr_split && held_find(rw, rw->hdr_seq) &&
+	return rw->pk == PK_CONTENT && !rw->hdr_split && held_byte(rw, hdr_pos(rw)) &&
 		rw->padding_left - rw->pad_debt >= k;
 }
 
@@ -534,7 +581,6 @@ static bool rw_can_grow(struct lh_ctf_md_rewriter *rw, size_t k)
 static int rw_insert(struct lh_ctf_md_rewriter *rw, const char *text, size_t k)
 {
 	struct held_msg *m = cur_msg(rw);
-	struct held_msg *h = held_find(rw, rw->hdr_seq);
 
 	if (m->len + k > m->cap) {
 		uint8_t *p = realloc(m->data, m->len + k);
@@ -551,7 +597,9 @@ static int rw_insert(struct lh_ctf_md_rewriter *rw, const char *text, size_t k)
 	rw->cur += k;
 	rw->pad_debt += k;
 	rw->content_bits += (uint32_t) (8 * k);
-	lh_put_u32(h->data + rw->hdr_off + PKT_OFF_CONTENT_SIZE, rw->content_bits, rw->big_endian);
+	/* After the realloc: the header may be in this message. */
+	lh_put_u32(held_byte(rw, hdr_pos(rw)) + PKT_OFF_CONTENT_SIZE, rw->content_bits,
+		rw->big_endian);
 	return 0;
 }
 
@@ -571,14 +619,15 @@ static void rw_field(void *arg, const struct md_field *f)
 		want = FIELD_MAX;
 	}
 	for (i = 0; i < f->nr_pos; i++) {
-		if (!held_find(rw, (uint32_t) (f->pos[i] >> 32))) {
-			/* Its start was emitted already (flushed). */
+		if (!held_byte(rw, f->pos[i])) {
+			/* Its start was emitted already (flushed, or given up). */
 			rw->report.left++;
 			return;
 		}
 	}
 	if (want > f->nr_pos) {
-		if (rw_can_grow(rw, want - f->nr_pos)) {
+		/* Apart from the next token, bytes inserted here would follow the space. */
+		if (!f->apart && rw_can_grow(rw, want - f->nr_pos)) {
 			grow = want - f->nr_pos;
 		} else if (digits <= f->nr_pos) {
 			want = f->nr_pos;
@@ -595,9 +644,7 @@ static void rw_field(void *arg, const struct md_field *f)
 		return;
 	}
 	for (i = 0; i < f->nr_pos; i++) {
-		struct held_msg *m = held_find(rw, (uint32_t) (f->pos[i] >> 32));
-
-		m->data[(uint32_t) f->pos[i]] = (uint8_t) text[i];
+		*held_byte(rw, f->pos[i]) = (uint8_t) text[i];
 	}
 	if (field_changes(&rw->values, f)) {
 		rw->report.rewritten++;
@@ -645,8 +692,27 @@ void lh_ctf_md_rewriter_set_values(struct lh_ctf_md_rewriter *rw,
 
 static void rw_broken(struct lh_ctf_md_rewriter *rw)
 {
-	rw->pk = PK_BROKEN;
 	rw->report.bad_packet = true;
+	/*
+	 * Bytes were inserted in this packet and its content_size says so:
+	 * stopping here would leave it that much longer than its packet_size,
+	 * and shift every packet after it. So its padding still pays for them.
+	 */
+	if (rw->pk == PK_CONTENT && rw->pad_debt) {
+		rw->settle = true;
+		return;
+	}
+	rw->pk = PK_BROKEN;
+}
+
+/* The current packet's content ended. */
+static void rw_content_end(struct lh_ctf_md_rewriter *rw)
+{
+	if (rw->padding_left) {
+		rw->pk = PK_PADDING;
+	} else {
+		rw->pk = rw->settle ? PK_BROKEN : PK_HEADER;
+	}
 }
 
 static void rw_header_done(struct lh_ctf_md_rewriter *rw)
@@ -696,11 +762,21 @@ static void rw_walk(struct lh_ctf_md_rewriter *rw)
 			}
 			break;
 		case PK_CONTENT:
-			rw->cur = i;
-			scan_byte(&rw->scan, m->data[i], msg_pos(m->seq, i));
-			i = rw->cur + 1;
-			if (!--rw->content_left) {
-				rw->pk = rw->padding_left ? PK_PADDING : PK_HEADER;
+			if (rw->settle) {
+				n = m->len - i;
+				if (n > rw->content_left) {
+					n = (size_t) rw->content_left;
+				}
+				i += n;
+				rw->content_left -= n;
+			} else {
+				rw->cur = i;
+				scan_byte(&rw->scan, m->data[i], msg_pos(m->seq, i));
+				i = rw->cur + 1;
+				rw->content_left--;
+			}
+			if (!rw->content_left) {
+				rw_content_end(rw);
 			}
 			break;
 		case PK_PADDING:
@@ -720,7 +796,7 @@ static void rw_walk(struct lh_ctf_md_rewriter *rw)
 			i += n;
 			rw->padding_left -= n;
 			if (!rw->padding_left) {
-				rw->pk = PK_HEADER;
+				rw->pk = rw->settle ? PK_BROKEN : PK_HEADER;
 			}
 			break;
 		case PK_BROKEN:
@@ -732,9 +808,18 @@ static void rw_walk(struct lh_ctf_md_rewriter *rw)
 	while (zeros && rw->pk != PK_BROKEN) {
 		uint64_t n, drop;
 
-		if (rw->pk != PK_PADDING) {
+		if (rw->pk == PK_HEADER || (rw->pk == PK_CONTENT && !rw->settle)) {
 			rw_broken(rw);
-			break;
+			continue;
+		}
+		if (rw->pk == PK_CONTENT) {
+			n = zeros < rw->content_left ? zeros : rw->content_left;
+			rw->content_left -= n;
+			zeros -= n;
+			if (!rw->content_left) {
+				rw_content_end(rw);
+			}
+			continue;
 		}
 		n = zeros < rw->padding_left ? zeros : rw->padding_left;
 		drop = n < rw->pad_debt ? n : rw->pad_debt;
@@ -743,7 +828,7 @@ static void rw_walk(struct lh_ctf_md_rewriter *rw)
 		rw->padding_left -= n;
 		zeros -= n;
 		if (!rw->padding_left) {
-			rw->pk = PK_HEADER;
+			rw->pk = rw->settle ? PK_BROKEN : PK_HEADER;
 		}
 	}
 }
@@ -758,6 +843,95 @@ static int rw_emit_all(struct lh_ctf_md_rewriter *rw, lh_ctf_md_emit_cb emit, vo
 	}
 	held_drop_all(rw);
 	return ret;
+}
+
+/* Whether to hold the field open at the end of the message: it may yet be rewritten. */
+static bool rw_worth_holding(struct lh_ctf_md_rewriter *rw)
+{
+	const struct md_scan *s = &rw->scan;
+
+	return scan_in_field(s) && s->num_valid && rw->pk != PK_BROKEN && !rw->settle &&
+		held_byte(rw, s->pos[0]);
+}
+
+/* Bytes held from pos (a held byte) on. */
+static size_t held_from(struct lh_ctf_md_rewriter *rw, uint64_t pos)
+{
+	size_t i = 0, n;
+
+	while (rw->held[i].seq != (uint32_t) (pos >> 32)) {
+		i++;
+	}
+	n = rw->held[i].len - ((uint32_t) pos - rw->held[i].base);
+	for (i++; i < rw->nr_held; i++) {
+		n += rw->held[i].len;
+	}
+	return n;
+}
+
+/* Emit what is held before pos (a held byte); the zeros stay after the rest. */
+static int rw_emit_before(struct lh_ctf_md_rewriter *rw, uint64_t pos, lh_ctf_md_emit_cb emit,
+		void *arg)
+{
+	struct held_msg *m;
+	size_t i, cut;
+	uint8_t *p;
+
+	for (i = 0; rw->held[i].seq != (uint32_t) (pos >> 32); i++) {
+		if (emit(arg, rw->held[i].data, rw->held[i].len, rw->held[i].padding) < 0) {
+			held_drop_all(rw);
+			return -1;
+		}
+	}
+	for (cut = 0; cut < i; cut++) {
+		free(rw->held[cut].data);
+	}
+	memmove(rw->held, rw->held + i, (rw->nr_held - i) * sizeof(rw->held[0]));
+	rw->nr_held -= i;
+	m = &rw->held[0];
+	cut = (uint32_t) pos - m->base;
+	if (!cut) {
+		return 0;
+	}
+	if (emit(arg, m->data, cut, 0) < 0) {
+		held_drop_all(rw);
+		return -1;
+	}
+	memmove(m->data, m->data + cut, m->len - cut);
+	m->len -= cut;
+	m->base += cut;
+	p = realloc(m->data, m->len ? m->len : 1);
+	if (p) {
+		m->data = p;
+		m->cap = m->len;
+	}
+	return 0;
+}
+
+/*
+ * A field straddles the end of the message. Only its characters need
+ * holding (at most FIELD_MAX, with the packet headers between them if
+ * it straddles packets), and the packet's header if it is to grow: all
+ * before goes out now, as a message of its own, and the rest is held
+ * only while it fits in LH_CTF_MD_HOLD_MAX. Otherwise no honest value
+ * is that long: it is given up. So a guest that never ends a value
+ * makes the relay hold no more than that per metadata stream (the
+ * bytes held are out of the connection's queue: flow control does not
+ * count them).
+ */
+static int rw_hold(struct lh_ctf_md_rewriter *rw, lh_ctf_md_emit_cb emit, void *arg)
+{
+	uint64_t keep = rw->scan.pos[0];
+
+	if (rw->pk == PK_CONTENT && !rw->hdr_split && hdr_pos(rw) < keep &&
+			held_byte(rw, hdr_pos(rw)) &&
+			held_from(rw, hdr_pos(rw)) <= LH_CTF_MD_HOLD_MAX) {
+		keep = hdr_pos(rw);
+	}
+	if (held_from(rw, keep) > LH_CTF_MD_HOLD_MAX) {
+		return rw_emit_all(rw, emit, arg);
+	}
+	return rw_emit_before(rw, keep, emit, arg);
 }
 
 int lh_ctf_md_rewriter_feed(struct lh_ctf_md_rewriter *rw, const uint8_t *data,
@@ -782,8 +956,8 @@ int lh_ctf_md_rewriter_feed(struct lh_ctf_md_rewriter *rw, const uint8_t *data,
 	memcpy(m->data, data, len);
 	rw->nr_held++;
 	rw_walk(rw);
-	if (scan_in_field(&rw->scan)) {
-		return 0;
+	if (rw_worth_holding(rw)) {
+		return rw_hold(rw, emit, arg);
 	}
 	return rw_emit_all(rw, emit, arg);
 }
@@ -805,6 +979,7 @@ void lh_ctf_md_rewriter_reset(struct lh_ctf_md_rewriter *rw)
 	rw->pk = PK_HEADER;
 	rw->hdr_have = 0;
 	rw->pad_debt = 0;
+	rw->settle = false;
 }
 
 const struct lh_ctf_md_report *lh_ctf_md_rewriter_report(const struct lh_ctf_md_rewriter *rw)

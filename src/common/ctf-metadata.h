@@ -18,9 +18,12 @@
  * - at session end, in place in the file lttng-relayd wrote, at the same
  *   length.
  *
- * A field is a value's digits and the spaces that follow them. Only
- * decimal values are rewritten; the clock's name must come before its
- * freq and offset, as LTTng writes it.
+ * A field is a value's digits and the spaces that follow them, but for
+ * the last space before a token that would extend the number (a digit, a
+ * letter, '_' or '.'): that one keeps them apart, so that a rewritten
+ * value never merges with the next token and fixing twice equals fixing
+ * once. Only decimal values are rewritten; the clock's name must come
+ * before its freq and offset, as LTTng writes it.
  */
 #ifndef LH_COMMON_CTF_METADATA_H
 #define LH_COMMON_CTF_METADATA_H
@@ -31,6 +34,14 @@
 
 /* Room for any u64 in decimal: the width reserved in flight. */
 #define LH_CTF_MD_RESERVE_WIDTH		20
+
+/*
+ * Most bytes a rewriter holds back between two messages, while a value
+ * straddles them: a value is a few dozen characters, so only a small
+ * tail of a message need wait. It bounds what a guest that never ends a
+ * value can make the relay hold, per metadata stream.
+ */
+#define LH_CTF_MD_HOLD_MAX		(4U << 10)
 
 /* What to write in the "monotonic" clock block. */
 struct lh_ctf_md_values {
@@ -74,8 +85,12 @@ void lh_ctf_md_rewriter_set_values(struct lh_ctf_md_rewriter *rw,
 /*
  * Feed one message (len data bytes, then padding zero bytes). The
  * rewritten messages are emitted in order, at once, except while a field
- * to rewrite straddles the end of the message: then they are held until
- * the field ends. Returns 0, or -1 (out of memory, or emit failed).
+ * to rewrite straddles the end of the message: then what comes before
+ * the field (or before its packet's header, so that the field can still
+ * grow) is emitted as a message of its own, and the rest, at most
+ * LH_CTF_MD_HOLD_MAX bytes, is held until the field ends; a field that
+ * would need more is left as it was. Returns 0, or -1 (out of memory,
+ * or emit failed).
  */
 int lh_ctf_md_rewriter_feed(struct lh_ctf_md_rewriter *rw, const uint8_t *data,
 		size_t len, uint32_t padding, lh_ctf_md_emit_cb emit, void *arg);

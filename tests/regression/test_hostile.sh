@@ -22,6 +22,7 @@ NUM_EVENTS=300000
 # machine.
 RATE=20000
 MAX_RSS_KB=$((256 * 1024))
+MD_MAX_RSS_KB=$((128 * 1024))
 MAX_CONNS=64
 ATTACK_TIMEOUT_MS=5000
 
@@ -70,8 +71,8 @@ ATTACKS=(
 )
 
 # Set up 3, benign 3, hostname 4, attacks 4 each, data-over-credit 4,
-# flood 4, the good guest and the end 7.
-lh_init $((3 + 3 + 4 + 4 * ${#ATTACKS[@]} + 4 + 4 + 7))
+# flood 4, metadata-hold 4, the good guest and the end 7.
+lh_init $((3 + 3 + 4 + 4 * ${#ATTACKS[@]} + 4 + 4 + 4 + 7))
 lh_pick_ports 3
 mkdir -p "$LH_TMP/attacks" || bail_out "mkdir $LH_TMP/attacks failed"
 GOOD_SOCK=$LH_TMP/$GOOD.sock
@@ -132,7 +133,7 @@ hostile()
 # What the attacker saw, in one line.
 outcome()
 {
-	grep -E '^(result|verdict|credit|conns|flood):' "$OUT" | paste -s -d ' '
+	grep -E '^(result|verdict|credit|conns|flood|metadata):' "$OUT" | paste -s -d ' '
 }
 
 new_log()
@@ -216,6 +217,18 @@ hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/"$RELAY_PID"/status)
 [ -n "$hwm" ] && [ "$hwm" -lt "$MAX_RSS_KB" ]
 ok $? "flood: the relay's peak RSS is ${hwm:-?} KiB (bound $MAX_RSS_KB KiB)"
 check_contained flood
+
+# Metadata whose clock value never ends: no fault, but the relay must not
+# hold the messages back waiting for its end (it may hold 4 KiB of them).
+# Each message is 15 MiB, and buffered whole on its way: a few of them at
+# once fit under MD_MAX_RSS_KB, the 16 the rewriter held once do not.
+hostile -b $((240 << 20)) metadata-hold
+ok $? "metadata-hold: $(outcome)" || diag "$(cat "$OUT")"
+check_relay metadata-hold
+hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/"$RELAY_PID"/status)
+[ -n "$hwm" ] && [ "$hwm" -lt "$MD_MAX_RSS_KB" ]
+ok $? "metadata-hold: the relay's peak RSS is ${hwm:-?} KiB (bound $MD_MAX_RSS_KB KiB)"
+check_contained metadata-hold
 
 kill -0 "$GOOD_PID" 2>/dev/null
 ok $? "the good guest was still tracing when the attacks ended"

@@ -3,6 +3,7 @@
  * Unit tests of the CTF metadata clock rewriter and file fixer
  * (src/common/ctf-metadata.h) on synthetic packetized metadata.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 #include "common/ctf-metadata.h"
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	55
+#define NUM_TESTS	81
 
 #define HDR_LEN		37
 #define MAX_STREAM	(64 * 1024)
@@ -175,11 +176,13 @@ static void test_straddle_packets(void)
 	l2 = make_packet(p2, clock_text + split, strlen(clock_text) - split, 2048, 1);
 	lh_ctf_md_rewriter_set_values(rw, &new_values);
 	ret = lh_ctf_md_rewriter_feed(rw, p1, l1, (uint32_t) (2048 - l1), sink_emit, &sink);
-	ok(ret == 0 && sink.msgs == 0 && lh_ctf_md_rewriter_holding(rw),
-		"value straddling packets: first message held");
+	/* Out at once: the first packet, its freq 10 bytes wider, but the offset's 4 digits. */
+	ok(ret == 0 && sink.msgs == 1 && sink.len == l1 + 10 - 4 &&
+		lh_ctf_md_rewriter_holding(rw),
+		"value straddling packets: the first message held from the value on");
 	ret = lh_ctf_md_rewriter_feed(rw, p2, l2, (uint32_t) (2048 - l2), sink_emit, &sink);
-	ok(ret == 0 && sink.msgs == 2 && !lh_ctf_md_rewriter_holding(rw),
-		"both emitted when the value ends");
+	ok(ret == 0 && sink.msgs == 3 && !lh_ctf_md_rewriter_holding(rw),
+		"the rest emitted when the value ends");
 	ok(sink.len == 4096 && stream_text(sink.buf, sink.len, 1, text, &text_len) == 0,
 		"packet sizes stay right");
 	ok(strstr(text, offset_field) != NULL, "straddling offset rewritten");
@@ -415,6 +418,301 @@ static void test_fix_plain(void)
 	unlink(path);
 }
 
+/* Counts what is emitted, keeps the text only while it fits. */
+struct count_sink {
+	size_t bytes;		/* data and padding */
+	unsigned int msgs;
+	uint8_t *buf;		/* NULL: count only */
+	size_t cap;
+};
+
+static int count_emit(void *arg, const uint8_t *data, size_t len, uint32_t padding)
+{
+	struct count_sink *s = arg;
+
+	if (s->buf && s->bytes + len + padding <= s->cap) {
+		memcpy(s->buf + s->bytes, data, len);
+		memset(s->buf + s->bytes + len, 0, padding);
+	}
+	s->bytes += len + padding;
+	s->msgs++;
+	return 0;
+}
+
+/*
+ * A guest that sends only SEND_METADATA of digits, or of spaces, after
+ * "offset = 1", in big or small messages: the value never ends, and what
+ * the rewriter holds (fed - emitted) must stay under LH_CTF_MD_HOLD_MAX.
+ */
+static void test_hold_bounded(void)
+{
+	static const char start[] = "clock {\n\tname = \"monotonic\";\n\toffset = 1";
+	static uint8_t msg[64 * 1024];
+	const size_t sizes[] = { sizeof(msg), 1000 };
+	const char fill[] = { '7', ' ' };
+	size_t f, z;
+
+	for (f = 0; f < sizeof(fill); f++) {
+		for (z = 0; z < 2; z++) {
+			struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+			struct count_sink sink = { .bytes = 0 };
+			size_t fed, most = 0;
+			bool fed_ok;
+			int i;
+
+			/* One packet as big as a packet may be, filled with the value. */
+			fed = make_packet(msg, start, strlen(start), 64U << 20, 1);
+			put32(msg + 24, (64U << 20) * 8, 1);
+			lh_ctf_md_rewriter_set_values(rw, &new_values);
+			fed_ok = lh_ctf_md_rewriter_feed(rw, msg, fed, 0, count_emit, &sink) == 0;
+			memset(msg, fill[f], sizeof(msg));
+			for (i = 0; i < 64 && fed_ok; i++) {
+				fed_ok = lh_ctf_md_rewriter_feed(rw, msg, sizes[z], 0, count_emit,
+					&sink) == 0;
+				fed += sizes[z];
+				if (fed - sink.bytes > most) {
+					most = fed - sink.bytes;
+				}
+			}
+			ok(fed_ok && most <= LH_CTF_MD_HOLD_MAX,
+				"64 messages of %zu '%c' after a value: at most %zu bytes held",
+				sizes[z], fill[f], most);
+			ok(lh_ctf_md_rewriter_flush(rw, count_emit, &sink) == 0 &&
+				sink.bytes == fed, "%zu '%c': every byte emitted in the end",
+				sizes[z], fill[f]);
+			lh_ctf_md_rewriter_destroy(rw);
+		}
+	}
+}
+
+/*
+ * A value straddling two messages, the first of which is big: only a
+ * small tail of it is held, and the value is still rewritten.
+ */
+static void test_hold_tail(void)
+{
+	const size_t big = 1U << 20, packet_len = 2U << 20;
+	const char *cut_at = strstr(clock_text, "offset = 1795") + 13;
+	size_t before = cut_at - clock_text, text_len, l1, l2, held;
+	uint8_t *out = malloc(packet_len);
+	uint8_t *m1 = malloc(HDR_LEN + big + before);
+	struct count_sink sink = { .buf = out, .cap = packet_len };
+	struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+	char *text = malloc(packet_len);
+	int ret;
+
+	if (!out || !m1 || !text || !rw) {
+		skip(4, "out of memory");
+		goto end;
+	}
+	/* A long comment, then the clock text up to the middle of the offset. */
+	memset(m1 + HDR_LEN, ' ', big);
+	memcpy(m1 + HDR_LEN, "/*", 2);
+	memcpy(m1 + HDR_LEN + big - 3, "*/\n", 3);
+	memcpy(m1 + HDR_LEN + big, clock_text, before);
+	l1 = HDR_LEN + big + before;
+	l2 = strlen(clock_text) - before;
+	make_packet(m1, "", 0, packet_len, 0);
+	put32(m1 + 24, (uint32_t) ((l1 + l2) * 8), 0);
+	lh_ctf_md_rewriter_set_values(rw, &new_values);
+	ret = lh_ctf_md_rewriter_feed(rw, m1, l1, 0, count_emit, &sink);
+	/* Held: the message, its freq 10 bytes wider, less what went out. */
+	held = l1 + 10 > sink.bytes ? l1 + 10 - sink.bytes : 0;
+	ok(ret == 0 && lh_ctf_md_rewriter_holding(rw) && held && held <= LH_CTF_MD_HOLD_MAX,
+		"a value at the end of a 1 MiB message: %zu bytes of it held", held);
+	ret = lh_ctf_md_rewriter_feed(rw, (const uint8_t *) cut_at, l2,
+		(uint32_t) (packet_len - l1 - l2), count_emit, &sink);
+	ok(ret == 0 && !lh_ctf_md_rewriter_holding(rw) && sink.bytes == packet_len,
+		"the rest emitted when the value ends; the packet keeps its size");
+	ok(stream_text(out, sink.bytes, 0, text, &text_len) == 0 &&
+		strstr(text, "offset = 42                 ;") && strstr(text, freq_field),
+		"the straddling value rewritten in place, freq widened");
+	ok(lh_ctf_md_rewriter_report(rw)->rewritten == 2 &&
+		lh_ctf_md_rewriter_report(rw)->left == 0, "both fields rewritten");
+end:
+	lh_ctf_md_rewriter_destroy(rw);
+	free(out);
+	free(m1);
+	free(text);
+}
+
+/*
+ * An honest packet cut in two messages at every byte: the values are
+ * always rewritten and the packet keeps its size; a cut inside a value
+ * gives the same stream as no cut.
+ */
+static void test_cut_anywhere(void)
+{
+	static uint8_t pkt[4096], whole[4096];
+	static char text[MAX_STREAM];
+	size_t len = make_packet(pkt, clock_text, strlen(clock_text), 4096, 1);
+	size_t freq_at = HDR_LEN + (strstr(clock_text, "freq = 1000000000; /*") - clock_text) + 7;
+	size_t offset_at = HDR_LEN + (strstr(clock_text, "offset = 1795") - clock_text) + 9;
+	size_t cut, text_len, bad = 0, differ = 0;
+	struct sink sink = { .len = 0 };
+	struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+
+	lh_ctf_md_rewriter_set_values(rw, &new_values);
+	lh_ctf_md_rewriter_feed(rw, pkt, len, (uint32_t) (4096 - len), sink_emit, &sink);
+	memcpy(whole, sink.buf, 4096);
+	lh_ctf_md_rewriter_destroy(rw);
+	for (cut = 1; cut < len; cut++) {
+		const struct lh_ctf_md_report *rep;
+
+		rw = lh_ctf_md_rewriter_create();
+		sink.len = 0;
+		lh_ctf_md_rewriter_set_values(rw, &new_values);
+		lh_ctf_md_rewriter_feed(rw, pkt, cut, 0, sink_emit, &sink);
+		lh_ctf_md_rewriter_feed(rw, pkt + cut, len - cut, (uint32_t) (4096 - len),
+			sink_emit, &sink);
+		rep = lh_ctf_md_rewriter_report(rw);
+		if (sink.len != 4096 || stream_text(sink.buf, sink.len, 1, text, &text_len) < 0 ||
+				rep->rewritten != 2 || rep->left != 0 ||
+				!strstr(text, "offset = 42 ") || !strstr(text, "freq = 999999950 ")) {
+			bad++;
+		} else if (((cut > freq_at && cut < freq_at + 10) ||
+				(cut > offset_at && cut < offset_at + 19)) &&
+				memcmp(sink.buf, whole, 4096)) {
+			differ++;
+		}
+		lh_ctf_md_rewriter_destroy(rw);
+	}
+	ok(bad == 0, "cut anywhere: values rewritten, the packet keeps its size (%zu bad)", bad);
+	ok(differ == 0, "cut inside a value: same stream as whole (%zu differ)", differ);
+}
+
+/*
+ * A field widened into the padding, then the guest's zeros stand for
+ * the rest of the content: the packet must still keep its declared size,
+ * and the packets after it their place.
+ */
+static void test_grow_then_zeros(void)
+{
+	static uint8_t pkt[4096], next[4096];
+	static char text[MAX_STREAM];
+	size_t end = strstr(clock_text, "offset = 1795") - clock_text + 29;
+	size_t content = HDR_LEN + strlen(clock_text), l1, ln, text_len;
+	struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+	struct sink sink = { .len = 0 };
+
+	/* The whole text declared; only the part up to after the offset sent. */
+	l1 = make_packet(pkt, clock_text, end, 4096, 1);
+	put32(pkt + 24, (uint32_t) (content * 8), 1);
+	ln = make_packet(next, clock_text, strlen(clock_text), 4096, 1);
+	lh_ctf_md_rewriter_set_values(rw, &new_values);
+	ok(lh_ctf_md_rewriter_feed(rw, pkt, l1, (uint32_t) (4096 - l1), sink_emit, &sink) == 0 &&
+		lh_ctf_md_rewriter_feed(rw, next, ln, (uint32_t) (4096 - ln), sink_emit,
+		&sink) == 0, "content as zeros after a growth: fed");
+	ok(sink.len == 8192, "the packet keeps its declared size (stream: %zu bytes)", sink.len);
+	ok(stream_text(sink.buf, sink.len, 1, text, &text_len) == 0 &&
+		get32(sink.buf + 24, 1) <= get32(sink.buf + 28, 1),
+		"content_size within packet_size, packets tile the stream");
+	ok(sink.len >= 8192 && !memcmp(sink.buf + 4096, next, ln),
+		"the next packet in its place, untouched");
+	ok(lh_ctf_md_rewriter_report(rw)->bad_packet, "reported as a bad packet");
+	lh_ctf_md_rewriter_destroy(rw);
+
+	/* Zeros for the rest of the content only; the padding then comes as data. */
+	rw = lh_ctf_md_rewriter_create();
+	sink.len = 0;
+	memset(next + ln, 0, 4096 - ln);
+	lh_ctf_md_rewriter_set_values(rw, &new_values);
+	lh_ctf_md_rewriter_feed(rw, pkt, l1, (uint32_t) (content - l1), sink_emit, &sink);
+	lh_ctf_md_rewriter_feed(rw, next + ln, 4096 - content, 0, sink_emit, &sink);
+	lh_ctf_md_rewriter_feed(rw, next, 4096, 0, sink_emit, &sink);
+	ok(sink.len == 8192 && stream_text(sink.buf, sink.len, 1, text, &text_len) == 0 &&
+		!memcmp(sink.buf + 4096, next, 4096),
+		"padding sent as data after the zeros pays for the growth (%zu bytes)", sink.len);
+	lh_ctf_md_rewriter_destroy(rw);
+}
+
+static const char merge_text[] =
+	"clock {\n\tname = \"monotonic\";\n\tfreq = 10000000 0;\n\toffset = 5;\n};\n";
+static const char merge_room[] =
+	"clock {\n\tname = \"monotonic\";\n\tfreq = 10000000  0;\n\toffset = 5;\n};\n";
+
+/* Whether text has "freq = DIGITS SPACES 0;": the value and the 0 apart. */
+static bool freq_apart(const char *text)
+{
+	const char *p = strstr(text, "freq = ");
+	size_t digits, spaces;
+
+	if (!p) {
+		return false;
+	}
+	p += strlen("freq = ");
+	digits = strspn(p, "0123456789");
+	spaces = strspn(p + digits, " ");
+	return digits && spaces && !strncmp(p + digits + spaces, "0;", 2);
+}
+
+/*
+ * A value as long as its field, the field followed by another token: they
+ * must not merge, in flight or in place, and fixing twice equals once.
+ */
+static void test_no_merge(void)
+{
+	static uint8_t pkt[4096];
+	static char text[MAX_STREAM];
+	const struct lh_ctf_md_values nine = { .set_freq = true, .freq = 999999950 };
+	struct lh_ctf_md_values nine_wide = nine;
+	struct lh_ctf_md_report rep;
+	struct lh_ctf_md_rewriter *rw;
+	struct sink sink = { .len = 0 };
+	size_t len, text_len, plain = strlen(merge_text), room = strlen(merge_room);
+	char first[256], second[256];
+	char path[64];
+	int fd, i;
+
+	/* In flight: no padding to grow into, then with padding. */
+	nine_wide.min_width = LH_CTF_MD_RESERVE_WIDTH;
+	for (i = 0; i < 2; i++) {
+		size_t packet_len;
+
+		len = HDR_LEN + plain;
+		packet_len = i ? 4096 : len;
+		make_packet(pkt, merge_text, plain, packet_len, 0);
+		rw = lh_ctf_md_rewriter_create();
+		sink.len = 0;
+		lh_ctf_md_rewriter_set_values(rw, i ? &nine_wide : &nine);
+		lh_ctf_md_rewriter_feed(rw, pkt, len, (uint32_t) (packet_len - len), sink_emit,
+			&sink);
+		ok(sink.len == packet_len && stream_text(sink.buf, sink.len, 0, text, &text_len) == 0 &&
+			freq_apart(text), "in flight%s: freq and the next token stay apart",
+			i ? ", with padding" : "");
+		lh_ctf_md_rewriter_destroy(rw);
+	}
+
+	/* In place, twice. */
+	fd = write_tmp((const uint8_t *) merge_text, plain, path);
+	if (!ok(fd >= 0, "merge: temporary file")) {
+		skip(3, "no temporary file");
+		return;
+	}
+	lh_ctf_md_fix_fd(fd, &nine, &rep);
+	read_back(fd, (uint8_t *) first, plain);
+	first[plain] = '\0';
+	ok(freq_apart(first), "in place: freq and the next token stay apart");
+	lh_ctf_md_fix_fd(fd, &nine, &rep);
+	read_back(fd, (uint8_t *) second, plain);
+	ok(!memcmp(first, second, plain), "in place: fixing twice equals fixing once");
+
+	/* With one space more the value fits, one space kept after it. */
+	if (pwrite(fd, merge_room, room, 0) != (ssize_t) room) {
+		ok(0, "rewrite the temporary file");
+	} else {
+		lh_ctf_md_fix_fd(fd, &nine, &rep);
+		read_back(fd, (uint8_t *) first, room);
+		lh_ctf_md_fix_fd(fd, &nine, &rep);
+		read_back(fd, (uint8_t *) second, room);
+		first[room] = '\0';
+		ok(strstr(first, "freq = 999999950 0;") && !memcmp(first, second, room),
+			"a value that fits: rewritten, kept apart, idempotent");
+	}
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	plan_tests(NUM_TESTS);
@@ -428,5 +726,10 @@ int main(void)
 	test_bad_packet();
 	test_fix_file();
 	test_fix_plain();
+	test_hold_bounded();
+	test_hold_tail();
+	test_cut_anywhere();
+	test_grow_then_zeros();
+	test_no_merge();
 	return exit_status();
 }

@@ -51,6 +51,9 @@
 #define HG_READ_CHUNK		(64U << 10)
 #define HG_SEND_CHUNK		(64U << 10)
 #define HG_FLOOD_PACKET		(64U << 10)
+/* SEND_METADATA's payload header (stream_id, padding_size); a metadata packet's header. */
+#define HG_MD_PAYLOAD_HDR_LEN	12
+#define HG_MD_PKT_HDR_LEN	37
 /* SEND_INDEX commands of the flood sent ahead of their replies. */
 #define HG_FLOOD_INDEX_AHEAD	8
 #define HG_DEFAULT_EVIL		"../../../lh-hostile-escape"
@@ -1402,6 +1405,80 @@ static enum hg_verdict mode_flood(struct hg *hg)
 }
 
 /*
+ * SEND_METADATA that never ends a clock value: a packet opening the
+ * monotonic clock's offset, then messages of spaces only, each nearly as
+ * large as a control message may be, up to --max-bytes. Not a protocol
+ * violation, but the relay must not hold the messages back waiting for
+ * the value's end (ctf-metadata.h: LH_CTF_MD_HOLD_MAX per metadata
+ * stream); the test checks its memory. Passes if all could be sent.
+ */
+static enum hg_verdict mode_metadata_hold(struct hg *hg)
+{
+	static const char text[] = "clock {\n\tname = \"monotonic\";\n\toffset = 1";
+	const size_t len = (15U << 20) + HG_MD_PAYLOAD_HDR_LEN;
+	struct hg_conn *conn = hg_control(hg);
+	uint64_t sent = 0, msgs = 0;
+	uint8_t *msg, *pkt;
+	struct hg_session s;
+	int failed;
+
+	if (!conn) {
+		return hg_setup_failed("handshake or VERSION");
+	}
+	hg_session_defaults(&s);
+	s.session_name = "metadata-hold";
+	s.channel_name = "metadata";
+	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
+		return hg_setup_failed("a well-formed session");
+	}
+	msg = malloc(len);
+	if (!msg) {
+		return HG_USAGE;
+	}
+	/* Payload: u64 stream_id, u32 padding_size, then the metadata. */
+	lh_put_be64(msg, s.stream_id);
+	lh_put_be32(msg + 8, 0);
+	pkt = msg + HG_MD_PAYLOAD_HDR_LEN;
+	/* A packet header as LTTng writes it, little-endian, 64 MiB of content. */
+	memset(pkt, 0, HG_MD_PKT_HDR_LEN);
+	lh_put_u32(pkt, 0x75D11D57U, false);
+	lh_put_u32(pkt + 24, (64U << 20) * 8, false);
+	lh_put_u32(pkt + 28, (64U << 20) * 8, false);
+	pkt[35] = 1;
+	pkt[36] = 8;
+	memcpy(pkt + HG_MD_PKT_HDR_LEN, text, strlen(text));
+	printf("attack: a clock value, then SEND_METADATA of %zu spaces each, up to %" PRIu64
+		" bytes\n", len - HG_MD_PAYLOAD_HDR_LEN, hg->opts->max_bytes);
+	if (hg_rly_send(hg, conn, LH_RELAYD_SEND_METADATA, HG_MD_PAYLOAD_HDR_LEN +
+			HG_MD_PKT_HDR_LEN + strlen(text), msg,
+			HG_MD_PAYLOAD_HDR_LEN + HG_MD_PKT_HDR_LEN + strlen(text))) {
+		free(msg);
+		return hg_setup_failed("the first SEND_METADATA");
+	}
+	memset(pkt, ' ', len - HG_MD_PAYLOAD_HDR_LEN);
+	while (sent < hg->opts->max_bytes && !hg->eof) {
+		if (hg_rly_send(hg, conn, LH_RELAYD_SEND_METADATA, len, msg, len)) {
+			break;
+		}
+		sent += len;
+		msgs++;
+	}
+	free(msg);
+	printf("metadata: %" PRIu64 " messages, %" PRIu64 " bytes\n", msgs, sent);
+	if (hg->eof || conn->reset || conn->closed) {
+		printf("result: closed by peer (%s)\n", hg_conn_state(hg, conn));
+		printf("verdict: FAIL: well-formed metadata refused\n");
+		return HG_FAIL;
+	}
+	printf("result: still open\n");
+	if (sent < hg->opts->max_bytes) {
+		printf("verdict: FAIL: could not send it all\n");
+		return HG_FAIL;
+	}
+	return HG_PASS;
+}
+
+/*
  * More logical connections than the relay allows: those beyond the limit
  * must be refused (RESET) or the channel closed.
  */
@@ -1507,6 +1584,7 @@ static const struct hg_mode hg_modes[] = {
 	{ "foreign-metadata", mode_foreign_metadata, "SEND_METADATA on --streams" },
 	{ "foreign-data", mode_foreign_data, "data packets for --streams" },
 	{ "flood", mode_flood, "well-formed data as fast as credit allows" },
+	{ "metadata-hold", mode_metadata_hold, "metadata whose clock value never ends" },
 	{ "conn-flood", mode_conn_flood, "more connections than --max-conns" },
 };
 

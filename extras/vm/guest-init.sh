@@ -18,6 +18,7 @@
 #                                    has no host to stream to
 #   lh.wait=SECONDS                  how long to wait for the host (default: 60)
 #   lh.verbose=1                     verbose lttng-hyperd (its log is shown on failure)
+#   lh.sync-index=1                  lttng-hyperd --sync-index: indexes wait for the host
 #   lh.kernel=1                      also trace the kernel (image built with --kernel-tracing)
 #   lh.output=net|hyper              how the traced channels' data leaves: through
 #                                    lttng-hyperd (net, stock LTTng, the default) or
@@ -199,6 +200,9 @@ start_hyperd()
 	set -- -d --pidfile "$HYPERD_PID" --log "$HYPERD_LOG" -c "virtio-serial:$PORT_LINK" "$@"
 	if [ "$(param verbose 0)" = 1 ]; then
 		set -- "$@" -vvv
+	fi
+	if [ "$(param sync-index 0)" = 1 ]; then
+		set -- "$@" --sync-index
 	fi
 	lttng-hyperd "$@" || fail "lttng-hyperd did not start"
 	say "lttng-hyperd started (pid $(cat "$HYPERD_PID"))"

@@ -566,6 +566,7 @@ static int check_create_session(struct msg_check *c)
 		base_len = (uint32_t) ret;
 		lh_put_be32(fixed + CS_OFF_BASE_PATH_LEN, base_len);
 	}
+	c->info->guest_hostname = (const char *) host;
 	vm_len = strlen(c->ctx->hostname) + 1;
 	lh_put_be32(fixed + CS_OFF_HOSTNAME_LEN, (uint32_t) vm_len);
 	if (emit_header(c, (uint64_t) CS_FIXED_LEN + name_len + vm_len + base_len) < 0 ||
@@ -902,6 +903,52 @@ ssize_t lh_relayd_reply_parse(enum lh_relayd_reply kind, const uint8_t *buf,
 	}
 	set_err(err, errlen, "no reply expected");
 	return -1;
+}
+
+int lh_relayd_reply_rewrite_path(enum lh_relayd_reply kind, const uint8_t *reply, size_t len,
+		const char *host_dir, const char *guest_dir, struct lh_buf *out)
+{
+	size_t fixed, dir_len = strlen(host_dir), new_len;
+	const char *path, *rest, *slash;
+	uint8_t head[REPLY_CREATE_SESSION_LEN];
+	uint32_t path_len;
+
+	switch (kind) {
+	case LH_RELAYD_REPLY_CREATE_SESSION:
+		fixed = REPLY_CREATE_SESSION_LEN;
+		break;
+	case LH_RELAYD_REPLY_CLOSE_TRACE_CHUNK:
+		fixed = REPLY_CLOSE_CHUNK_LEN;
+		break;
+	default:
+		return lh_buf_append(out, reply, len);
+	}
+	/* lh_relayd_reply_parse() checked that a path is whole and NUL-terminated. */
+	if (len <= fixed) {
+		return lh_buf_append(out, reply, len);
+	}
+	path = (const char *) reply + fixed;
+	if (!strncmp(path, host_dir, dir_len) && (path[dir_len] == '/' || !path[dir_len])) {
+		rest = path + dir_len + (path[dir_len] == '/');
+	} else {
+		slash = strrchr(path, '/');
+		rest = slash ? slash + 1 : path;
+	}
+	new_len = strlen(guest_dir) + (*rest ? 1 + strlen(rest) : 0) + 1;
+	if (new_len >= RELAYD_PATH_MAX) {
+		return -1;
+	}
+	path_len = (uint32_t) new_len;
+	memcpy(head, reply, fixed);
+	lh_put_be32(head + fixed - 4, path_len);
+	if (lh_buf_append(out, head, fixed) < 0 ||
+			lh_buf_append(out, guest_dir, strlen(guest_dir)) < 0 ||
+			(*rest && (lh_buf_append(out, "/", 1) < 0 ||
+				lh_buf_append(out, rest, strlen(rest)) < 0)) ||
+			lh_buf_append(out, "", 1) < 0) {
+		return -1;
+	}
+	return 0;
 }
 
 int lh_relayd_version_negotiate(uint32_t forwarded_minor,

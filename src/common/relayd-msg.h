@@ -142,6 +142,11 @@ struct lh_relayd_msg_info {
 	enum lh_relayd_reply reply;
 	/* VERSION: the minor forwarded to lttng-relayd. */
 	uint32_t version_minor;
+	/*
+	 * CREATE_SESSION: the hostname the guest sent (a string inside the
+	 * message given to lh_relayd_msg_filter(), valid while it lives).
+	 */
+	const char *guest_hostname;
 	/* BEGIN/END_DATA_PENDING: the relay session it names. */
 	bool has_session_ref;
 	uint64_t session_ref;
@@ -191,6 +196,19 @@ struct lh_relayd_reply_info {
  */
 ssize_t lh_relayd_reply_parse(enum lh_relayd_reply kind, const uint8_t *buf,
 		size_t len, struct lh_relayd_reply_info *info, char *err, size_t errlen);
+
+/*
+ * Append to out the reply of kind (len bytes, as lh_relayd_reply_parse()
+ * measured it) with the path it carries, if any (CREATE_SESSION's and
+ * CLOSE_TRACE_CHUNK's, under lttng-relayd's output), moved from host_dir,
+ * the directory lttng-relayd made for the guest ("vm1", "l1/l2"), to
+ * guest_dir (the guest's own hostname): a guest learns nothing of how the
+ * host files it. A path outside host_dir keeps only its last component.
+ * Other replies are appended unchanged. Returns 0, or -1 (out of memory,
+ * or the new path is too long).
+ */
+int lh_relayd_reply_rewrite_path(enum lh_relayd_reply kind, const uint8_t *reply, size_t len,
+		const char *host_dir, const char *guest_dir, struct lh_buf *out);
 
 /*
  * VERSION reply: check lttng-relayd's version against the minor we

@@ -171,12 +171,16 @@ check_relay benign
 ls -d "$LH_OUT/$EVIL"/hostile-* >/dev/null 2>&1
 ok $? "benign: its session is under OUT/$EVIL"
 
-# The hostname is not the guest's to choose: replaced by the VM name.
+# The hostname is not the guest's to choose: replaced by the VM name. The
+# guest is answered with its own hostname, so the host's disk tells.
 lh_attack_expand hostname UP/escape-host
+sessions=$(find "$LH_OUT/$EVIL" -mindepth 1 -maxdepth 1 -name 'hostile-*' | wc -l)
 hostile -e "$LH_EVIL" hostname
 ok $? "hostname: $(outcome)" || diag "$(cat "$OUT")"
-grep -q "^relayd: CREATE_SESSION id=.* output_path=\"$EVIL/hostile-" "$OUT"
-ok $? "hostname: the session went to $EVIL/ whatever the guest said"
+[ "$(find "$LH_OUT/$EVIL" -mindepth 1 -maxdepth 1 -name 'hostile-*' | wc -l)" -eq $((sessions + 1)) ] &&
+	grep -q '^relayd: CREATE_SESSION .*output_path=".*/escape-host/hostile-[0-9-]*"$' "$OUT" &&
+	! grep '^relayd: CREATE_SESSION' "$OUT" | grep -q "$EVIL"
+ok $? "hostname: the session went to OUT/$EVIL/ whatever the guest said, and the guest was not told"
 check_relay hostname
 check_contained hostname "$LH_TARGET"
 

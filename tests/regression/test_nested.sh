@@ -403,7 +403,7 @@ hostile -e l1 hostname
 ok $? "hostname \"l1\": the session went to l1/evil/ whatever the guest said: $(outcome)" ||
 	diag "$(cat "$OUT")"
 hostile -t 1000 -p l2 benign
-grep -q '^relayd: CREATE_SESSION id=.* output_path="l1/evil/l2/hostile-' "$OUT" &&
+grep -q '^relayd: CREATE_SESSION id=.* output_path="hostile-guest/hostile-' "$OUT" &&
 	grep -q '^verdict: pass' "$OUT"
 ok $? "a VM of evil's named l2 is served as l1/evil/l2: $(outcome)" || diag "$(cat "$OUT")"
 check_contained "the names claiming l1 and l2"

@@ -151,7 +151,7 @@ session_dir()
 	find "$LH_OUT/$VM" -mindepth 1 -maxdepth 1 -type d -name "$1-*" | sort | head -n 1
 }
 
-lh_init 22
+lh_init 23
 lh_require "$TOOLS/bin/lttng-sessiond"
 lh_pick_ports 3
 PORTS=$LH_TMP/ports
@@ -201,6 +201,12 @@ dir=$(session_dir s3)
 [ "$(cat "$LH_TMP/rot/rotate.status")" = 0 ] && [ -d "$dir/archives" ] &&
 	[ "$(find "$dir/archives" -mindepth 1 -maxdepth 1 -type d | wc -l)" -ge 2 ]
 ok $? "the session was rotated: $(find "$dir/archives" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l) trace chunks"
+# lttng names the archive by the path lttng-relayd answered, which the relay
+# rewrites to what the guest's own relay daemon would say: its hostname, not
+# the host's VM directory.
+grep -q "readable on relay tcp://127.0.0.1/guest/s3-[0-9-]* " "$LH_TMP/rot/rotate.out" &&
+	! grep -q "$VM" "$LH_TMP/rot/rotate.out"
+ok $? "lttng rotate names the archive under the guest's hostname, not '$VM': $(grep -o 'readable on relay [^ ]*' "$LH_TMP/rot/rotate.out")"
 lh_trace_stats "$dir" && lh_trace_complete "$ROT_EVENTS"
 ok $? "s3, all chunks: $(lh_trace_describe)"
 

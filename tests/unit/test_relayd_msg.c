@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/buffer.h"
+#include "common/bytes.h"
 #include "common/relayd-msg.h"
 #include "tests/utils/tap.h"
 
@@ -312,6 +313,8 @@ static void test_create_session(void)
 		!memcmp(o + 59 + sizeof("auto-20240101-120000"), VM_NAME, vm_len) &&
 		o[59 + sizeof("auto-20240101-120000") + vm_len] == '\0',
 		"CREATE_SESSION: hostname replaced by the VM name, names kept");
+	ok(info.guest_hostname && !strcmp(info.guest_hostname, "a-rather-long-guest-hostname"),
+		"CREATE_SESSION: the guest's own hostname is reported");
 	for (i = 0; i < LH_RELAYD_UUID_LEN; i++) {
 		if (o[18 + i] != (guest_uuid[i] ^ ctx.uuid_key[i])) {
 			uuid_ok = false;
@@ -837,6 +840,58 @@ static void test_replies(void)
 		"relayd 2.10 refused");
 }
 
+/* A reply of kind with path, its path rewritten from host_dir to guest_dir: the new path. */
+static const char *rewritten(enum lh_relayd_reply kind, const char *path, const char *host_dir,
+		const char *guest_dir)
+{
+	static char result[512];
+	size_t fixed = kind == LH_RELAYD_REPLY_CREATE_SESSION ? 16 : 8;
+	uint8_t reply[512] = { 0 };
+	size_t len = fixed + strlen(path) + 1;
+	const uint8_t *o;
+
+	lh_put_be64(reply, 77);
+	lh_put_be32(reply + fixed - 8, LH_RELAYD_RET_OK);
+	lh_put_be32(reply + fixed - 4, (uint32_t) strlen(path) + 1);
+	memcpy(reply + fixed, path, strlen(path) + 1);
+	lh_buf_reset(&out);
+	if (lh_relayd_reply_rewrite_path(kind, reply, len, host_dir, guest_dir, &out) < 0) {
+		return "(failed)";
+	}
+	o = lh_buf_head(&out);
+	if (lh_buf_len(&out) != fixed + get_u32(o + fixed - 4) || memcmp(o, reply, fixed - 4) ||
+			o[lh_buf_len(&out) - 1] != '\0') {
+		return "(malformed)";
+	}
+	snprintf(result, sizeof(result), "%s", (const char *) o + fixed);
+	return result;
+}
+
+static void test_reply_paths(void)
+{
+	const uint8_t generic[4] = { 0, 0, 0, 10 };
+	const char *p;
+
+	p = rewritten(LH_RELAYD_REPLY_CREATE_SESSION, "vm1/s1-20261205-080000", "vm1", "guest-a");
+	ok(!strcmp(p, "guest-a/s1-20261205-080000"),
+		"CREATE_SESSION's path: the VM's directory becomes the guest's hostname (%s)", p);
+	p = rewritten(LH_RELAYD_REPLY_CREATE_SESSION, "l1/l2/s-20261205-080000", "l1/l2", "l2host");
+	ok(!strcmp(p, "l2host/s-20261205-080000"),
+		"a nested VM's path loses its parents too (%s)", p);
+	p = rewritten(LH_RELAYD_REPLY_CLOSE_TRACE_CHUNK,
+		"vm1/s1-20261205-080000/archives/20261205T080000-20261205T080100-1", "vm1", "guest-a");
+	ok(!strcmp(p, "guest-a/s1-20261205-080000/archives/20261205T080000-20261205T080100-1"),
+		"CLOSE_TRACE_CHUNK's path too (%s)", p);
+	p = rewritten(LH_RELAYD_REPLY_CREATE_SESSION, "vm10/s1", "vm1", "guest-a");
+	ok(!strcmp(p, "guest-a/s1"), "a path outside the VM's directory keeps its last component (%s)", p);
+	p = rewritten(LH_RELAYD_REPLY_CREATE_SESSION, "vm1", "vm1", "guest-a");
+	ok(!strcmp(p, "guest-a"), "the VM's directory itself (%s)", p);
+	lh_buf_reset(&out);
+	ok(lh_relayd_reply_rewrite_path(LH_RELAYD_REPLY_GENERIC, generic, sizeof(generic), "vm1",
+		"guest-a", &out) == 0 && lh_buf_len(&out) == 4 && !memcmp(lh_buf_head(&out), generic, 4),
+		"a reply without a path passes unchanged");
+}
+
 static bool owns_range(const struct lh_relayd_owned *owned, uint64_t first, uint64_t last)
 {
 	uint64_t id;
@@ -955,7 +1010,7 @@ static void test_owned(void)
 
 int main(void)
 {
-	plan_tests(154);
+	plan_tests(161);
 
 	lh_buf_init(&out);
 	ctx = (struct lh_relayd_msg_ctx) {
@@ -978,6 +1033,7 @@ int main(void)
 	test_refused_commands();
 	test_header_check();
 	test_replies();
+	test_reply_paths();
 	test_owned();
 
 	lh_buf_fini(&out);

@@ -119,6 +119,8 @@ struct relay_ctl {
 	bool session_requested;
 	uint64_t session_id;		/* from CREATE_SESSION's reply */
 	char *session_path;		/* from CREATE_SESSION's reply */
+	/* The hostname the guest gave in CREATE_SESSION: its paths start there. */
+	char *guest_hostname;
 	struct md_stream *md_streams;	/* answered metadata streams */
 };
 
@@ -523,6 +525,11 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			return -1;
 		}
 		ctl->session_requested = true;
+		ctl->guest_hostname = strdup(info.guest_hostname);
+		if (!ctl->guest_hostname) {
+			snprintf(err, errlen, "out of memory for a session");
+			return -1;
+		}
 		break;
 	case LH_RELAYD_ADD_STREAM:
 		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
@@ -653,6 +660,7 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		char *err, size_t errlen)
 {
 	struct lh_relayd_owned *owned = ctl->state->owned;
+	char host_dir[sizeof(ctl->state->hostname) + 1 + sizeof(ctl->state->path)];
 	uint8_t version[8];
 	uint32_t guest_minor;
 
@@ -722,7 +730,11 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	default:
 		break;
 	}
-	if (lh_buf_append(out, reply, len) < 0) {
+	/* Paths under lttng-relayd's output go back as the guest's own relayd would name them. */
+	snprintf(host_dir, sizeof(host_dir), "%s%s%s", ctl->state->hostname,
+		ctl->state->path[0] ? "/" : "", ctl->state->path);
+	if (lh_relayd_reply_rewrite_path(kind, reply, len, host_dir,
+			ctl->guest_hostname ? ctl->guest_hostname : ctl->state->hostname, out) < 0) {
 		snprintf(err, errlen, "out of memory for a relayd reply");
 		return -1;
 	}
@@ -818,6 +830,7 @@ static void ctl_release(struct lh_mux_conn *conn)
 	}
 	data_streams_evict(ctl->state);
 	free(ctl->session_path);
+	free(ctl->guest_hostname);
 	lh_relayd_owned_release(ctl->state->owned, ctl);
 	/* Its session ended: the data ports close their connections of it. */
 	if (!ctl->state->path[0]) {

@@ -611,6 +611,11 @@ static int check_add_stream(struct msg_check *c)
 			check_path(c, "pathname", path, path_len, PATH_RELATIVE) < 0) {
 		return -1;
 	}
+	if (!strcmp((const char *) channel, LH_SYNC_FILE_NAME)) {
+		set_err(c->err, c->errlen, "%s: channel_name \"%s\" is the relay's own file",
+			c->name, LH_SYNC_FILE_NAME);
+		return -1;
+	}
 	return emit_verbatim(c);
 }
 

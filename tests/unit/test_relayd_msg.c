@@ -543,6 +543,9 @@ static void test_add_stream(void)
 	refused(&m, "ADD_STREAM: unsafe channel_name \"../chan\"", "channel_name ../chan");
 	build_add_stream(&m, STR("/tmp/chan"), STR("ust"));
 	refused(&m, "ADD_STREAM: unsafe channel_name \"/tmp/chan\"", "channel_name /tmp/chan");
+	build_add_stream(&m, STR("lttng-hyper-sync"), STR("ust/uid/0/64-bit"));
+	refused(&m, "ADD_STREAM: channel_name \"lttng-hyper-sync\" is the relay's own file",
+		"a stream named as the relay's sync file");
 	build_add_stream(&m, STR("chan"), STR("../../../root/.ssh"));
 	refused(&m, "ADD_STREAM: unsafe pathname \"../../../root/.ssh\"", "pathname ../../..");
 	build_add_stream(&m, STR("chan"), STR("ust/../../x"));
@@ -1010,7 +1013,7 @@ static void test_owned(void)
 
 int main(void)
 {
-	plan_tests(161);
+	plan_tests(162);
 
 	lh_buf_init(&out);
 	ctx = (struct lh_relayd_msg_ctx) {

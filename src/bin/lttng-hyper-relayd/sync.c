@@ -24,7 +24,6 @@
 #include "common/path.h"
 #include "relayd.h"
 
-#define SYNC_FILE_NAME		"lttng-hyper-sync"
 #define SYNC_FILE_TMP		".lttng-hyper-sync.tmp"
 #define SYNC_FILE_MODE		0640
 
@@ -124,7 +123,7 @@ static int write_sync_file(int session_fd, const struct lh_relay_sync_stream *st
 		unlinkat(session_fd, SYNC_FILE_TMP, 0);
 		return -1;
 	}
-	if (renameat(session_fd, SYNC_FILE_TMP, session_fd, SYNC_FILE_NAME) < 0) {
+	if (renameat(session_fd, SYNC_FILE_TMP, session_fd, LH_SYNC_FILE_NAME) < 0) {
 		unlinkat(session_fd, SYNC_FILE_TMP, 0);
 		return -1;
 	}

@@ -15,6 +15,8 @@ PACKAGES=(
 	man-db
 	# the benchmarks
 	bc
+	# test_graph.sh: renders the page of lttng-hyper graph headless
+	chromium
 	# real guests: QEMU, the guest image (busybox, cpio, zstd) and the guest
 	# kernel's lttng-modules build (kmod for depmod and modinfo, patch)
 	qemu-system-x86 busybox-static cpio zstd kmod patch binutils

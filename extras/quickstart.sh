@@ -393,7 +393,20 @@ if [ -n "$window" ]; then
 fi
 rm -f "$timeline"
 
+# The same timeline drawn, one file for any browser; not worth failing for.
+graph=$LH_TMP/timeline.html
+if timeout "$LH_CMD_TIMEOUT" "$LH_CLI" graph "$LH_OUT" -o "$graph" >"$LH_TMP/graph.log" 2>&1; then
+	info "lttng-hyper graph $LH_OUT -o $graph: $(head -n 1 "$LH_TMP/graph.log" |
+		sed 's/^Graph of //; s/, written to .*//')"
+else
+	info "warning: lttng-hyper graph failed; see $LH_TMP/graph.log"
+	graph=
+fi
+
 echo "==> Done in $((SECONDS - START)) s. Explore the whole timeline with:"
 echo "      babeltrace2 $LH_OUT | less"
+if [ -n "$graph" ]; then
+	echo "    or open $graph in a browser (one band per layer, one lane per CPU)."
+fi
 echo "    Logs are in $LH_TMP: relay-host.log, $VM-console.log (the guest's console),"
 echo "    host/guest.log (the host's tracing), build.log, build-guest.log."

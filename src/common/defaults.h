@@ -54,4 +54,11 @@
 /* Levels of virtualization a VM path may span, the channel's own VM included. */
 #define LH_MAX_NESTED_DEPTH		8
 
+/*
+ * The relay's own file in a session's directory (the clock correction,
+ * doc/clock-sync.md). The relay refuses a guest's stream of that name,
+ * which would put a file of the guest's where lttng-hyper looks for it.
+ */
+#define LH_SYNC_FILE_NAME		"lttng-hyper-sync"
+
 #endif /* LH_COMMON_DEFAULTS_H */

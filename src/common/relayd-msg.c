@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "common/bytes.h"
+#include "common/defaults.h"
 #include "common/path.h"
 #include "common/relayd-msg.h"
 

@@ -54,13 +54,6 @@ enum lh_relayd_cmd {
 	LH_RELAYD_GET_CONFIGURATION	= 22,
 };
 
-/*
- * The relay's own file in a session's directory (the clock correction,
- * doc/clock-sync.md): no stream of a guest may bear its name, or the
- * guest could write one where lttng-hyper looks for it.
- */
-#define LH_SYNC_FILE_NAME		"lttng-hyper-sync"
-
 /* LTTNG_OK, the ret_code of a successful reply. */
 #define LH_RELAYD_RET_OK		10
 

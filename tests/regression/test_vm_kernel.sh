@@ -18,7 +18,7 @@ SMP=2
 INFLIGHT_PER_CPU=8
 VM=kguest
 VM_DIR=$top_srcdir/extras/vm
-TESTS_KERNEL=8
+TESTS_KERNEL=10
 TESTS_NO_KERNEL=4
 
 lh_init $((1 + TESTS_KERNEL + TESTS_NO_KERNEL))
@@ -118,6 +118,41 @@ ok $? "no discarded kernel events or lost packets ($discards warnings)"
 
 lh_trace_stats "$dir/ust" && lh_trace_complete "$NUM_EVENTS"
 ok $? "user space, same session: $(lh_trace_describe)"
+
+# lttng-hyper graph draws what ran from sched_switch: every span it made
+# ends at a switch of that CPU that took its task off it.
+timeout "$LH_CMD_TIMEOUT" "$top_builddir/src/bin/lttng-hyper/lttng-hyper" graph "$LH_OUT" \
+	-o "$LH_TMP/graph.html" >"$LH_TMP/graph.out" 2>&1
+ok $? "lttng-hyper graph: $(head -n 1 "$LH_TMP/graph.out")"
+spans=$(timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds --no-delta "$dir/kernel" 2>/dev/null |
+	grep ' sched_switch: ' | python3 -c '
+import json, re, sys
+html = open(sys.argv[1], encoding="utf-8").read()
+d = json.loads(re.search(r"id=\"lh-data\">(.*?)</script>", html, re.S).group(1))
+b = [b for b in d["bands"] if b["layer"] == sys.argv[2]][0]
+switches, running = set(), 0
+for line in sys.stdin:
+    m = re.match(r"\[(\d+)\.(\d{9})\].*cpu_id = (\d+).*prev_tid = (\d+)", line)
+    switches.add((int(m.group(3)), int(m.group(1)) * 10**9 + int(m.group(2)), int(m.group(4))))
+    running += m.group(4) != "0"
+t, t0, sp, ended, at_end = 0, int(d["t0"]), b["sp"], 0, 0
+for i in range(len(sp["t"])):
+    t += sp["t"][i]
+    if sp["f"][i] & 2:
+        at_end += 1
+    elif (b["cpus"][sp["l"][i]], t0 + t + sp["d"][i], sp["tid"][i]) in switches:
+        ended += 1
+print(b["kernel"], len(sp["t"]), ended, at_end, running, len(b["cpus"]))' "$LH_TMP/graph.html" "$VM")
+read -r kernel nr_spans ended at_end running cpus <<<"$spans"
+diag "graph: $nr_spans spans, $ended ending at their switch, $at_end running at the end;" \
+	"$running switches off a task other than idle, on $cpus CPUs"
+# A task's first span on a CPU starts at the CPU's first event: it may be
+# empty, and left out.
+[ "$kernel" = True ] && [ "$nr_spans" -gt 0 ] && [ "$ended" -eq $((nr_spans - at_end)) ] &&
+	[ "$at_end" -le "$cpus" ] && [ "$ended" -le "$running" ] &&
+	[ "$ended" -ge $((running - cpus)) ]
+ok $? "the graph's task spans are the guest's sched_switch: $nr_spans spans," \
+	"each ending at its task's switch (or running at the end)"
 
 # --- without it -------------------------------------------------------------
 

@@ -6,16 +6,14 @@
  *                              events, time range, clock correction
  *   lttng-hyper sync-fix DIR   re-apply each sync file's correction to its
  *                              trace's metadata (--inspect, --revert)
+ *   lttng-hyper graph DIR      one HTML file: every layer on one time axis
+ *                              (graph.c)
  *
- * A trace is a directory holding a "metadata" file. Its layer is its
- * path under DIR without its last LTTng levels (the session directory
- * and what lttng-relayd writes below it: ust/..., kernel). Its sync file
- * is the nearest lttng-hyper-sync above it, up to DIR.
+ * Traces and their layers: traces.h.
  */
 #include <babeltrace2/babeltrace.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <popt.h>
@@ -28,35 +26,15 @@
 
 #include "common/ctf-metadata.h"
 #include "common/log.h"
-#include "common/number.h"
+#include "graph.h"
+#include "sync-file.h"
+#include "traces.h"
 
 #define PROGNAME		"lttng-hyper"
-#define SYNC_FILE_NAME		"lttng-hyper-sync"
-#define METADATA_NAME		"metadata"
-#define MAX_TRACES		4096
-
-/* A sync file's values (doc/clock-sync.md, "The sync file"). */
-struct sync_info {
-	bool found;
-	char path[PATH_MAX];
-	char status[32];
-	bool has_offset, has_freq, has_guest_offset, has_guest_freq, has_error;
-	uint64_t offset, freq, guest_offset, guest_freq, error_ns;
-};
-
-struct trace {
-	char dir[PATH_MAX];	/* the directory holding "metadata" */
-	char layer[PATH_MAX];
-	struct sync_info sync;
-	uint64_t events;
-	bool has_range;
-	int64_t first_ns, last_ns;
-};
 
 static struct {
-	struct trace *traces;
+	struct lh_trace *traces;
 	size_t nr;
-	bool too_many;
 } found;
 
 static int verbose;
@@ -75,6 +53,18 @@ static void usage(FILE *f)
 		"    --inspect               Print what the metadata holds and what the sync\n"
 		"                            file says, change nothing\n"
 		"    --revert                Restore the guest's own clock offset and frequency\n"
+		"  graph DIR                 Write one HTML file that shows every layer under\n"
+		"                            DIR on one time axis (open it in any browser)\n"
+		"    -o, --output FILE       The file to write (default: lttng-hyper-graph.html)\n"
+		"    --from T, --to T        Only this time window: SECONDS.NANOS since the\n"
+		"                            epoch, 'YYYY-MM-DD HH:MM:SS.NANOS' or HH:MM:SS.NANOS\n"
+		"                            (UTC), or +SECONDS from the first event\n"
+		"    --layer LAYER           Only this layer (repeat for more; 'host' for the\n"
+		"                            host's own traces)\n"
+		"    --link SEND:RECV:FIELD  Link each SEND event to the RECV event of another\n"
+		"                            layer whose FIELD has the same value\n"
+		"    --max-detail N          Aggregate bands beyond N events and spans in all\n"
+		"                            (default 1000000)\n"
 		"\n"
 		"Options:\n"
 		"  -v, --verbose             More messages (repeat for more)\n"
@@ -91,180 +81,9 @@ static void option_error(const char *fmt, const char *arg)
 	exit(EXIT_FAILURE);
 }
 
-/* --- sync files ------------------------------------------------------- */
-
-static int sync_read(const char *path, struct sync_info *si)
-{
-	struct {
-		const char *key;
-		bool *has;
-		uint64_t *v;
-	} keys[] = {
-		{ "offset", &si->has_offset, &si->offset },
-		{ "freq", &si->has_freq, &si->freq },
-		{ "guest_offset", &si->has_guest_offset, &si->guest_offset },
-		{ "guest_freq", &si->has_guest_freq, &si->guest_freq },
-		{ "error_ns", &si->has_error, &si->error_ns },
-	};
-	char line[512];
-	FILE *f;
-
-	memset(si, 0, sizeof(*si));
-	f = fopen(path, "re");
-	if (!f) {
-		return -1;
-	}
-	si->found = true;
-	snprintf(si->path, sizeof(si->path), "%s", path);
-	while (fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '=');
-		char *key = line, *val, *end;
-		size_t i;
-
-		if (line[0] == '#' || !eq) {
-			continue;
-		}
-		*eq = '\0';
-		val = eq + 1;
-		for (end = eq; end > key && (end[-1] == ' ' || end[-1] == '\t'); end--) {
-			end[-1] = '\0';
-		}
-		val += strspn(val, " \t");
-		val[strcspn(val, "\r\n")] = '\0';
-		if (!strcmp(key, "status")) {
-			snprintf(si->status, sizeof(si->status), "%s", val);
-			continue;
-		}
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			if (!strcmp(key, keys[i].key)) {
-				*keys[i].has = lh_parse_u64(val, 0, UINT64_MAX, keys[i].v) == 0;
-				if (!*keys[i].has) {
-					WARN("%s: bad value for %s", path, key);
-				}
-			}
-		}
-	}
-	if (ferror(f)) {
-		PERROR("%s", path);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
-
-/* The nearest sync file above dir, up to top. */
-static void sync_find(const char *top, const char *dir, struct sync_info *si)
-{
-	char cur[PATH_MAX];
-	size_t top_len = strlen(top);
-
-	memset(si, 0, sizeof(*si));
-	snprintf(cur, sizeof(cur), "%s", dir);
-	for (;;) {
-		char path[PATH_MAX + sizeof(SYNC_FILE_NAME) + 1];
-		char *slash;
-
-		snprintf(path, sizeof(path), "%s/%s", cur, SYNC_FILE_NAME);
-		if (!access(path, F_OK)) {
-			sync_read(path, si);
-			return;
-		}
-		slash = strrchr(cur, '/');
-		if (strlen(cur) <= top_len || !slash || (size_t) (slash - cur) < top_len) {
-			return;
-		}
-		*slash = '\0';
-	}
-}
-
-/* --- finding traces --------------------------------------------------- */
-
-/* The layer of a trace: its path under top, without the LTTng levels. */
-static void layer_of(const char *top, const char *dir, char *layer, size_t len)
-{
-	const char *rel = dir + strlen(top);
-	char *cut;
-
-	rel += strspn(rel, "/");
-	snprintf(layer, len, "%s", rel);
-	/* lttng-relayd writes <session>/ust/... or <session>/kernel. */
-	cut = strstr(layer, "/ust/");
-	if (!cut) {
-		cut = strstr(layer, "/kernel");
-	}
-	if (!cut && (!strncmp(layer, "ust/", 4) || !strcmp(layer, "kernel"))) {
-		cut = layer;
-	}
-	if (cut) {
-		*cut = '\0';
-	}
-	/* Then the session directory. */
-	cut = strrchr(layer, '/');
-	if (cut) {
-		*cut = '\0';
-	} else {
-		layer[0] = '\0';
-	}
-	if (!layer[0]) {
-		snprintf(layer, len, ".");
-	}
-}
-
-static const char *walk_top;
-
-static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	struct trace *t;
-	const char *base = path + ftw->base;
-	size_t dir_len = ftw->base ? ftw->base - 1 : 0;
-
-	if (type != FTW_F || strcmp(base, METADATA_NAME)) {
-		return 0;
-	}
-	if (found.nr == MAX_TRACES) {
-		found.too_many = true;
-		return 1;
-	}
-	t = &found.traces[found.nr];
-	memset(t, 0, sizeof(*t));
-	if (dir_len >= sizeof(t->dir)) {
-		return 0;
-	}
-	memcpy(t->dir, path, dir_len);
-	t->dir[dir_len] = '\0';
-	layer_of(walk_top, t->dir, t->layer, sizeof(t->layer));
-	sync_find(walk_top, t->dir, &t->sync);
-	found.nr++;
-	return 0;
-}
-
-static int trace_cmp(const void *a, const void *b)
-{
-	const struct trace *ta = a, *tb = b;
-	int c = strcmp(ta->layer, tb->layer);
-
-	return c ? c : strcmp(ta->dir, tb->dir);
-}
-
-/* Every trace under top (symbolic links are not followed). */
 static int find_traces(const char *top)
 {
-	found.traces = calloc(MAX_TRACES, sizeof(*found.traces));
-	if (!found.traces) {
-		PERROR("calloc");
-		return -1;
-	}
-	walk_top = top;
-	if (nftw(top, walk_cb, 32, FTW_PHYS) < 0) {
-		PERROR("%s", top);
-		return -1;
-	}
-	if (found.too_many) {
-		WARN("More than %d traces under %s: the rest are ignored", MAX_TRACES, top);
-	}
-	qsort(found.traces, found.nr, sizeof(*found.traces), trace_cmp);
-	return 0;
+	return lh_traces_find(top, &found.traces, &found.nr);
 }
 
 /* --- counting events with libbabeltrace2 ------------------------------ */
@@ -272,7 +91,7 @@ static int find_traces(const char *top)
 static bt_graph_simple_sink_component_consume_func_status count_consume(
 		bt_message_iterator *it, void *user_data)
 {
-	struct trace *t = user_data;
+	struct lh_trace *t = user_data;
 	bt_message_array_const msgs;
 	uint64_t count, i;
 
@@ -316,7 +135,7 @@ static bt_graph_simple_sink_component_consume_func_status count_consume(
 }
 
 /* src.ctf.fs on the trace, one counting sink per output port. */
-static int count_events(const bt_component_class_source *fs_class, struct trace *t)
+static int count_events(const bt_component_class_source *fs_class, struct lh_trace *t)
 {
 	const bt_component_source *src;
 	bt_value *params = bt_value_map_create();
@@ -385,7 +204,7 @@ static void format_ns(int64_t ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%09ld", date, frac);
 }
 
-static void format_correction(const struct sync_info *si, char *buf, size_t len)
+static void format_correction(const struct lh_sync_info *si, char *buf, size_t len)
 {
 	if (!si->found) {
 		snprintf(buf, len, "none");
@@ -430,13 +249,13 @@ static int cmd_show(const char *top)
 	printf("%-20s %6s %12s  %-29s  %-29s  %s\n", "LAYER", "TRACES", "EVENTS", "FIRST (UTC)",
 		"LAST (UTC)", "CLOCK CORRECTION");
 	while (i < found.nr) {
-		struct trace sum = { .has_range = false };
+		struct lh_trace sum = { .has_range = false };
 		size_t j, nr = 0;
 		char first[48] = "-", last[48] = "-", corr[96];
 
 		for (j = i; j < found.nr && !strcmp(found.traces[j].layer, found.traces[i].layer);
 				j++) {
-			struct trace *t = &found.traces[j];
+			struct lh_trace *t = &found.traces[j];
 
 			if (count_events(fs_class, t) < 0) {
 				ret = -1;
@@ -480,15 +299,15 @@ enum fix_mode {
 	FIX_REVERT,
 };
 
-static int fix_one(const struct trace *t, enum fix_mode mode)
+static int fix_one(const struct lh_trace *t, enum fix_mode mode)
 {
-	const struct sync_info *si = &t->sync;
+	const struct lh_sync_info *si = &t->sync;
 	struct lh_ctf_md_values values = { 0 };
 	struct lh_ctf_md_report rep;
-	char path[PATH_MAX + sizeof(METADATA_NAME) + 1];
+	char path[PATH_MAX + sizeof(LH_METADATA_NAME) + 1];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "%s/%s", t->dir, METADATA_NAME);
+	snprintf(path, sizeof(path), "%s/%s", t->dir, LH_METADATA_NAME);
 	if (mode == FIX_APPLY) {
 		values = (struct lh_ctf_md_values) {
 			.set_offset = si->has_offset, .offset = si->offset,
@@ -562,7 +381,7 @@ static int cmd_sync_fix(const char *top, enum fix_mode mode)
 		}
 	}
 	if (!nr) {
-		printf("No trace with a %s file under %s\n", SYNC_FILE_NAME, top);
+		printf("No trace with a %s file under %s\n", LH_SYNC_FILE_NAME, top);
 	}
 	return ret;
 }
@@ -575,6 +394,7 @@ int main(int argc, const char **argv)
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE, NULL, NULL },
 		{ "inspect", '\0', POPT_ARG_NONE, NULL, OPT_INSPECT, NULL, NULL },
 		{ "revert", '\0', POPT_ARG_NONE, NULL, OPT_REVERT, NULL, NULL },
+		{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, lh_graph_options, 0, NULL, NULL },
 		POPT_TABLEEND
 	};
 	enum fix_mode mode = FIX_APPLY;
@@ -623,6 +443,9 @@ int main(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_FAILURE;
 	}
+	if (strcmp(cmd, "graph") && lh_graph_options_given()) {
+		option_error("%s", "-o, --from, --to, --layer, --link and --max-detail go with graph");
+	}
 	if (!strcmp(cmd, "show")) {
 		if (mode != FIX_APPLY) {
 			option_error("%s", "--inspect and --revert go with sync-fix");
@@ -630,6 +453,14 @@ int main(int argc, const char **argv)
 		ret = cmd_show(top);
 	} else if (!strcmp(cmd, "sync-fix")) {
 		ret = cmd_sync_fix(top, mode);
+	} else if (!strcmp(cmd, "graph")) {
+		if (mode != FIX_APPLY) {
+			option_error("%s", "--inspect and --revert go with sync-fix");
+		}
+		ret = find_traces(top);
+		if (!ret) {
+			ret = lh_graph_cmd(top, found.traces, found.nr, verbose);
+		}
 	} else {
 		option_error("unknown command '%s'", cmd);
 		ret = -1;

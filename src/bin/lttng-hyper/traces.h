@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Finding the traces under a directory that lttng-hyper-relayd wrote, and
+ * their layers (lttng-hyper(1), DESCRIPTION).
+ *
+ * A trace is a directory holding a "metadata" file. Its layer is its
+ * path under the top directory without its last LTTng levels (the session
+ * directory and what lttng-relayd writes below it: ust/..., kernel). Its
+ * sync file is the nearest lttng-hyper-sync above it, up to the top.
+ */
+#ifndef LH_LTTNG_HYPER_TRACES_H
+#define LH_LTTNG_HYPER_TRACES_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/defaults.h"
+#include "sync-file.h"
+
+#define LH_METADATA_NAME	"metadata"
+#define LH_MAX_TRACES		4096
+
+struct lh_trace {
+	char dir[PATH_MAX];	/* the directory holding "metadata" */
+	char layer[PATH_MAX];
+	struct lh_sync_info sync;
+	/* What "show" counted. */
+	uint64_t events;
+	bool has_range;
+	int64_t first_ns, last_ns;
+};
+
+/*
+ * Every trace under top (an absolute path; symbolic links are not
+ * followed), sorted by layer, then by directory: *traces (free() it) and
+ * *nr. Returns 0, or -1 (logged).
+ */
+int lh_traces_find(const char *top, struct lh_trace **traces, size_t *nr);
+
+#endif /* LH_LTTNG_HYPER_TRACES_H */

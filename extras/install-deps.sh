@@ -17,6 +17,9 @@ PACKAGES=(
 	bc
 	# test_graph.sh: renders the page of lttng-hyper graph headless
 	chromium
+	# the fuzz targets and their smoke test in make check (tests/fuzz/):
+	# clang with libFuzzer
+	clang libclang-rt-dev
 	# real guests: QEMU, the guest image (busybox, cpio, zstd) and the guest
 	# kernel's lttng-modules build (kmod for depmod and modinfo, patch)
 	qemu-system-x86 busybox-static cpio zstd kmod patch binutils

@@ -43,9 +43,9 @@
 # the guest image then holds those tools. Without them the other ways run.
 #
 # Usage: bench/vm.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]
-#                    [-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-S]
-# -S: the guest's lttng-hyperd waits for the host's answer to every index
-# (--sync-index), to measure what its early answers change.
+#                    [-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E]
+# -E: the guest's lttng-hyperd answers indexes at once (--early-index-ack),
+# to measure what that changes against the default.
 # Run from the build directory (or set top_builddir), as root, after make
 # and make tests/utils/gen-events bench/relayd-push.
 
@@ -59,7 +59,7 @@ RAW_MB=256
 RATE=100000
 RATE_EVENTS=500000
 ACCEL=auto
-SYNC_INDEX=0
+EARLY_ACK=0
 MEM=1024
 # Whole guest run, boot to power-off.
 TIMEOUT=5400
@@ -67,10 +67,10 @@ TIMEOUT=5400
 usage()
 {
 	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]" \
-		"[-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-S]"
+		"[-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E]"
 }
 
-while getopts "r:n:p:s:R:N:a:m:Sh" opt; do
+while getopts "r:n:p:s:R:N:a:m:Eh" opt; do
 	case $opt in
 	r) RUNS=$OPTARG ;;
 	n) EVENTS=$OPTARG ;;
@@ -80,7 +80,7 @@ while getopts "r:n:p:s:R:N:a:m:Sh" opt; do
 	N) RATE_EVENTS=$OPTARG ;;
 	a) ACCEL=$OPTARG ;;
 	m) MEM=$OPTARG ;;
-	S) SYNC_INDEX=1 ;;
+	E) EARLY_ACK=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -206,7 +206,7 @@ fi
 pids+=($!)
 
 append="lh.mode=bench lh.runs=$RUNS lh.events=$EVENTS lh.payload=$PAYLOAD lh.raw-mb=$RAW_MB"
-append="$append lh.rate=$RATE lh.rate-events=$RATE_EVENTS lh.sync-index=$SYNC_INDEX"
+append="$append lh.rate=$RATE lh.rate-events=$RATE_EVENTS lh.early-index-ack=$EARLY_ACK"
 # QEMU's user-mode network maps 10.0.2.2 to this host's 127.0.0.1.
 append="$append lh.net=10.0.2.2:$port:$((port + 1))"
 launch_args=()
@@ -271,7 +271,7 @@ while read -r what rest; do
 done > "$tmp/results"
 
 awk -v accel="${accel^^}" -v runs="$RUNS" -v events="$EVENTS" -v rates="$RATE" \
-	-v revents="$RATE_EVENTS" -v hz=100 -v ohyper="$ohyper" -v sync="$SYNC_INDEX" \
+	-v revents="$RATE_EVENTS" -v hz=100 -v ohyper="$ohyper" -v early="$EARLY_ACK" \
 	-f "$srcdir/bench/stats.awk" \
 	-f /dev/stdin "$tmp/results" <<'EOF'
 # A ratio, or n/a when the denominator is not positive (runs too short to measure).
@@ -292,7 +292,7 @@ $1 == "discard" {
 }
 END {
 	printf "bench/vm: %s, 2 vCPUs, medians of %d runs, lttng-hyperd %s\n\n", accel, runs,
-		sync ? "--sync-index" : "answering indexes at once"
+		early ? "--early-index-ack" : "waiting for the host on each index"
 	raw = med("raw"); hyp = med("push")
 	printf "%-34s %10s %12s\n", "channel capacity", "MB/s", "busy ms/MB"
 	printf "%-34s %10.1f %12.2f\n", "raw dd into the port", raw, med("raw/cost") * 1000

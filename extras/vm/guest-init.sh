@@ -18,7 +18,7 @@
 #                                    has no host to stream to
 #   lh.wait=SECONDS                  how long to wait for the host (default: 60)
 #   lh.verbose=1                     verbose lttng-hyperd (its log is shown on failure)
-#   lh.sync-index=1                  lttng-hyperd --sync-index: indexes wait for the host
+#   lh.early-index-ack=1             lttng-hyperd --early-index-ack: indexes answered at once
 #   lh.kernel=1                      also trace the kernel (image built with --kernel-tracing)
 #   lh.output=net|hyper              how the traced channels' data leaves: through
 #                                    lttng-hyperd (net, stock LTTng, the default) or
@@ -201,8 +201,8 @@ start_hyperd()
 	if [ "$(param verbose 0)" = 1 ]; then
 		set -- "$@" -vvv
 	fi
-	if [ "$(param sync-index 0)" = 1 ]; then
-		set -- "$@" --sync-index
+	if [ "$(param early-index-ack 0)" = 1 ]; then
+		set -- "$@" --early-index-ack
 	fi
 	lttng-hyperd "$@" || fail "lttng-hyperd did not start"
 	say "lttng-hyperd started (pid $(cat "$HYPERD_PID"))"

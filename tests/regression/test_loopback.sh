@@ -13,11 +13,11 @@ GUEST_HOSTNAME=guest-a
 
 guest_trace()
 {
-	lh_trace s1 "$1"
+	lh_trace "${2:-s1}" "$1"
 }
 export -f guest_trace
 
-lh_init 10
+lh_init 12
 lh_pick_ports 3
 
 lh_relay_start main --vm "$VM=unix-listen:$LH_TMP/$VM.sock"
@@ -51,6 +51,13 @@ ok $? "the metadata keeps the guest's own hostname (metadata: '$hostname', event
 
 ! find "$LTTNG_HOME" "$LH_TMP/guest/home" -name lttng-traces | grep -q .
 ok $? "no trace written in the host's or the guest's LTTNG_HOME"
+
+# Again, with lttng-hyperd answering the indexes itself (--early-index-ack).
+lh_guest -u "$GUEST_HOSTNAME" -x --early-index-ack -c "$LH_TMP/$VM.sock" "$LH_TMP/guest2" \
+	guest_trace 200000 s2
+ok $? "--early-index-ack: the guest traced 200000 events, then stopped and destroyed its session"
+lh_trace_stats "$LH_OUT/$VM"/s2-* && lh_trace_complete 200000
+ok $? "--early-index-ack: $(lh_trace_describe)"
 
 kill -0 "$(lh_relay_pid main)" 2>/dev/null
 ok $? "lttng-hyper-relayd still running"

@@ -95,7 +95,7 @@ struct hyperd {
 	uint64_t backoff_ms;
 	/* An outage is logged once, when it starts, not on every retry. */
 	bool outage_logged;
-	/* Acknowledge indexes at once (index-ack.h), unless --sync-index. */
+	/* Acknowledge indexes at once (index-ack.h): --early-index-ack. */
 	bool early_index_ack;
 	struct listener listeners[2];
 	int sig_fd;
@@ -121,7 +121,7 @@ struct options {
 	uint64_t host_timeout_ms;
 	int verbose;
 	bool daemonize;
-	bool sync_index;
+	bool early_index_ack;
 };
 
 enum {
@@ -134,7 +134,7 @@ enum {
 	OPT_LOG,
 	OPT_HOST_TIMEOUT,
 	OPT_VM,
-	OPT_SYNC_INDEX,
+	OPT_EARLY_INDEX_ACK,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -149,7 +149,7 @@ static const struct poptOption long_options[] = {
 	{ "log", '\0', POPT_ARG_STRING, NULL, OPT_LOG, NULL, NULL },
 	{ "host-timeout", '\0', POPT_ARG_STRING, NULL, OPT_HOST_TIMEOUT, NULL, NULL },
 	{ "vm", '\0', POPT_ARG_STRING, NULL, OPT_VM, NULL, NULL },
-	{ "sync-index", '\0', POPT_ARG_NONE, NULL, OPT_SYNC_INDEX, NULL, NULL },
+	{ "early-index-ack", '\0', POPT_ARG_NONE, NULL, OPT_EARLY_INDEX_ACK, NULL, NULL },
 	{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, NULL, NULL },
 	{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION, NULL, NULL },
 	POPT_TABLEEND
@@ -189,9 +189,9 @@ static void usage(FILE *out)
 		"                           host as the nested VM NAME (repeatable).\n"
 		"                           CHANNEL: unix:PATH, unix-listen:PATH or\n"
 		"                           tcp-listen://ADDR:PORT.\n"
-		"      --sync-index         Wait for lttng-relayd's reply to each index\n"
-		"                           packet, as a direct connection does, instead\n"
-		"                           of acknowledging it at once.\n"
+		"      --early-index-ack    Answer each index packet at once instead of\n"
+		"                           waiting for lttng-relayd's reply (fewer\n"
+		"                           discarded events when the host is slow).\n"
 		"  -h, --help               Show this help and exit.\n"
 		"  -V, --version            Show the version and exit.\n"
 		"\n"
@@ -307,8 +307,8 @@ static void parse_options(int argc, const char **argv, struct options *opts)
 		case OPT_DAEMONIZE:
 			opts->daemonize = true;
 			break;
-		case OPT_SYNC_INDEX:
-			opts->sync_index = true;
+		case OPT_EARLY_INDEX_ACK:
+			opts->early_index_ack = true;
 			break;
 		case OPT_VERBOSE:
 			opts->verbose++;
@@ -1028,7 +1028,7 @@ int main(int argc, const char **argv)
 	lh_mux_config_init(&hd.mux_cfg, LH_MUX_GUEST);
 	hd.mux_cfg.log_ctx = hd.log_ctx;
 	hd.mux_cfg.stall_timeout_ms = opts.host_timeout_ms;
-	hd.early_index_ack = !opts.sync_index;
+	hd.early_index_ack = opts.early_index_ack;
 	/* A short host timeout needs pings often enough to tell a stall. */
 	if (hd.mux_cfg.ping_interval_ms > opts.host_timeout_ms / PINGS_PER_TIMEOUT) {
 		hd.mux_cfg.ping_interval_ms = opts.host_timeout_ms / PINGS_PER_TIMEOUT;

@@ -9,9 +9,9 @@
 # 1. The file holds one band per layer, in nesting order (the host, l1,
 #    l1/l2 under l1, l1-b), each with its events as babeltrace2 counts
 #    them, the clock correction and error bound of its sync file, and one
-#    link per ping-pong message, none back in time; with the guests' own
-#    clocks put back (sync-fix --revert), the host's sends land after
-#    l2's receives, and the links say so.
+#    link per ping-pong message, none back in time by more than the error
+#    bounds; with the guests' own clocks put back (sync-fix --revert), the
+#    host's sends land after l2's receives, and the links say so.
 # 2. It makes no network request: a Content-Security-Policy that forbids
 #    every load, no URL, and an image load planted in a copy of the file
 #    never reaches a listener.
@@ -277,11 +277,14 @@ ok $sync_ok "each guest band carries its sync file's correction and error bound"
 
 links=$(graph_json "$HTML" 'L = d["links"]
 pairs = sorted(set((d["bands"][s]["layer"], d["bands"][r]["layer"]) for s, r in zip(L["sb"], L["rb"])))
-print(L["matched"], L["backward"], L["sends"], L["recvs"], " ".join("%s>%s" % p for p in pairs))')
-read -r matched backward sends recvs pairs <<<"$links"
-[ "$matched" -eq $((2 * ROUNDS)) ] && [ "$backward" -eq 0 ] && [ "$sends" -eq $((2 * ROUNDS)) ] &&
+print(L["matched"], L["backward"], L["beyond"], L["sends"], L["recvs"], " ".join("%s>%s" % p for p in pairs))')
+read -r matched backward beyond sends recvs pairs <<<"$links"
+# A message takes microseconds; the correction is only known within its
+# error bound (hundreds of microseconds under load): a link may point back
+# in time by less than the two bands' bounds, never by more.
+[ "$matched" -eq $((2 * ROUNDS)) ] && [ "$beyond" -eq 0 ] && [ "$sends" -eq $((2 * ROUNDS)) ] &&
 	[ "$pairs" = "$HOST_HOSTNAME>l1/l2 l1/l2>$HOST_HOSTNAME" ]
-ok $? "links: $matched matched ($sends sends, $recvs receives), $backward back in time, between $pairs"
+ok $? "links: $matched matched ($sends sends, $recvs receives), $backward back in time, $beyond beyond the error bounds, between $pairs"
 
 cp -a "$LH_OUT" "$LH_TMP/reverted" &&
 	timeout "$LH_CMD_TIMEOUT" "$LH_CLI" sync-fix --revert "$LH_TMP/reverted" >/dev/null 2>&1 &&

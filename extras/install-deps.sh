@@ -7,7 +7,7 @@ set -eu
 PACKAGES=(
 	# build
 	build-essential gcc make autoconf automake libtool pkg-config
-	liblttng-ust-dev libbabeltrace2-dev libpopt-dev
+	liblttng-ust-dev libbabeltrace2-dev libpopt-dev libjson-c-dev libncurses-dev
 	# run and test: the LTTng daemons, the trace reader, namespaces
 	# (unshare), the guest roles' loopback (ip) and wrong clocks (faketime)
 	lttng-tools babeltrace2 util-linux iproute2 faketime socat
@@ -17,6 +17,8 @@ PACKAGES=(
 	bc
 	# test_graph.sh: renders the page of lttng-hyper graph headless
 	chromium
+	# test_top.sh: lttng-hyper top on a terminal
+	tmux
 	# the fuzz targets and their smoke test in make check (tests/fuzz/):
 	# clang with libFuzzer
 	clang libclang-rt-dev

@@ -319,6 +319,9 @@ sync_written()
 }
 lh_wait_for "$SESSION_TIMEOUT" sync_written ||
 	info "warning: no clock correction recorded for $VM yet (see $LH_TMP/relay-host.log)"
+# What the relay saw of the VM (lttng-hyper top shows the same, live).
+info "lttng-hyper status (the guest is off: its channel waits for it again):"
+timeout "$LH_CMD_TIMEOUT" "$LH_CLI" status 2>&1 | cut -c 1-150 | sed 's/^/      /'
 
 step "The host received one timeline: the host's trace and the guest's"
 info "traces in $LH_OUT (VM/SESSION/DOMAIN; the host's under its hostname):"

@@ -61,4 +61,10 @@
  */
 #define LH_SYNC_FILE_NAME		"lttng-hyper-sync"
 
+/*
+ * The host relay's control socket (lttng-hyper status and top), in
+ * $LTTNG_HOME/.lttng/ unless --control-socket says otherwise.
+ */
+#define LH_RELAYD_CONTROL_SOCK_NAME	"lttng-hyper-relayd.sock"
+
 #endif /* LH_COMMON_DEFAULTS_H */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,8 @@
 static const char *log_progname = "lttng-hyper";
 static enum lh_log_level log_level = LH_LOG_INFO;
 static FILE *log_file;
+static lh_log_hook log_hook;
+static void *log_hook_arg;
 
 static const char *const level_names[] = {
 	[LH_LOG_ERR] = "Error",
@@ -51,20 +54,36 @@ int lh_log_set_file(const char *path)
 	return 0;
 }
 
+void lh_log_set_hook(lh_log_hook hook, void *arg)
+{
+	log_hook = hook;
+	log_hook_arg = arg;
+}
+
 static void log_line(enum lh_log_level level, const char *ctx, const char *fmt,
 		va_list ap, const char *suffix)
 {
 	FILE *out = log_file ? log_file : stderr;
+	bool hooked = log_hook && level <= LH_LOG_WARN;
 	struct timespec ts;
 	struct tm tm;
 	char msg[1024];
 
+	if (level > log_level && !hooked) {
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (hooked) {
+		char full[1280];
+
+		snprintf(full, sizeof(full), "%s%s", msg, suffix ? suffix : "");
+		log_hook(level, ctx, full, log_hook_arg);
+	}
 	if (level > log_level) {
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* One fprintf per line keeps lines whole when several processes share a log. */
 	fprintf(out, "%02d:%02d:%02d.%06ld %s[%d] %s: %s%s%s%s%s\n",
 		tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000,

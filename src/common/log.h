@@ -25,6 +25,13 @@ void lh_log_set_level(enum lh_log_level level);
 enum lh_log_level lh_log_get_level(void);
 /* Send log lines to a file (daemon mode) instead of stderr. */
 int lh_log_set_file(const char *path);
+/*
+ * Also hand every warning and error, whatever the level, to hook: the
+ * host relay keeps each VM's last one for lttng-hyper status. NULL: none.
+ */
+typedef void (*lh_log_hook)(enum lh_log_level level, const char *ctx, const char *msg,
+		void *arg);
+void lh_log_set_hook(lh_log_hook hook, void *arg);
 
 void lh_log(enum lh_log_level level, const char *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

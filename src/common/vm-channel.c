@@ -38,6 +38,9 @@ struct lh_vm_channel {
 	struct lh_mux *mux;
 	struct lh_clock_probe *clock;	/* NULL: the guest's clock is not measured */
 	uint64_t conn_ms;		/* when it was made */
+	uint64_t down_ms;		/* when the last one went (or the start) */
+	uint64_t ready_ms;		/* when its handshake completed; 0: not yet */
+	uint64_t ups;
 };
 
 static void close_fd(struct lh_vm_channel *vc, int fd, const char *what)
@@ -67,6 +70,8 @@ static void channel_close(struct lh_vm_channel *vc)
 	 */
 	lh_mux_destroy(vc->mux);
 	vc->mux = NULL;
+	vc->ready_ms = 0;
+	vc->down_ms = lh_now_ms();
 	if (vc->ops->on_disconnect) {
 		vc->ops->on_disconnect(vc);
 	}
@@ -79,6 +84,8 @@ static void vc_on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer
 	struct lh_vm_channel *vc = lh_mux_get_priv(mux);
 
 	INFO_CTX(vc->log_ctx, "channel up (guest protocol %u.%u)", peer->major, peer->minor);
+	vc->ready_ms = lh_now_ms();
+	vc->ups++;
 	lh_endpoint_peer_alive(vc->ep);
 	if (!vc->clock) {
 		return;
@@ -310,6 +317,7 @@ struct lh_vm_channel *lh_vm_channel_create(struct lh_loop *loop,
 		free(vc);
 		return NULL;
 	}
+	vc->down_ms = lh_now_ms();
 	return vc;
 }
 
@@ -351,6 +359,25 @@ const char *lh_vm_channel_name(const struct lh_vm_channel *vc)
 const char *lh_vm_channel_log_ctx(const struct lh_vm_channel *vc)
 {
 	return vc->log_ctx;
+}
+
+void lh_vm_channel_get_status(const struct lh_vm_channel *vc, struct lh_vm_channel_status *st)
+{
+	bool listens = vc->cfg.uri.type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN ||
+		vc->cfg.uri.type == LTTNG_HYPER_CHANNEL_TCP_LISTEN;
+
+	if (!vc->mux) {
+		st->state = listens ? "listening" : "connecting";
+		st->state_ms = vc->down_ms;
+	} else if (!vc->ready_ms) {
+		st->state = "handshake";
+		st->state_ms = vc->conn_ms;
+	} else {
+		st->state = "up";
+		st->state_ms = vc->ready_ms;
+	}
+	st->ups = vc->ups;
+	st->channel = vc->channel;
 }
 
 struct lh_mux *lh_vm_channel_mux(const struct lh_vm_channel *vc)

@@ -89,6 +89,15 @@ void lh_vm_channel_destroy(struct lh_vm_channel *vc);
 void *lh_vm_channel_priv(const struct lh_vm_channel *vc);
 const char *lh_vm_channel_name(const struct lh_vm_channel *vc);
 const char *lh_vm_channel_log_ctx(const struct lh_vm_channel *vc);
+/* What lttng-hyper status shows of a channel. */
+struct lh_vm_channel_status {
+	/* "listening" or "connecting" while down, "handshake", then "up". */
+	const char *state;
+	uint64_t state_ms;		/* lh_now_ms() when it entered that state */
+	uint64_t ups;			/* channel connections whose handshake completed */
+	const char *channel;		/* canonical URI */
+};
+void lh_vm_channel_get_status(const struct lh_vm_channel *vc, struct lh_vm_channel_status *st);
 /* The current connection's mux and clock probe; NULL when down (or no clock). */
 struct lh_mux *lh_vm_channel_mux(const struct lh_vm_channel *vc);
 struct lh_clock_probe *lh_vm_channel_clock(const struct lh_vm_channel *vc);

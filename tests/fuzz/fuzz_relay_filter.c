@@ -109,6 +109,7 @@ struct vstate {
 	struct lh_vm *vm;
 	const char *name;
 	const char *path;
+	struct lh_relay_vm_stats stats;
 };
 
 struct lh_vm {
@@ -455,7 +456,7 @@ static void vstate_create(int vs)
 {
 	struct vstate *v = &vstates[vs];
 
-	v->state = lh_relay_vm_state_create(v->vm, v->name, v->path, &limits);
+	v->state = lh_relay_vm_state_create(v->vm, v->name, v->path, &limits, &v->stats);
 	FUZZ_CHECK(v->state, "no VM state");
 	v->tag = ++next_tag;
 }

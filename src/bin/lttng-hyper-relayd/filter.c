@@ -54,6 +54,12 @@
 #define CREATE_SESSION_REPLY_LEN	16
 /* CLOSE_STREAM's payload: u64 stream_id, u64 last_net_seq_num. */
 #define CLOSE_STREAM_LAST_SEQ_OFF	8
+/*
+ * SEND_INDEX's payload: u64 relay_stream_id, net_seq_num, packet_size (0:
+ * a live beacon, no packet's), ..., events_discarded.
+ */
+#define SEND_INDEX_PACKET_SIZE_OFF	16
+#define SEND_INDEX_DISCARDED_OFF	48
 #define METADATA_CHANNEL	"metadata"
 
 struct data_stream;
@@ -65,6 +71,7 @@ struct lh_relay_vm_state {
 	char hostname[LTTNG_HYPER_NAME_MAX_LEN + 1];	/* the channel's VM */
 	char path[LTTNG_HYPER_PATH_MAX_LEN + 1];	/* below it; "" for itself */
 	struct lh_relay_limits limits;
+	struct lh_relay_vm_stats *stats;
 	uint8_t uuid_key[LH_RELAYD_UUID_LEN];
 	struct lh_relayd_owned *owned;
 	struct data_stream *data_streams;	/* answered data streams */
@@ -83,6 +90,7 @@ struct data_stream {
 	const void *carrier;		/* the data connection of its packets */
 	uint64_t closed_seq;		/* 0 while open */
 	uint64_t session_id;		/* lttng-relayd's, of its control connection */
+	uint64_t events_discarded;	/* its last index's */
 	struct lh_port_stream port;	/* for its frames on a data port */
 	struct data_stream *next;
 };
@@ -132,7 +140,8 @@ struct relay_data {
 };
 
 struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char *vm_name,
-		const char *path, const struct lh_relay_limits *limits)
+		const char *path, const struct lh_relay_limits *limits,
+		struct lh_relay_vm_stats *stats)
 {
 	struct lh_relay_vm_state *state;
 	size_t len = strlen(vm_name);
@@ -147,6 +156,7 @@ struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char 
 		return NULL;
 	}
 	state->vm = vm;
+	state->stats = stats;
 	memcpy(state->hostname, vm_name, len + 1);
 	snprintf(state->path, sizeof(state->path), "%s", path);
 	snprintf(state->vm_name, sizeof(state->vm_name), "%s%s%s", vm_name,
@@ -486,6 +496,24 @@ static int ctl_check_refs(const struct relay_ctl *ctl, const struct lh_relayd_ms
 }
 
 /* Check, rewrite and forward one whole message from the guest. */
+/* The guest's count of events its stream discarded, as of this index. */
+static void index_discarded(struct lh_relay_vm_state *state, struct data_stream *ds,
+		const uint8_t *msg)
+{
+	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
+	uint64_t discarded = lh_get_be64(p + SEND_INDEX_DISCARDED_OFF);
+
+	/* A live beacon's counters are not a packet's. */
+	if (!lh_get_be64(p + SEND_INDEX_PACKET_SIZE_OFF)) {
+		return;
+	}
+	/* A counter that goes back is a guest's lie: count nothing for it. */
+	if (discarded > ds->events_discarded) {
+		state->stats->events_discarded += discarded - ds->events_discarded;
+	}
+	ds->events_discarded = discarded;
+}
+
 static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		const uint8_t *msg, size_t len, struct lh_buf *out,
 		char *err, size_t errlen)
@@ -511,6 +539,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	if (info.nr_stream_refs) {
 		md = md_stream_find(ctl, lh_relayd_msg_stream_ref(&info, 0));
 	}
+	ctl->state->stats->bytes_in += len;
 	switch (info.cmd) {
 	case LH_RELAYD_VERSION:
 		ctl->version_sent = true;
@@ -557,6 +586,12 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			md_stream_unlink(ctl, md);
 			act.closed = md;
 			lh_vm_clock_burst(ctl->state->vm);
+		}
+		break;
+	case LH_RELAYD_SEND_INDEX:
+		ds = data_stream_find(ctl->state, lh_relayd_msg_stream_ref(&info, 0));
+		if (ds) {
+			index_discarded(ctl->state, ds, msg);
 		}
 		break;
 	case LH_RELAYD_SEND_METADATA:
@@ -838,6 +873,7 @@ static void ctl_release(struct lh_mux_conn *conn)
 	}
 	lh_buf_fini(&ctl->in);
 	lh_buf_fini(&ctl->replies);
+	ctl->state->stats->conns--;
 	free(ctl);
 }
 
@@ -889,6 +925,8 @@ static enum lh_filter_verdict data_check_peer(struct lh_mux_conn *conn,
 			return LH_FILTER_ERROR;
 		}
 		data->to_skip = hdr.data_size;
+		data->state->stats->bytes_in += LH_RELAYD_DATA_HDR_LEN + (uint64_t) hdr.data_size;
+		data->state->stats->packets++;
 		ds = data_stream_find(data->state, hdr.stream_id);
 		if (ds) {
 			ds->carrier = data;
@@ -925,6 +963,7 @@ static void data_release(struct lh_mux_conn *conn)
 		ds->carrier = NULL;
 		lh_relay_trim_schedule(&stream);
 	}
+	data->state->stats->conns--;
 	free(data);
 }
 
@@ -979,6 +1018,7 @@ int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind 
 			return -1;
 		}
 		ctl->state = state;
+		state->stats->conns++;
 		lh_buf_init(&ctl->in);
 		lh_buf_init(&ctl->replies);
 		lh_mux_conn_set_priv(conn, ctl);
@@ -991,6 +1031,7 @@ int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind 
 			return -1;
 		}
 		data->state = state;
+		state->stats->conns++;
 		lh_mux_conn_set_priv(conn, data);
 		lh_mux_conn_set_filter(conn, &data_filter);
 	}
@@ -1032,6 +1073,8 @@ void lh_relay_port_frame_done(struct lh_relay_vm_state *state,
 {
 	struct data_stream *ds = data_stream_find(state, hdr->stream_id);
 
+	state->stats->bytes_in += LH_RELAYD_DATA_HDR_LEN + (uint64_t) hdr->data_size;
+	state->stats->packets++;
 	if (ds) {
 		ds->port.seen = true;
 		ds->port.seq = hdr->net_seq_num;

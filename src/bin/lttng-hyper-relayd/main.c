@@ -53,6 +53,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_VM_DATA,
 	OPT_MAX_DATA_FRAME,
+	OPT_CONTROL_SOCKET,
 };
 
 static const struct poptOption options[] = {
@@ -72,6 +73,7 @@ static const struct poptOption options[] = {
 	{ "max-streams", '\0', POPT_ARG_STRING, NULL, OPT_MAX_STREAMS, NULL, NULL },
 	{ "max-conns", '\0', POPT_ARG_STRING, NULL, OPT_MAX_CONNS, NULL, NULL },
 	{ "max-data-frame", '\0', POPT_ARG_STRING, NULL, OPT_MAX_DATA_FRAME, NULL, NULL },
+	{ "control-socket", '\0', POPT_ARG_STRING, NULL, OPT_CONTROL_SOCKET, NULL, NULL },
 	{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 	{ "version", 'V', POPT_ARG_NONE, NULL, 'V', NULL, NULL },
 	POPT_TABLEEND
@@ -88,6 +90,8 @@ struct relay {
 	char *relayd_path;
 	char *pidfile;
 	char *log_path;
+	char *control_path;
+	bool control_given;		/* --control-socket: failing to listen is fatal */
 	bool daemonize;
 	unsigned int verbose;
 	uint64_t relayd_timeout_ms;
@@ -106,6 +110,8 @@ struct relay {
 	int relayd_log_fd;		/* lttng-relayd's stdout and stderr; -1: ours */
 	struct lh_relayd_child *child;	/* NULL with --relayd-url */
 	struct lh_vm **vms;
+	struct lh_relay_control_source status;
+	struct lh_relay_control *control;
 	bool vms_started;
 	bool pidfile_written;
 	int exit_code;
@@ -146,6 +152,9 @@ static void usage(FILE *out)
 		"      --pidfile PATH        Write the process ID to PATH\n"
 		"      --log PATH            Log to PATH (daemonized, the default is\n"
 		"                            $LTTNG_HOME/.lttng/" LOG_NAME ")\n"
+		"      --control-socket PATH The socket lttng-hyper status and top read, for\n"
+		"                            root only (default:\n"
+		"                            $LTTNG_HOME/.lttng/" LH_RELAYD_CONTROL_SOCK_NAME ")\n"
 		"  -v, --verbose             More messages; passed on to lttng-relayd\n"
 		"  -h, --help                Show this help\n"
 		"  -V, --version             Show the version\n"
@@ -343,6 +352,11 @@ static int parse_options(struct relay *relay, int argc, const char **argv)
 			ret = set_string(&relay->log_path, arg, "--log");
 			arg = NULL;
 			break;
+		case OPT_CONTROL_SOCKET:
+			ret = set_string(&relay->control_path, arg, "--control-socket");
+			relay->control_given = true;
+			arg = NULL;
+			break;
 		case OPT_RELAYD_TIMEOUT:
 			ret = parse_number("--relayd-timeout", arg, 1, UINT32_MAX, &num);
 			relay->relayd_timeout_ms = num;
@@ -526,6 +540,28 @@ static int prepare_output(struct relay *relay)
 	return 0;
 }
 
+/* The control socket's path: absolute, in a directory that exists. */
+static int prepare_control(struct relay *relay)
+{
+	char *dir;
+
+	if (relay->control_path) {
+		return make_absolute(&relay->control_path);
+	}
+	if (asprintf(&dir, "%s/.lttng", lh_lttng_home()) < 0) {
+		PERROR("asprintf");
+		return -1;
+	}
+	if (mkdir_p(dir, DIR_MODE) < 0 ||
+			asprintf(&relay->control_path, "%s/" LH_RELAYD_CONTROL_SOCK_NAME, dir) < 0) {
+		free(dir);
+		relay->control_path = NULL;
+		return -1;
+	}
+	free(dir);
+	return 0;
+}
+
 /* Open the logs before daemonizing, so a bad --log is reported on the terminal. */
 static int prepare_log(struct relay *relay)
 {
@@ -593,6 +629,7 @@ static void child_on_ready(void *arg)
 {
 	struct relay *relay = arg;
 
+	relay->status.relayd_state = "up";
 	if (!relay->vms_started) {
 		start_vms(relay);
 	}
@@ -603,6 +640,7 @@ static void child_on_lost(void *arg)
 	struct relay *relay = arg;
 	unsigned int i;
 
+	relay->status.relayd_state = "restarting";
 	for (i = 0; i < relay->nr_vms; i++) {
 		lh_vm_relayd_lost(relay->vms[i]);
 	}
@@ -610,7 +648,10 @@ static void child_on_lost(void *arg)
 
 static void child_on_failed(void *arg)
 {
-	fail(arg);
+	struct relay *relay = arg;
+
+	relay->status.relayd_state = "failed";
+	fail(relay);
 }
 
 static const struct lh_relayd_child_ops child_ops = {
@@ -752,6 +793,20 @@ static void run(struct relay *relay)
 	if (create_vms(relay) < 0) {
 		return;
 	}
+	relay->status = (struct lh_relay_control_source) {
+		.output = relay->relayd_url ? NULL : relay->output,
+		.relayd_state = relay->relayd_url ? "external" : "starting",
+		.vms = relay->vms,
+		.nr_vms = relay->nr_vms,
+	};
+	relay->control = lh_relay_control_create(relay->loop, relay->control_path,
+		&relay->status);
+	if (!relay->control) {
+		if (relay->control_given) {
+			return;
+		}
+		WARN("running without a control socket: lttng-hyper status and top cannot reach this relay (give another --control-socket)");
+	}
 	relay->exit_code = EXIT_SUCCESS;
 	if (relay->relayd_url) {
 		start_vms(relay);
@@ -768,6 +823,8 @@ static void cleanup(struct relay *relay)
 {
 	unsigned int i;
 
+	/* Before the VMs: a status must not read a VM being torn down. */
+	lh_relay_control_destroy(relay->control);
 	if (relay->vms) {
 		for (i = 0; i < relay->nr_vms; i++) {
 			lh_vm_destroy(relay->vms[i]);
@@ -801,6 +858,7 @@ static void cleanup(struct relay *relay)
 	free(relay->relayd_path);
 	free(relay->pidfile);
 	free(relay->log_path);
+	free(relay->control_path);
 	free(relay->vm_opts);
 	free(relay->data_opts);
 	lh_relay_sync_fini();
@@ -849,7 +907,7 @@ int main(int argc, const char **argv)
 	if (!relay.relayd_url && lh_relay_sync_set_output(relay.output) < 0) {
 		goto end;
 	}
-	if (prepare_log(&relay) < 0) {
+	if (prepare_log(&relay) < 0 || prepare_control(&relay) < 0) {
 		goto end;
 	}
 	if (relay.daemonize && lh_daemonize() < 0) {

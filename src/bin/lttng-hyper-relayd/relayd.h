@@ -27,6 +27,7 @@
 #include "common/loop.h"
 #include "common/mux.h"
 #include "common/relayd-msg.h"
+#include "common/vm-channel.h"
 
 struct lh_relay_limits {
 	uint32_t max_control_payload;	/* largest control message accepted */
@@ -44,13 +45,23 @@ struct lh_relay_vm_state;
 
 struct lh_vm;
 
+/* What one VM sent, for lttng-hyper status (control.c); cumulative. */
+struct lh_relay_vm_stats {
+	uint64_t bytes_in;		/* relayd messages and data packets, headers included */
+	uint64_t packets;		/* data packets, through a data port or not */
+	uint64_t events_discarded;	/* as its packet indexes say, over its streams */
+	unsigned int conns;		/* open relayd connections */
+};
+
 /*
  * The state of VM vm_name (its channel's), or of the VM at path below it
  * (nested, path already validated; "" for none). Its hostname on the host
- * is vm_name, and a nested VM's sessions go under vm_name/path/.
+ * is vm_name, and a nested VM's sessions go under vm_name/path/. What it
+ * sends is counted in stats, which must outlive the state.
  */
 struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char *vm_name,
-		const char *path, const struct lh_relay_limits *limits);
+		const char *path, const struct lh_relay_limits *limits,
+		struct lh_relay_vm_stats *stats);
 /* Sessions and active streams the VM holds in lttng-relayd. */
 void lh_relay_vm_state_usage(const struct lh_relay_vm_state *state, unsigned int *sessions,
 		unsigned int *streams);
@@ -146,6 +157,23 @@ void lh_vm_port_sessions_changed(struct lh_vm *vm);
 /* lttng-relayd went away: drop the channel if this VM used it (its ids are void). */
 void lh_vm_relayd_lost(struct lh_vm *vm);
 void lh_vm_destroy(struct lh_vm *vm);
+
+/* One VM, the channel's own or one nested below it, for lttng-hyper status. */
+struct lh_vm_report {
+	char name[LTTNG_HYPER_NAME_MAX_LEN + 1 + LTTNG_HYPER_PATH_MAX_LEN + 1];
+	char parent[LTTNG_HYPER_NAME_MAX_LEN + 1 + LTTNG_HYPER_PATH_MAX_LEN + 1];	/* "" */
+	unsigned int depth;		/* 0: the channel's own VM */
+	struct lh_vm_channel_status channel;	/* the channel's own VM only */
+	bool banned;			/* nested only */
+	unsigned int sessions, streams;
+	struct lh_relay_vm_stats stats;
+	bool have_clock;
+	struct lh_clock_estimate clock;	/* its clock in the host's, composed */
+};
+const char *lh_vm_name(const struct lh_vm *vm);
+/* Call cb for the channel's VM, then for each VM below it, in tree order. */
+void lh_vm_report(const struct lh_vm *vm, void (*cb)(const struct lh_vm_report *r, void *arg),
+		void *arg);
 
 /* child.c: the lttng-relayd the relay starts and supervises. */
 struct lh_relayd_child_config {
@@ -267,5 +295,26 @@ struct lh_relay_trim_stream {
  * links. The stream is copied. Returns 0 or -1 (logged).
  */
 int lh_relay_trim_schedule(const struct lh_relay_trim_stream *stream);
+
+/* --- control: the relay's control socket (control.c) --------------------- */
+
+/* What the status shows of the relay itself; main.c keeps it current. */
+struct lh_relay_control_source {
+	const char *output;		/* lttng-relayd's; NULL with --relayd-url */
+	const char *relayd_state;	/* "starting", "up", "restarting", "failed", "external" */
+	struct lh_vm *const *vms;
+	unsigned int nr_vms;
+};
+
+struct lh_relay_control;
+
+/*
+ * Listen on the unix socket at path (mode 0600, a stale one replaced, a
+ * live one left alone) and answer "status" with the JSON of
+ * lttng-hyper-relayd(8). src must outlive it. NULL on failure (logged).
+ */
+struct lh_relay_control *lh_relay_control_create(struct lh_loop *loop, const char *path,
+		const struct lh_relay_control_source *src);
+void lh_relay_control_destroy(struct lh_relay_control *ctl);
 
 #endif /* LH_RELAYD_RELAYD_H */

@@ -44,6 +44,8 @@ struct nested_vm {
 	struct lh_clock_estimate hop;
 	/* A protocol violation: its connections are refused from now on. */
 	bool banned;
+	/* What it sent since it appeared; the channel's VM's are in lh_vm. */
+	struct lh_relay_vm_stats stats;
 };
 
 struct lh_vm {
@@ -58,6 +60,8 @@ struct lh_vm {
 	bool limit_logged;
 	/* It opened connections to lttng-relayd: the states may hold its ids. */
 	bool used_relayd;
+	/* What the channel's own VM sent since the relay started. */
+	struct lh_relay_vm_stats stats;
 };
 
 static void close_fd(struct lh_vm *vm, int fd, const char *what)
@@ -165,7 +169,8 @@ static int vm_on_connect(struct lh_vm_channel *vc)
 	struct nested_vm *own;
 
 	own = nested_get(vm, "");
-	own->state = lh_relay_vm_state_create(vm, vm->cfg.name, "", &vm->cfg.limits);
+	own->state = lh_relay_vm_state_create(vm, vm->cfg.name, "", &vm->cfg.limits,
+		&vm->stats);
 	return own->state ? 0 : -1;
 }
 
@@ -207,7 +212,8 @@ static int vm_on_open(struct lh_vm_channel *vc, struct lh_mux_conn *conn,
 		return -1;
 	}
 	if (!n->state) {
-		n->state = lh_relay_vm_state_create(vm, vm->cfg.name, path, &vm->cfg.limits);
+		n->state = lh_relay_vm_state_create(vm, vm->cfg.name, path, &vm->cfg.limits,
+			&n->stats);
 		if (!n->state) {
 			return -1;
 		}
@@ -337,6 +343,81 @@ void lh_vm_ban(struct lh_vm *vm, const char *path)
 		WARN_CTX(lh_vm_channel_log_ctx(vm->vc), "nested VM %s/%s: its connections, and those of the VMs it runs, are refused from now on",
 			vm->cfg.name, path);
 		n->banned = true;
+	}
+}
+
+const char *lh_vm_name(const struct lh_vm *vm)
+{
+	return vm->cfg.name;
+}
+
+/* Tree order: a VM, then the VMs below it ('/' sorts before any name character). */
+static int nested_cmp(const void *a, const void *b)
+{
+	const char *p = (*(const struct nested_vm *const *) a)->path;
+	const char *q = (*(const struct nested_vm *const *) b)->path;
+
+	for (; *p && *p == *q; p++, q++) {
+	}
+	if (*p == *q) {
+		return 0;
+	}
+	if (*p == '/' || *q == '/') {
+		return *p == '/' ? -1 : 1;
+	}
+	return (unsigned char) *p - (unsigned char) *q;
+}
+
+static void report_clock(const struct lh_vm *vm, const char *path, struct lh_vm_report *r)
+{
+	struct lh_relay_clock_chain chain;
+	struct lh_clock_correction corr;
+
+	r->have_clock = !lh_vm_clock_correction(vm, path, &corr, &chain);
+	if (r->have_clock) {
+		r->clock = chain.composed;
+	}
+}
+
+void lh_vm_report(const struct lh_vm *vm, void (*cb)(const struct lh_vm_report *r, void *arg),
+		void *arg)
+{
+	const struct nested_vm *sorted[LH_MAX_NESTED_VMS + 1];
+	struct lh_vm_report r;
+	unsigned int i, nr = 0;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.name, sizeof(r.name), "%s", vm->cfg.name);
+	lh_vm_channel_get_status(vm->vc, &r.channel);
+	r.stats = vm->stats;
+	if (vm->nr_vms && !vm->vms[0].path[0] && vm->vms[0].state) {
+		lh_relay_vm_state_usage(vm->vms[0].state, &r.sessions, &r.streams);
+	}
+	report_clock(vm, "", &r);
+	cb(&r, arg);
+
+	for (i = 0; i < vm->nr_vms; i++) {
+		if (vm->vms[i].path[0]) {
+			sorted[nr++] = &vm->vms[i];
+		}
+	}
+	qsort(sorted, nr, sizeof(*sorted), nested_cmp);
+	for (i = 0; i < nr; i++) {
+		const struct nested_vm *n = sorted[i];
+		const char *slash = strrchr(n->path, '/');
+
+		memset(&r, 0, sizeof(r));
+		snprintf(r.name, sizeof(r.name), "%s/%s", vm->cfg.name, n->path);
+		snprintf(r.parent, sizeof(r.parent), "%s%s%.*s", vm->cfg.name, slash ? "/" : "",
+			slash ? (int) (slash - n->path) : 0, n->path);
+		r.depth = path_depth(n->path);
+		r.banned = n->banned;
+		r.stats = n->stats;
+		if (n->state) {
+			lh_relay_vm_state_usage(n->state, &r.sessions, &r.streams);
+		}
+		report_clock(vm, n->path, &r);
+		cb(&r, arg);
 	}
 }
 

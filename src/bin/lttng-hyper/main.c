@@ -8,6 +8,9 @@
  *                              trace's metadata (--inspect, --revert)
  *   lttng-hyper graph DIR      one HTML file: every layer on one time axis
  *                              (graph.c)
+ *   lttng-hyper status         the host relay's VMs now, from its control
+ *                              socket (status.c)
+ *   lttng-hyper top            the same, live, with rates (top.c)
  *
  * Traces and their layers: traces.h.
  */
@@ -25,8 +28,10 @@
 #include <unistd.h>
 
 #include "common/ctf-metadata.h"
+#include "common/defaults.h"
 #include "common/log.h"
 #include "graph.h"
+#include "status.h"
 #include "sync-file.h"
 #include "traces.h"
 
@@ -42,7 +47,7 @@ static int verbose;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROGNAME " [-v] COMMAND DIR [OPTIONS]\n"
+		"Usage: " PROGNAME " [-v] COMMAND [DIR] [OPTIONS]\n"
 		"\n"
 		"Commands:\n"
 		"  show DIR                  One line per layer of the traces under DIR (host,\n"
@@ -65,6 +70,19 @@ static void usage(FILE *f)
 		"                            layer whose FIELD has the same value\n"
 		"    --max-detail N          Aggregate bands beyond N events and spans in all\n"
 		"                            (default 1000000)\n"
+		"  status                    The host relay's VMs now: state, connections,\n"
+		"                            sessions, streams, trace received, discarded\n"
+		"                            events, clock offset, last error\n"
+		"    --json                  Print the relay's JSON reply instead\n"
+		"  top                       The same, live, with the rates in MB/s and\n"
+		"                            packets/s (q quits)\n"
+		"    -d, --delay SECONDS     Between frames (default 1, at least 0.1)\n"
+		"    -n, --iterations N      Stop after N frames\n"
+		"    -b, --batch             No screen: print each frame to stdout, frames\n"
+		"                            separated by a blank line\n"
+		"    --socket PATH           With status and top: the relay's control socket\n"
+		"                            (default: $LTTNG_HOME/.lttng/"
+		LH_RELAYD_CONTROL_SOCK_NAME ")\n"
 		"\n"
 		"Options:\n"
 		"  -v, --verbose             More messages (repeat for more)\n"
@@ -386,6 +404,37 @@ static int cmd_sync_fix(const char *top, enum fix_mode mode)
 	return ret;
 }
 
+/* A known command, and no option of another one. */
+static void check_options(const char *cmd, enum fix_mode mode)
+{
+	static const char *const commands[] = { "show", "sync-fix", "graph", "status", "top" };
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(cmd, commands[i])) {
+			break;
+		}
+	}
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		option_error("unknown command '%s'", cmd);
+	}
+	if (strcmp(cmd, "graph") && lh_graph_options_given()) {
+		option_error("%s", "-o, --from, --to, --layer, --link and --max-detail go with graph");
+	}
+	if (strcmp(cmd, "sync-fix") && mode != FIX_APPLY) {
+		option_error("%s", "--inspect and --revert go with sync-fix");
+	}
+	if (strcmp(cmd, "status") && strcmp(cmd, "top") && lh_status_socket_given()) {
+		option_error("%s", "--socket goes with status and top");
+	}
+	if (strcmp(cmd, "status") && lh_status_json_given()) {
+		option_error("%s", "--json goes with status");
+	}
+	if (strcmp(cmd, "top") && lh_top_options_given()) {
+		option_error("%s", "-d, -n and -b go with top");
+	}
+}
+
 int main(int argc, const char **argv)
 {
 	enum { OPT_HELP = 1, OPT_VERBOSE, OPT_INSPECT, OPT_REVERT };
@@ -395,6 +444,8 @@ int main(int argc, const char **argv)
 		{ "inspect", '\0', POPT_ARG_NONE, NULL, OPT_INSPECT, NULL, NULL },
 		{ "revert", '\0', POPT_ARG_NONE, NULL, OPT_REVERT, NULL, NULL },
 		{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, lh_graph_options, 0, NULL, NULL },
+		{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, lh_status_options, 0, NULL, NULL },
+		{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, lh_top_options, 0, NULL, NULL },
 		POPT_TABLEEND
 	};
 	enum fix_mode mode = FIX_APPLY;
@@ -429,8 +480,22 @@ int main(int argc, const char **argv)
 	}
 	lh_log_set_level(LH_LOG_INFO + verbose);
 	cmd = poptGetArg(pc);
+	if (!cmd) {
+		usage(stderr);
+		poptFreeContext(pc);
+		return EXIT_FAILURE;
+	}
+	check_options(cmd, mode);
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "top")) {
+		if (poptPeekArg(pc)) {
+			option_error("unexpected argument '%s'", poptPeekArg(pc));
+		}
+		ret = !strcmp(cmd, "status") ? lh_status_cmd() : lh_top_cmd();
+		poptFreeContext(pc);
+		return ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
 	dir = poptGetArg(pc);
-	if (!cmd || !dir) {
+	if (!dir) {
 		usage(stderr);
 		poptFreeContext(pc);
 		return EXIT_FAILURE;
@@ -443,27 +508,15 @@ int main(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_FAILURE;
 	}
-	if (strcmp(cmd, "graph") && lh_graph_options_given()) {
-		option_error("%s", "-o, --from, --to, --layer, --link and --max-detail go with graph");
-	}
 	if (!strcmp(cmd, "show")) {
-		if (mode != FIX_APPLY) {
-			option_error("%s", "--inspect and --revert go with sync-fix");
-		}
 		ret = cmd_show(top);
 	} else if (!strcmp(cmd, "sync-fix")) {
 		ret = cmd_sync_fix(top, mode);
-	} else if (!strcmp(cmd, "graph")) {
-		if (mode != FIX_APPLY) {
-			option_error("%s", "--inspect and --revert go with sync-fix");
-		}
+	} else {
 		ret = find_traces(top);
 		if (!ret) {
 			ret = lh_graph_cmd(top, found.traces, found.nr, verbose);
 		}
-	} else {
-		option_error("unknown command '%s'", cmd);
-		ret = -1;
 	}
 	poptFreeContext(pc);
 	free(found.traces);

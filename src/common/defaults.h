@@ -47,6 +47,20 @@
 #define LH_DEFAULT_MAX_STREAMS		4096
 /* Sessions one VM may create on the host. */
 #define LH_DEFAULT_MAX_SESSIONS		64
+/*
+ * lttng-relayd keeps a partial index for each data packet whose SEND_INDEX
+ * has not come, and for each SEND_INDEX whose packet has not, in a hash
+ * table of the stream whose resizes can deadlock lttng-relayd 2.13.9
+ * (lttng-hyper-relayd(8), SECURITY): the relay bounds both, per stream.
+ * lttng-consumerd sends a packet's index right after the packet and waits
+ * for its answer before the next one, which lttng-hyperd's
+ * --early-index-ack gives 8 ahead: at most 9 packets are ahead. An index
+ * gets ahead of its packet while the packet waits on its own path: a data
+ * port's virtio ring (128 buffers, 2 or more a packet) and socket hold
+ * about 100 packets of a page.
+ */
+#define LH_MAX_PACKETS_AHEAD		64
+#define LH_MAX_INDEXES_AHEAD		256
 /* VMs nested below one VM channel, at any depth, that the host tells apart. */
 #define LH_MAX_NESTED_VMS		64
 /* Of them, those a VM the channel's VM runs may account for, itself included. */

@@ -34,11 +34,15 @@
  * exactly the replies lttng-relayd sends; a data port frame passes only
  * for a data stream of the same VM, in the session it was added to; the
  * paths handed to the final clock fix and to the trimming are safe; a
- * refusal's reason is printable.
+ * refusal's reason is printable; no half of a packet's index (its data,
+ * its SEND_INDEX) reaches lttng-relayd twice, and lttng-relayd never
+ * holds more partial indexes of a stream than defaults.h allows, but in
+ * a session whose frame was cut (lttng-relayd aborts it).
  */
 #include <inttypes.h>
 
 #include "common/bytes.h"
+#include "common/defaults.h"
 #include "common/path.h"
 #include "src/bin/lttng-hyper-relayd/relayd.h"
 #include "tests/fuzz/fuzz.h"
@@ -200,6 +204,7 @@ int lh_relay_trim_schedule(const struct lh_relay_trim_stream *stream)
 /* --- lttng-relayd ------------------------------------------------------ */
 
 static unsigned int session_tag[MAX_IDS], stream_tag[MAX_IDS];
+static bool session_snapshot[MAX_IDS], session_aborted[MAX_IDS];
 static uint64_t stream_session[MAX_IDS];
 static bool stream_is_data[MAX_IDS];
 static unsigned int nr_sessions, nr_streams;
@@ -209,6 +214,59 @@ static unsigned int tag_of(const unsigned int *tags, unsigned int nr, uint64_t b
 		uint64_t id)
 {
 	return id >= base && id - base < nr ? tags[id - base] : 0;
+}
+
+/*
+ * lttng-relayd's partial indexes (index.c): one per stream and
+ * net_seq_num, made by the packet or by its SEND_INDEX, whichever comes
+ * first, and gone when the other does.
+ */
+struct partial {
+	uint64_t stream;
+	uint64_t seq;
+	bool is_index;
+};
+
+static struct partial *partials;
+static size_t nr_partials, partials_size;
+
+static void relayd_partial(uint64_t stream, uint64_t seq, bool is_index)
+{
+	uint64_t session = stream_session[stream - STREAM_BASE] - SESSION_BASE;
+	unsigned int same = 0;
+	size_t i;
+
+	/* Its packets leave none in a snapshot session. */
+	if (!is_index && session_snapshot[session]) {
+		return;
+	}
+	for (i = 0; i < nr_partials; i++) {
+		if (partials[i].stream != stream) {
+			continue;
+		}
+		if (partials[i].seq == seq) {
+			FUZZ_CHECK(partials[i].is_index != is_index || session_aborted[session],
+				"%s of packet %" PRIu64 " of stream %" PRIu64 " forwarded twice",
+				is_index ? "SEND_INDEX" : "data", seq, stream);
+			partials[i] = partials[--nr_partials];
+			return;
+		}
+		same += partials[i].is_index == is_index;
+	}
+	FUZZ_CHECK(session_aborted[session] ||
+		same < (is_index ? LH_MAX_INDEXES_AHEAD : LH_MAX_PACKETS_AHEAD),
+		"stream %" PRIu64 ": %u %s ahead forwarded", stream, same + 1,
+		is_index ? "indexes" : "packets");
+	if (nr_partials == partials_size) {
+		partials_size = partials_size ? 2 * partials_size : 64;
+		partials = realloc(partials, partials_size * sizeof(*partials));
+		FUZZ_CHECK(partials, "out of memory");
+	}
+	partials[nr_partials++] = (struct partial) {
+		.stream = stream,
+		.seq = seq,
+		.is_index = is_index,
+	};
 }
 
 /* A connection slot: the filter's end, and lttng-relayd's. */
@@ -285,6 +343,8 @@ static void relayd_create_session(struct slot *s, const uint8_t *p, size_t len)
 		return;
 	}
 	session_tag[nr_sessions] = v->tag;
+	session_snapshot[nr_sessions] = p[16] != 0;
+	session_aborted[nr_sessions] = false;
 	s->has_session = true;
 	s->session_id = SESSION_BASE + nr_sessions++;
 	snprintf(path, sizeof(path), "%s/s-%" PRIu64, v->name, s->session_id);
@@ -355,10 +415,17 @@ static void relayd_ctl_msg(struct slot *s, const struct lh_relayd_ctrl_hdr *hdr,
 		FUZZ_CHECK(len >= 12, "SEND_METADATA of %zu bytes", len);
 		check_stream(s, name, lh_get_be64(p));
 		return;
+	case LH_RELAYD_SEND_INDEX:
+		FUZZ_CHECK(len == 80, "SEND_INDEX of %zu bytes", len);
+		check_stream(s, name, lh_get_be64(p));
+		/* A live beacon (packet_size 0) is no packet's. */
+		if (lh_get_be64(p + 16)) {
+			relayd_partial(lh_get_be64(p), lh_get_be64(p + 8), true);
+		}
+		break;
 	case LH_RELAYD_CLOSE_STREAM:
 	case LH_RELAYD_DATA_PENDING:
 	case LH_RELAYD_QUIESCENT_CONTROL:
-	case LH_RELAYD_SEND_INDEX:
 	case LH_RELAYD_RESET_METADATA:
 		FUZZ_CHECK(len >= 8, "%s of %zu bytes", name, len);
 		check_stream(s, name, lh_get_be64(p));
@@ -440,6 +507,7 @@ static void relayd_data_receive(struct slot *s, const uint8_t *p, size_t len)
 		FUZZ_CHECK((uint64_t) hdr.data_size + hdr.padding_size <= LH_RELAYD_MAX_PACKET,
 			"a data packet of %" PRIu32 " + %" PRIu32 " bytes", hdr.data_size,
 			hdr.padding_size);
+		relayd_partial(hdr.stream_id, hdr.net_seq_num, false);
 		s->to_skip = hdr.data_size;
 	}
 }
@@ -729,7 +797,9 @@ static void build_command(struct lh_buf *m, struct fuzz_in *in)
 		put32(m, 0);
 		put32(m, 0);
 		put32(m, 0);			/* live_timer */
-		FUZZ_CHECK(lh_buf_append(m, "\0\1", 2) == 0, "out of memory");
+		/* snapshot, then session_name_contains_creation_time */
+		FUZZ_CHECK(lh_buf_append(m, (uint8_t[]) { fuzz_u8(in) & 1, 1 }, 2) == 0,
+			"out of memory");
 		for (i = 0; i < sizeof(uuid); i++) {
 			uuid[i] = (uint8_t) (fuzz_u8(in) | 1);
 		}
@@ -782,7 +852,9 @@ static void build_command(struct lh_buf *m, struct fuzz_in *in)
 		break;
 	case LH_RELAYD_SEND_INDEX:
 		put64(m, pick_stream(in));
-		for (i = 0; i < 9; i++) {
+		put64(m, fuzz_u16(in));		/* net_seq_num */
+		put64(m, fuzz_u8(in) & 1 ? 0 : 4096 * 8);	/* packet_size, 0: a beacon */
+		for (i = 3; i < 10; i++) {
 			put64(m, i);
 		}
 		break;
@@ -860,8 +932,11 @@ static void port_frame(struct slot *s, struct fuzz_in *in)
 			hdr.stream_id, session_id, v->tag);
 		if (how & 1) {
 			lh_relay_port_frame_cut(v->state, hdr.stream_id);
+			/* Its session's data connection goes, and lttng-relayd aborts the session. */
+			session_aborted[session_id - SESSION_BASE] = true;
 		} else {
 			lh_relay_port_frame_done(v->state, &hdr);
+			relayd_partial(hdr.stream_id, hdr.net_seq_num, false);
 		}
 	}
 	/* The data port keeps a session's lttng-relayd connection open only for its VM. */
@@ -904,6 +979,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	relayd_minor = 11 + fuzz_u8(&in) % 3;
 	nr_sessions = 0;
 	nr_streams = 0;
+	nr_partials = 0;
 	have_corr = false;
 	lh_buf_init(&m);
 	while (in.len) {

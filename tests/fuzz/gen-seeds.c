@@ -20,6 +20,7 @@
 #include <lttng-hyper/frame.h>
 
 #include "common/bytes.h"
+#include "common/defaults.h"
 #include "common/relayd-msg.h"
 
 static const char *top;
@@ -696,6 +697,7 @@ static void session_setup(struct seed *s, unsigned int slot)
 	u8(s, 0);
 	replies(s, slot);
 	cmd(s, slot, 1);			/* CREATE_SESSION */
+	u8(s, 0);				/* not a snapshot */
 	for (i = 0; i < 16; i++) {
 		u8(s, 0x11);
 	}
@@ -714,6 +716,64 @@ static void session_setup(struct seed *s, unsigned int slot)
 	u8(s, 0);
 	u8(s, 0);
 	replies(s, slot);
+}
+
+/* A data packet of chan_0 (the second stream) without payload. */
+static void packet(struct seed *s, unsigned int slot, uint8_t seq)
+{
+	op(s, slot, 1);
+	u8(s, 0);
+	u8(s, 1);
+	u8(s, seq);
+	u8(s, 0);
+	u8(s, 0);
+}
+
+/* The SEND_INDEX of packet seq of chan_0. */
+static void send_index(struct seed *s, unsigned int slot, uint16_t seq)
+{
+	cmd(s, slot, 9);
+	u8(s, 1);
+	be16(s, seq);
+	u8(s, 0);
+	u8(s, 0);
+}
+
+/* Packets and indexes of one stream, as lttng-consumerd sends them, then not. */
+static void seeds_relay_filter_ahead(void)
+{
+	struct seed s = { .len = 0 };
+	unsigned int i;
+
+	u8(&s, 2);
+	session_setup(&s, 0);
+	for (i = 0; i < 2 * LH_MAX_PACKETS_AHEAD; i++) {
+		packet(&s, 1, (uint8_t) i);
+		send_index(&s, 0, (uint16_t) i);
+		replies(&s, 0);
+	}
+	write_seed("relay_filter", "indexed-packets", &s);
+
+	/* Packets whose index never comes: the last one cuts the channel. */
+	s.len = 0;
+	u8(&s, 2);
+	session_setup(&s, 0);
+	for (i = 0; i <= LH_MAX_PACKETS_AHEAD; i++) {
+		packet(&s, 1, (uint8_t) i);
+	}
+	write_seed("relay_filter", "packets-ahead", &s);
+
+	/* Indexes whose packet never comes, likewise. */
+	s.len = 0;
+	u8(&s, 2);
+	session_setup(&s, 0);
+	for (i = 0; i <= LH_MAX_INDEXES_AHEAD; i++) {
+		send_index(&s, 0, (uint16_t) i);
+		if (i % 8 == 7) {
+			replies(&s, 0);
+		}
+	}
+	write_seed("relay_filter", "indexes-ahead", &s);
 }
 
 static void seeds_relay_filter(void)
@@ -786,5 +846,6 @@ int main(int argc, char **argv)
 	seeds_trim();
 	seeds_sync_file();
 	seeds_relay_filter();
+	seeds_relay_filter_ahead();
 	return EXIT_SUCCESS;
 }

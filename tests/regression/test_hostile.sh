@@ -9,7 +9,8 @@
 # connections beyond the limit refused), leave the relay running with
 # vm-good's channel untouched, and make the host write nothing outside
 # OUT/vm-evil. In the end, the good guest's trace
-# must be complete and the relay's memory bounded.
+# must be complete, the relay's memory bounded, and lttng-relayd the one
+# started first.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -67,12 +68,13 @@ ATTACKS=(
 	"CLOSE_STREAM .*not owned|foreign-close-stream|"
 	"SEND_METADATA .*not owned|foreign-metadata|"
 	"data packet on stream .*not owned|foreign-data|"
+	"indexes ahead of their data packet \\(at most 256\\)|index-ahead|"
 	"limit of $MAX_CONNS connections is reached|conn-flood||-m $MAX_CONNS -n $((MAX_CONNS + 16))"
 )
 
 # Set up 3, benign 3, hostname 4, attacks 4 each, data-over-credit 4,
-# flood 4, metadata-hold 4, the good guest and the end 7.
-lh_init $((3 + 3 + 4 + 4 * ${#ATTACKS[@]} + 4 + 4 + 4 + 7))
+# no-index 5, flood 4, metadata-hold 4, the good guest and the end 8.
+lh_init $((3 + 3 + 4 + 4 * ${#ATTACKS[@]} + 4 + 5 + 4 + 4 + 8))
 lh_pick_ports 3
 mkdir -p "$LH_TMP/attacks" || bail_out "mkdir $LH_TMP/attacks failed"
 GOOD_SOCK=$LH_TMP/$GOOD.sock
@@ -84,6 +86,7 @@ lh_relay_start main --vm "$GOOD=unix-listen:$GOOD_SOCK" \
 	--vm "$EVIL=unix-listen:$EVIL_SOCK" --relayd-timeout 30000 --max-conns "$MAX_CONNS"
 ok $? "lttng-hyper-relayd started with --vm $GOOD and --vm $EVIL" || bail_out "no relay"
 RELAY_PID=$(lh_relay_pid main)
+RELAYD_PID=$(awk '{ print $1; exit }' /proc/"$RELAY_PID"/task/*/children)
 
 GOOD_DONE=$LH_TMP/good.done
 lh_guest -u good-guest -c "$GOOD_SOCK" "$LH_TMP/good" good_trace "$NUM_EVENTS" "$RATE" \
@@ -133,7 +136,8 @@ hostile()
 # What the attacker saw, in one line.
 outcome()
 {
-	grep -E '^(result|verdict|credit|conns|flood|metadata):' "$OUT" | paste -s -d ' '
+	grep -E '^(result|verdict|credit|conns|flood|metadata|packets|indexes):' "$OUT" |
+		paste -s -d ' '
 }
 
 new_log()
@@ -200,17 +204,34 @@ done
 # DATA beyond the credit can only be told from fast credit returns while
 # lttng-relayd does not keep up: the attacker stops it during its burst
 # (the good guest just waits).
-relayd_pid=$(awk '{ print $1; exit }' /proc/"$RELAY_PID"/task/*/children)
-hostile -b $((64 << 20)) --stall-pid "$relayd_pid" data-over-credit
+hostile -b $((64 << 20)) --stall-pid "$RELAYD_PID" data-over-credit
 status=$?
 # Whatever became of the attacker, lttng-relayd must go on.
-kill -CONT "$relayd_pid"
+kill -CONT "$RELAYD_PID"
 ok $status "data-over-credit: $(outcome)" || diag "$(cat "$OUT")"
 new_log | grep -qE "\[vm=$EVIL\] .*exceeds its credit"
 ok $? "data-over-credit: the relay logged it for $EVIL" ||
 	diag "new log lines: $(new_log | tail -n 5)"
 check_relay data-over-credit
 check_contained data-over-credit
+
+# Data packets whose index never comes: lttng-relayd would keep a partial
+# index for each, and thousands of them once deadlocked it (then only its
+# restart by the relay's liveness check got the VMs going again). The
+# relay cuts the channel at the 65th, naming the stream, and lttng-relayd
+# goes on serving sessions: a benign one right after, and the good guest.
+hostile -k 1024 no-index
+ok $? "no-index: $(outcome)" || diag "$(cat "$OUT")"
+stream=$(sed -n 's/^relayd: ADD_STREAM stream_id=//p' "$OUT")
+new_log | grep -qE "\[vm=$EVIL\] closing channel: .*stream ${stream:-none}: 65 data packets ahead of their index \(at most 64\)"
+ok $? "no-index: the relay logged it for $EVIL and its stream ${stream:-?}" ||
+	diag "new log lines: $(new_log | tail -n 5)"
+check_relay no-index
+check_contained no-index
+hostile -t 1000 benign &&
+	[ "$(awk '{ print $1; exit }' /proc/"$RELAY_PID"/task/*/children)" = "$RELAYD_PID" ]
+ok $? "no-index: lttng-relayd (pid $RELAYD_PID) serves a session right after, not restarted" ||
+	diag "$(outcome)"
 
 # A flood of well-formed data: no fault, but the relay must keep its
 # memory bounded and the good guest going.
@@ -253,6 +274,11 @@ ok $? "$GOOD's channel came up once, and only its guest closed it" || diag "$goo
 
 kill -0 "$RELAY_PID" 2>/dev/null
 ok $? "lttng-hyper-relayd still running after $NATTACK attacks"
+
+restarts=$(grep -c "restarting lttng-relayd" "$RELAY_LOG")
+[ "$(awk '{ print $1; exit }' /proc/"$RELAY_PID"/task/*/children)" = "$RELAYD_PID" ] &&
+	[ "$restarts" -eq 0 ]
+ok $? "lttng-relayd (pid $RELAYD_PID) ran through every attack, never restarted ($restarts restarts)"
 
 entries=$(ls -A "$LH_OUT" | sort | paste -s -d ' ')
 [ "$entries" = "$(printf '%s\n' "$GOOD" "$EVIL" | sort | paste -s -d ' ')" ]

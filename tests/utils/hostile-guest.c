@@ -56,6 +56,8 @@
 #define HG_MD_PKT_HDR_LEN	37
 /* SEND_INDEX commands of the flood sent ahead of their replies. */
 #define HG_FLOOD_INDEX_AHEAD	8
+/* The payload of each no-index packet: a page-sized sub-buffer. */
+#define HG_NO_INDEX_PACKET	4096
 #define HG_DEFAULT_EVIL		"../../../lh-hostile-escape"
 
 enum hg_verdict {
@@ -70,6 +72,7 @@ struct hg_opts {
 	uint64_t timeout_ms;
 	uint64_t duration_ms;
 	uint64_t max_bytes;
+	uint64_t packets;
 	const char *evil;
 	const char *path;	/* VM path of every OPEN, NULL: the channel's own VM */
 	const char *parent;	/* --nested: the host's name of the serving guest */
@@ -1282,9 +1285,7 @@ static enum hg_verdict mode_foreign_data(struct hg *hg)
  * The control half of a packet's index, as a consumerd sends it after the
  * packet. Replies are read once *pending reaches HG_FLOOD_INDEX_AHEAD,
  * within the relay's limit of commands awaiting a reply. Without it,
- * lttng-relayd keeps one partial index per packet, and the flood would
- * test its hash tables (see lttng-hyper-relayd(8), liveness) instead of
- * the relay's flow control.
+ * the relay would close the channel at the 65th packet (no-index).
  */
 static int hg_flood_index(struct hg *hg, struct hg_conn *conn, uint64_t stream_id,
 		uint64_t seq, unsigned int *pending)
@@ -1398,6 +1399,78 @@ static enum hg_verdict mode_flood(struct hg *hg)
 		return HG_FAIL;
 	}
 	return HG_PASS;
+}
+
+/*
+ * --packets data packets of its own stream, the index of none of them
+ * sent. lttng-relayd would keep a partial index for each; thousands of
+ * them once deadlocked it (lttng-hyper-relayd(8), SECURITY). The relay
+ * must close the channel once they are more than it allows.
+ */
+static enum hg_verdict mode_no_index(struct hg *hg)
+{
+	static uint8_t pkt[LH_RELAYD_DATA_HDR_LEN + HG_NO_INDEX_PACKET];
+	struct hg_conn *conn = hg_control(hg);
+	struct hg_conn *data;
+	struct hg_session s;
+	uint64_t seq;
+	int failed;
+
+	if (!conn) {
+		return hg_setup_failed("handshake or VERSION");
+	}
+	hg_session_defaults(&s);
+	s.session_name = "no-index";
+	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
+		return hg_setup_failed("a well-formed session");
+	}
+	data = hg_open(hg, LTTNG_HYPER_CONN_DATA, NULL);
+	if (!data) {
+		return HG_USAGE;
+	}
+	printf("attack: %" PRIu64 " data packets of stream %" PRIu64 " without their index\n",
+		hg->opts->packets, s.stream_id);
+	memset(pkt + LH_RELAYD_DATA_HDR_LEN, 0x5a, HG_NO_INDEX_PACKET);
+	for (seq = 0; seq < hg->opts->packets && !hg->eof; seq++) {
+		hg_data_hdr(pkt, s.stream_id, seq, HG_NO_INDEX_PACKET);
+		if (hg_conn_send(hg, data, pkt, sizeof(pkt))) {
+			break;
+		}
+	}
+	printf("packets: %" PRIu64 " sent\n", seq);
+	return hg_expect_close(hg);
+}
+
+/*
+ * The indexes of --packets data packets never sent: lttng-relayd would
+ * keep a partial index for each of them too. The relay must close the
+ * channel once they are more than it allows.
+ */
+static enum hg_verdict mode_index_ahead(struct hg *hg)
+{
+	struct hg_conn *conn = hg_control(hg);
+	unsigned int pending = 0;
+	struct hg_session s;
+	uint64_t seq;
+	int failed;
+
+	if (!conn) {
+		return hg_setup_failed("handshake or VERSION");
+	}
+	hg_session_defaults(&s);
+	s.session_name = "index-ahead";
+	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
+		return hg_setup_failed("a well-formed session");
+	}
+	printf("attack: the indexes of %" PRIu64 " data packets of stream %" PRIu64
+		", none of them sent\n", hg->opts->packets, s.stream_id);
+	for (seq = 0; seq < hg->opts->packets && !hg->eof; seq++) {
+		if (hg_flood_index(hg, conn, s.stream_id, seq, &pending)) {
+			break;
+		}
+	}
+	printf("indexes: %" PRIu64 " sent\n", seq);
+	return hg_expect_close(hg);
 }
 
 /*
@@ -1580,6 +1653,8 @@ static const struct hg_mode hg_modes[] = {
 	{ "foreign-metadata", mode_foreign_metadata, "SEND_METADATA on --streams" },
 	{ "foreign-data", mode_foreign_data, "data packets for --streams" },
 	{ "flood", mode_flood, "well-formed data as fast as credit allows" },
+	{ "no-index", mode_no_index, "--packets data packets, none followed by its index" },
+	{ "index-ahead", mode_index_ahead, "the indexes of --packets data packets never sent" },
 	{ "metadata-hold", mode_metadata_hold, "metadata whose clock value never ends" },
 	{ "conn-flood", mode_conn_flood, "more connections than --max-conns" },
 };
@@ -1600,6 +1675,7 @@ static void usage(FILE *out)
 		"  -t, --timeout MS       wait this long for each answer and for the close (5000)\n"
 		"  -d, --duration MS      flood duration (5000)\n"
 		"  -b, --max-bytes N      flood at most N bytes (268435456)\n"
+		"  -k, --packets N        data packets of no-index and index-ahead (1024)\n"
 		"  -e, --evil STR         the hostile name of the path attacks (%s)\n"
 		"  -p, --path PATH        the VM path of every OPEN: a VM of this VM's own\n"
 		"  -N, --nested PARENT    CHANNEL is served by the guest the host calls\n"
@@ -1683,6 +1759,7 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "max-bytes", required_argument, NULL, 'b' },
+		{ "packets", required_argument, NULL, 'k' },
 		{ "evil", required_argument, NULL, 'e' },
 		{ "path", required_argument, NULL, 'p' },
 		{ "nested", required_argument, NULL, 'N' },
@@ -1698,7 +1775,7 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 	unsigned int u;
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "t:d:b:e:p:N:s:n:m:rh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:d:b:k:e:p:N:s:n:m:rh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			ret = parse_u64(optarg, &opts->timeout_ms);
@@ -1708,6 +1785,9 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 			break;
 		case 'b':
 			ret = parse_u64(optarg, &opts->max_bytes);
+			break;
+		case 'k':
+			ret = parse_u64(optarg, &opts->packets);
 			break;
 		case 'e':
 			opts->evil = optarg;
@@ -1772,6 +1852,7 @@ int main(int argc, char **argv)
 		.timeout_ms = 5000,
 		.duration_ms = 5000,
 		.max_bytes = 256ULL << 20,
+		.packets = 1024,
 		.evil = HG_DEFAULT_EVIL,
 		.first_stream = 1,
 		.last_stream = 100,

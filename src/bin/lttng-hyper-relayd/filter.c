@@ -23,7 +23,10 @@
  * carries them, so that when it goes away, perhaps in the middle of a
  * packet, trim.c can cut the stream file back to its last whole packet.
  * They are also what a data port (data-port.c) checks its frames
- * against: the session each belongs to, and how it closed.
+ * against: the session each belongs to, and how it closed. And each
+ * mirrors the partial indexes lttng-relayd keeps of it, packets whose
+ * SEND_INDEX has not come and the reverse, which a VM may only have so
+ * many of (defaults.h).
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -34,6 +37,7 @@
 
 #include "common/bytes.h"
 #include "common/ctf-metadata.h"
+#include "common/defaults.h"
 #include "common/log.h"
 #include "common/port-frame.h"
 #include "common/relayd-msg.h"
@@ -52,17 +56,27 @@
 #define METADATA_HDR_LEN	12
 /* CREATE_SESSION's reply: u64 session_id, u32 ret_code, u32 path_length, path. */
 #define CREATE_SESSION_REPLY_LEN	16
+/* CREATE_SESSION's payload (2.11): three u32 lengths, u32 live_timer, u8 snapshot. */
+#define CREATE_SESSION_SNAPSHOT_OFF	16
 /* CLOSE_STREAM's payload: u64 stream_id, u64 last_net_seq_num. */
 #define CLOSE_STREAM_LAST_SEQ_OFF	8
 /*
  * SEND_INDEX's payload: u64 relay_stream_id, net_seq_num, packet_size (0:
  * a live beacon, no packet's), ..., events_discarded.
  */
+#define SEND_INDEX_SEQ_OFF		8
 #define SEND_INDEX_PACKET_SIZE_OFF	16
 #define SEND_INDEX_DISCARDED_OFF	48
 #define METADATA_CHANNEL	"metadata"
 
 struct data_stream;
+
+/* Net sequence numbers of one stream's packets, or of its indexes. */
+struct seq_set {
+	uint64_t *seq;
+	unsigned int nr;
+	unsigned int size;
+};
 
 struct lh_relay_vm_state {
 	struct lh_vm *vm;
@@ -91,6 +105,14 @@ struct data_stream {
 	uint64_t closed_seq;		/* 0 while open */
 	uint64_t session_id;		/* lttng-relayd's, of its control connection */
 	uint64_t events_discarded;	/* its last index's */
+	/*
+	 * What lttng-relayd holds a partial index for: packets whose index
+	 * has not come, indexes whose packet has not (defaults.h). It keeps
+	 * none for the packets of a snapshot session.
+	 */
+	struct seq_set packets_ahead;
+	struct seq_set indexes_ahead;
+	bool snapshot;
 	struct lh_port_stream port;	/* for its frames on a data port */
 	struct data_stream *next;
 };
@@ -125,6 +147,7 @@ struct relay_ctl {
 	uint32_t minor;			/* negotiated; 0 until VERSION's reply */
 	/* lttng-relayd holds one session per connection (and asserts it). */
 	bool session_requested;
+	bool snapshot;			/* CREATE_SESSION's */
 	uint64_t session_id;		/* from CREATE_SESSION's reply */
 	char *session_path;		/* from CREATE_SESSION's reply */
 	/* The hostname the guest gave in CREATE_SESSION: its paths start there. */
@@ -185,6 +208,8 @@ static void data_stream_free(struct data_stream *ds)
 	free(ds->session_path);
 	free(ds->pathname);
 	free(ds->channel_name);
+	free(ds->packets_ahead.seq);
+	free(ds->indexes_ahead.seq);
 	free(ds);
 }
 
@@ -300,6 +325,98 @@ static struct data_stream *data_stream_find(struct lh_relay_vm_state *state, uin
 		}
 	}
 	return NULL;
+}
+
+/* Remove seq from set, if it is there. */
+static bool seq_set_take(struct seq_set *set, uint64_t seq)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->nr; i++) {
+		if (set->seq[i] == seq) {
+			set->seq[i] = set->seq[--set->nr];
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool seq_set_has(const struct seq_set *set, uint64_t seq)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->nr; i++) {
+		if (set->seq[i] == seq) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int seq_set_add(struct seq_set *set, uint64_t seq)
+{
+	if (set->nr == set->size) {
+		unsigned int size = set->size ? 2 * set->size : 4;
+		uint64_t *p = realloc(set->seq, size * sizeof(*p));
+
+		if (!p) {
+			return -1;
+		}
+		set->seq = p;
+		set->size = size;
+	}
+	set->seq[set->nr++] = seq;
+	return 0;
+}
+
+/*
+ * A packet of ds on its way to lttng-relayd: as lttng-relayd does (its
+ * index.c), complete the partial index its SEND_INDEX left, or leave one.
+ * A consumerd never sends a packet twice.
+ */
+static int packet_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
+{
+	if (ds->snapshot || seq_set_take(&ds->indexes_ahead, seq)) {
+		return 0;
+	}
+	if (seq_set_has(&ds->packets_ahead, seq)) {
+		snprintf(err, errlen, "stream %" PRIu64 ": data packet %" PRIu64
+			" sent twice before its index", ds->id, seq);
+		return -1;
+	}
+	if (ds->packets_ahead.nr >= LH_MAX_PACKETS_AHEAD) {
+		snprintf(err, errlen, "stream %" PRIu64 ": %u data packets ahead of their index (at most %d): the newest is net_seq_num %" PRIu64,
+			ds->id, ds->packets_ahead.nr + 1, LH_MAX_PACKETS_AHEAD, seq);
+		return -1;
+	}
+	if (seq_set_add(&ds->packets_ahead, seq) < 0) {
+		snprintf(err, errlen, "out of memory for the packets of stream %" PRIu64, ds->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* The same for the index of packet seq of ds. */
+static int index_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
+{
+	if (seq_set_take(&ds->packets_ahead, seq)) {
+		return 0;
+	}
+	if (seq_set_has(&ds->indexes_ahead, seq)) {
+		snprintf(err, errlen, "stream %" PRIu64 ": index of data packet %" PRIu64
+			" sent twice before the packet", ds->id, seq);
+		return -1;
+	}
+	if (ds->indexes_ahead.nr >= LH_MAX_INDEXES_AHEAD) {
+		snprintf(err, errlen, "stream %" PRIu64 ": %u indexes ahead of their data packet (at most %d): the newest is net_seq_num %" PRIu64,
+			ds->id, ds->indexes_ahead.nr + 1, LH_MAX_INDEXES_AHEAD, seq);
+		return -1;
+	}
+	if (seq_set_add(&ds->indexes_ahead, seq) < 0) {
+		snprintf(err, errlen, "out of memory for the indexes of stream %" PRIu64, ds->id);
+		return -1;
+	}
+	return 0;
 }
 
 /* The stream's last packets may still be on the way: it stays known. */
@@ -495,18 +612,12 @@ static int ctl_check_refs(const struct relay_ctl *ctl, const struct lh_relayd_ms
 	return 0;
 }
 
-/* Check, rewrite and forward one whole message from the guest. */
 /* The guest's count of events its stream discarded, as of this index. */
 static void index_discarded(struct lh_relay_vm_state *state, struct data_stream *ds,
 		const uint8_t *msg)
 {
-	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
-	uint64_t discarded = lh_get_be64(p + SEND_INDEX_DISCARDED_OFF);
+	uint64_t discarded = lh_get_be64(msg + LH_RELAYD_CTRL_HDR_LEN + SEND_INDEX_DISCARDED_OFF);
 
-	/* A live beacon's counters are not a packet's. */
-	if (!lh_get_be64(p + SEND_INDEX_PACKET_SIZE_OFF)) {
-		return;
-	}
 	/* A counter that goes back is a guest's lie: count nothing for it. */
 	if (discarded > ds->events_discarded) {
 		state->stats->events_discarded += discarded - ds->events_discarded;
@@ -514,6 +625,31 @@ static void index_discarded(struct lh_relay_vm_state *state, struct data_stream 
 	ds->events_discarded = discarded;
 }
 
+/* A SEND_INDEX, checked and owned: account for its partial index. */
+static int ctl_index(struct relay_ctl *ctl, uint64_t stream_id, const uint8_t *msg,
+		char *err, size_t errlen)
+{
+	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
+	struct data_stream *ds = data_stream_find(ctl->state, stream_id);
+
+	/* lttng-relayd would keep the indexes of a metadata stream forever. */
+	if (!ds) {
+		snprintf(err, errlen, "SEND_INDEX on stream %" PRIu64 ", which is not a data stream",
+			stream_id);
+		return -1;
+	}
+	/* A live beacon leaves no partial index, and its counters are not a packet's. */
+	if (!lh_get_be64(p + SEND_INDEX_PACKET_SIZE_OFF)) {
+		return 0;
+	}
+	if (index_arrives(ds, lh_get_be64(p + SEND_INDEX_SEQ_OFF), err, errlen) < 0) {
+		return -1;
+	}
+	index_discarded(ctl->state, ds, msg);
+	return 0;
+}
+
+/* Check, rewrite and forward one whole message from the guest. */
 static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		const uint8_t *msg, size_t len, struct lh_buf *out,
 		char *err, size_t errlen)
@@ -554,6 +690,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			return -1;
 		}
 		ctl->session_requested = true;
+		ctl->snapshot = msg[LH_RELAYD_CTRL_HDR_LEN + CREATE_SESSION_SNAPSHOT_OFF] != 0;
 		ctl->guest_hostname = strdup(info.guest_hostname);
 		if (!ctl->guest_hostname) {
 			snprintf(err, errlen, "out of memory for a session");
@@ -589,9 +726,8 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		break;
 	case LH_RELAYD_SEND_INDEX:
-		ds = data_stream_find(ctl->state, lh_relayd_msg_stream_ref(&info, 0));
-		if (ds) {
-			index_discarded(ctl->state, ds, msg);
+		if (ctl_index(ctl, lh_relayd_msg_stream_ref(&info, 0), msg, err, errlen) < 0) {
+			return -1;
 		}
 		break;
 	case LH_RELAYD_SEND_METADATA:
@@ -618,6 +754,11 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		snprintf(err, errlen, "more than %d commands awaiting a reply", MAX_PENDING_REPLIES);
 		md_stream_free(act.added);
 		data_stream_free(act.data_added);
+		/* Unlinked above: its connection's end will not find it. */
+		if (act.closed) {
+			md_stream_finish(ctl, act.closed);
+			md_stream_free(act.closed);
+		}
 		return -1;
 	}
 	ctl->pending[(ctl->pending_head + ctl->nr_pending) % MAX_PENDING_REPLIES] = info.reply;
@@ -749,6 +890,7 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			}
 			act->data_added->id = info->id;
 			act->data_added->session_id = ctl->session_id;
+			act->data_added->snapshot = ctl->snapshot;
 			act->data_added->owner = ctl;
 			act->data_added->next = ctl->state->data_streams;
 			ctl->state->data_streams = act->data_added;
@@ -924,15 +1066,22 @@ static enum lh_filter_verdict data_check_peer(struct lh_mux_conn *conn,
 				hdr.data_size, hdr.padding_size, LH_RELAYD_MAX_PACKET);
 			return LH_FILTER_ERROR;
 		}
+		/* lttng-relayd would index the packets of a metadata stream too. */
+		ds = data_stream_find(data->state, hdr.stream_id);
+		if (!ds) {
+			snprintf(err, errlen, "data packet on stream %" PRIu64 ", which is not a data stream",
+				hdr.stream_id);
+			return LH_FILTER_ERROR;
+		}
+		if (packet_arrives(ds, hdr.net_seq_num, err, errlen) < 0) {
+			return LH_FILTER_ERROR;
+		}
 		data->to_skip = hdr.data_size;
 		data->state->stats->bytes_in += LH_RELAYD_DATA_HDR_LEN + (uint64_t) hdr.data_size;
 		data->state->stats->packets++;
-		ds = data_stream_find(data->state, hdr.stream_id);
-		if (ds) {
-			ds->carrier = data;
-			if (!ds->first_packet_size) {
-				ds->first_packet_size = (uint64_t) hdr.data_size + hdr.padding_size;
-			}
+		ds->carrier = data;
+		if (!ds->first_packet_size) {
+			ds->first_packet_size = (uint64_t) hdr.data_size + hdr.padding_size;
 		}
 	}
 	return LH_FILTER_PASS;
@@ -1058,7 +1207,8 @@ int lh_relay_port_frame_check(struct lh_relay_vm_state *state,
 		}
 		return -1;
 	}
-	if (lh_port_stream_check(&ds->port, hdr->stream_id, hdr->net_seq_num, err, errlen) < 0) {
+	if (lh_port_stream_check(&ds->port, hdr->stream_id, hdr->net_seq_num, err, errlen) < 0 ||
+			packet_arrives(ds, hdr->net_seq_num, err, errlen) < 0) {
 		return -1;
 	}
 	if (!ds->first_packet_size) {

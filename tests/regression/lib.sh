@@ -434,6 +434,23 @@ lh_guest_hyperd_stop()
 
 # --- guest-side helpers (for the functions run by lh_guest) --------------
 
+# lh_wait_file FILE: wait for the test to create FILE (bounded by the
+# role's own timeout).
+lh_wait_file()
+{
+	until [ -e "$1" ]; do
+		sleep 0.1
+	done
+}
+
+# lh_wait_channel_up: wait until the role's lttng-hyperd has its channel.
+lh_wait_channel_up()
+{
+	until grep -q 'channel up, host calls this VM' "$LH_GUEST_DIR/hyperd.log" 2>/dev/null; do
+		sleep 0.1
+	done
+}
+
 # lh_timed NAME COMMAND...: run COMMAND (bounded), record "MS STATUS" in
 # $LH_GUEST_DIR/NAME.time, return its status.
 lh_timed()

@@ -45,14 +45,6 @@ lh_require "$LH_PINGPONG" "$LH_CLI" "$LH_FAKETIME_LIB" python3
 
 # --- in the guest roles ------------------------------------------------------
 
-wait_file()
-{
-	until [ -e "$1" ]; do
-		sleep 0.1
-	done
-}
-export -f wait_file
-
 # pingpong_session SESSION MODE SOCKET ROUNDS: one side of the game, traced.
 pingpong_session()
 {
@@ -71,18 +63,16 @@ level()
 {
 	local name=$1 flags=$2
 
-	until grep -q 'channel up, host calls this VM' "$LH_GUEST_DIR/hyperd.log" 2>/dev/null; do
-		sleep 0.1
-	done
+	lh_wait_channel_up
 	touch "$flags/$name.up"
-	wait_file "$flags/go"
+	lh_wait_file "$flags/go"
 	if [ "$name" = l2 ]; then
 		pingpong_session pp-l2 serve "$flags/pingpong.sock" "$ROUNDS" || return 1
 	else
 		lh_trace "s-$name" "$NUM_EVENTS" --rate "$RATE" || return 1
 	fi
 	if [ "$name" = l1 ]; then
-		wait_file "$flags/release"
+		lh_wait_file "$flags/release"
 	fi
 }
 export -f level

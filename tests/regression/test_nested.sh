@@ -42,15 +42,6 @@ lh_require "$HOSTILE" "$LH_PINGPONG" "$LH_FAKETIME_LIB" python3
 
 # --- in the guest roles ----------------------------------------------------
 
-# wait_file FILE: wait (bounded by the role's own timeout) for the test.
-wait_file()
-{
-	until [ -e "$1" ]; do
-		sleep 0.1
-	done
-}
-export -f wait_file
-
 # good_session SESSION STOP_FILE: trace at GOOD_RATE until STOP_FILE.
 good_session()
 {
@@ -60,7 +51,7 @@ good_session()
 	LTTNG_UST_REGISTER_TIMEOUT=-1 LTTNG_UST_ALLOW_BLOCKING=1 \
 		"$LH_GEN_EVENTS" -n 1000000000 --rate "$GOOD_RATE" &
 	pid=$!
-	wait_file "$2"
+	lh_wait_file "$2"
 	kill "$pid"
 	wait "$pid"
 	status=$?
@@ -91,21 +82,19 @@ level()
 {
 	local lvl=$1 flags=$2
 
-	until grep -q 'channel up, host calls this VM' "$LH_GUEST_DIR/hyperd.log" 2>/dev/null; do
-		sleep 0.1
-	done
+	lh_wait_channel_up
 	touch "$flags/$lvl.up"
-	wait_file "$flags/go"
+	lh_wait_file "$flags/go"
 	lh_trace "s-$lvl" "$NUM_EVENTS" --rate "$RATE" || return 1
 	touch "$flags/$lvl.traced"
 	[ "$lvl" != l3 ] || return 0
 	if [ "$lvl" = l2 ]; then
-		wait_file "$flags/pingpong"
+		lh_wait_file "$flags/pingpong"
 		pingpong_session pp-l2 serve "$flags/pingpong.sock" "$ROUNDS" || return 1
 	fi
-	wait_file "$flags/attacks"
+	lh_wait_file "$flags/attacks"
 	good_session good "$flags/attacks-done" || return 1
-	wait_file "$flags/release-$lvl"
+	lh_wait_file "$flags/release-$lvl"
 }
 export -f level
 export NUM_EVENTS RATE ROUNDS GOOD_RATE

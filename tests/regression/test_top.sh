@@ -28,32 +28,22 @@ lh_require "$LH_CLI" tmux socat python3 setpriv
 
 # --- in the guest roles ------------------------------------------------------
 
-wait_file()
-{
-	until [ -e "$1" ]; do
-		sleep 0.1
-	done
-}
-export -f wait_file
-
 # role NAME FLAGS: trace until FLAGS/stop; vm-b then stops its lttng-hyperd
 # at FLAGS/down-b; vm-a keeps its channel for l2 until FLAGS/end.
 role()
 {
 	local name=$1 flags=$2
 
-	until grep -q 'channel up, host calls this VM' "$LH_GUEST_DIR/hyperd.log" 2>/dev/null; do
-		sleep 0.1
-	done
+	lh_wait_channel_up
 	touch "$flags/$name.up"
-	wait_file "$flags/go"
+	lh_wait_file "$flags/go"
 	lh_trace "s-$name" 1 --rate "$RATE" --payload "$PAYLOAD" --until "$flags/stop" || return 1
 	touch "$flags/$name.traced"
 	if [ "$name" = vm-b ]; then
-		wait_file "$flags/down-b"
+		lh_wait_file "$flags/down-b"
 		lh_guest_hyperd_stop
 	fi
-	wait_file "$flags/end"
+	lh_wait_file "$flags/end"
 }
 export -f role
 

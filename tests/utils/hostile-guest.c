@@ -1231,6 +1231,36 @@ static enum hg_verdict hg_foreign_control(struct hg *hg, uint32_t cmd, const cha
 	return hg_expect_close(hg);
 }
 
+/*
+ * The start of most attacks: a control connection with the well-formed
+ * session s (its defaults, and what the caller changed), and a data
+ * connection when data is given. The control connection, or NULL and
+ * the verdict to return.
+ */
+static struct hg_conn *hg_attack_session(struct hg *hg, struct hg_session *s,
+		struct hg_conn **data, enum hg_verdict *verdict)
+{
+	struct hg_conn *conn = hg_control(hg);
+	int failed;
+
+	if (!conn) {
+		*verdict = hg_setup_failed("handshake or VERSION");
+		return NULL;
+	}
+	if (hg_session_setup(hg, conn, s, &failed) != HG_STEP_OK) {
+		*verdict = hg_setup_failed("a well-formed session");
+		return NULL;
+	}
+	if (data) {
+		*data = hg_open(hg, LTTNG_HYPER_CONN_DATA, NULL);
+		if (!*data) {
+			*verdict = HG_USAGE;
+			return NULL;
+		}
+	}
+	return conn;
+}
+
 static enum hg_verdict mode_foreign_data_pending(struct hg *hg)
 {
 	return hg_foreign_control(hg, LH_RELAYD_DATA_PENDING, "DATA_PENDING", true);
@@ -1248,22 +1278,16 @@ static enum hg_verdict mode_foreign_metadata(struct hg *hg)
 
 static enum hg_verdict mode_foreign_data(struct hg *hg)
 {
-	struct hg_conn *conn = hg_control(hg);
+	struct hg_conn *conn;
 	struct hg_conn *data;
 	struct hg_session s;
 	uint64_t id;
-	int failed;
+	enum hg_verdict verdict;
 
-	if (!conn) {
-		return hg_setup_failed("handshake or VERSION");
-	}
 	hg_session_defaults(&s);
-	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
-		return hg_setup_failed("a well-formed session");
-	}
-	data = hg_open(hg, LTTNG_HYPER_CONN_DATA, NULL);
-	if (!data) {
-		return HG_USAGE;
+	conn = hg_attack_session(hg, &s, &data, &verdict);
+	if (!conn) {
+		return verdict;
 	}
 	printf("attack: data packets for stream ids %" PRIu64 "..%" PRIu64 " (own: %" PRIu64 ")\n",
 		hg->opts->first_stream, hg->opts->last_stream, s.stream_id);
@@ -1319,25 +1343,19 @@ static int hg_flood_index(struct hg *hg, struct hg_conn *conn, uint64_t stream_i
 static enum hg_verdict mode_flood(struct hg *hg)
 {
 	static uint8_t payload[HG_SEND_CHUNK];
-	struct hg_conn *conn = hg_control(hg);
+	struct hg_conn *conn;
 	uint64_t start, end, sent = 0, seq = 0, pkt_off = 0;
 	const uint64_t pkt_len = LH_RELAYD_DATA_HDR_LEN + HG_FLOOD_PACKET;
 	unsigned int pending = 0;
 	struct hg_conn *data;
 	struct hg_session s;
-	int failed;
+	enum hg_verdict verdict;
 
-	if (!conn) {
-		return hg_setup_failed("handshake or VERSION");
-	}
 	hg_session_defaults(&s);
 	s.session_name = "flood";
-	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
-		return hg_setup_failed("a well-formed session");
-	}
-	data = hg_open(hg, LTTNG_HYPER_CONN_DATA, NULL);
-	if (!data) {
-		return HG_USAGE;
+	conn = hg_attack_session(hg, &s, &data, &verdict);
+	if (!conn) {
+		return verdict;
 	}
 	memset(payload, 0x5a, sizeof(payload));
 	start = lh_now_ms();
@@ -1410,23 +1428,17 @@ static enum hg_verdict mode_flood(struct hg *hg)
 static enum hg_verdict mode_no_index(struct hg *hg)
 {
 	static uint8_t pkt[LH_RELAYD_DATA_HDR_LEN + HG_NO_INDEX_PACKET];
-	struct hg_conn *conn = hg_control(hg);
+	struct hg_conn *conn;
 	struct hg_conn *data;
 	struct hg_session s;
 	uint64_t seq;
-	int failed;
+	enum hg_verdict verdict;
 
-	if (!conn) {
-		return hg_setup_failed("handshake or VERSION");
-	}
 	hg_session_defaults(&s);
 	s.session_name = "no-index";
-	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
-		return hg_setup_failed("a well-formed session");
-	}
-	data = hg_open(hg, LTTNG_HYPER_CONN_DATA, NULL);
-	if (!data) {
-		return HG_USAGE;
+	conn = hg_attack_session(hg, &s, &data, &verdict);
+	if (!conn) {
+		return verdict;
 	}
 	printf("attack: %" PRIu64 " data packets of stream %" PRIu64 " without their index\n",
 		hg->opts->packets, s.stream_id);
@@ -1448,19 +1460,17 @@ static enum hg_verdict mode_no_index(struct hg *hg)
  */
 static enum hg_verdict mode_index_ahead(struct hg *hg)
 {
-	struct hg_conn *conn = hg_control(hg);
+	struct hg_conn *conn;
 	unsigned int pending = 0;
 	struct hg_session s;
 	uint64_t seq;
-	int failed;
+	enum hg_verdict verdict;
 
-	if (!conn) {
-		return hg_setup_failed("handshake or VERSION");
-	}
 	hg_session_defaults(&s);
 	s.session_name = "index-ahead";
-	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
-		return hg_setup_failed("a well-formed session");
+	conn = hg_attack_session(hg, &s, NULL, &verdict);
+	if (!conn) {
+		return verdict;
 	}
 	printf("attack: the indexes of %" PRIu64 " data packets of stream %" PRIu64
 		", none of them sent\n", hg->opts->packets, s.stream_id);
@@ -1485,20 +1495,18 @@ static enum hg_verdict mode_metadata_hold(struct hg *hg)
 {
 	static const char text[] = "clock {\n\tname = \"monotonic\";\n\toffset = 1";
 	const size_t len = (15U << 20) + HG_MD_PAYLOAD_HDR_LEN;
-	struct hg_conn *conn = hg_control(hg);
+	struct hg_conn *conn;
 	uint64_t sent = 0, msgs = 0;
 	uint8_t *msg, *pkt;
 	struct hg_session s;
-	int failed;
+	enum hg_verdict verdict;
 
-	if (!conn) {
-		return hg_setup_failed("handshake or VERSION");
-	}
 	hg_session_defaults(&s);
 	s.session_name = "metadata-hold";
 	s.channel_name = "metadata";
-	if (hg_session_setup(hg, conn, &s, &failed) != HG_STEP_OK) {
-		return hg_setup_failed("a well-formed session");
+	conn = hg_attack_session(hg, &s, NULL, &verdict);
+	if (!conn) {
+		return verdict;
 	}
 	msg = malloc(len);
 	if (!msg) {

@@ -540,45 +540,39 @@ static int prepare_output(struct relay *relay)
 	return 0;
 }
 
-/* The control socket's path: absolute, in a directory that exists. */
-static int prepare_control(struct relay *relay)
+/* *path = $LTTNG_HOME/.lttng/name, the directory made if need be. */
+static int lttng_home_file(const char *name, char **path)
 {
 	char *dir;
 
-	if (relay->control_path) {
-		return make_absolute(&relay->control_path);
-	}
 	if (asprintf(&dir, "%s/.lttng", lh_lttng_home()) < 0) {
 		PERROR("asprintf");
 		return -1;
 	}
-	if (mkdir_p(dir, DIR_MODE) < 0 ||
-			asprintf(&relay->control_path, "%s/" LH_RELAYD_CONTROL_SOCK_NAME, dir) < 0) {
+	if (mkdir_p(dir, DIR_MODE) < 0 || asprintf(path, "%s/%s", dir, name) < 0) {
 		free(dir);
-		relay->control_path = NULL;
+		*path = NULL;
 		return -1;
 	}
 	free(dir);
 	return 0;
 }
 
+/* The control socket's path: absolute, in a directory that exists. */
+static int prepare_control(struct relay *relay)
+{
+	if (relay->control_path) {
+		return make_absolute(&relay->control_path);
+	}
+	return lttng_home_file(LH_RELAYD_CONTROL_SOCK_NAME, &relay->control_path);
+}
+
 /* Open the logs before daemonizing, so a bad --log is reported on the terminal. */
 static int prepare_log(struct relay *relay)
 {
-	char *dir;
-
-	if (!relay->log_path && relay->daemonize) {
-		if (asprintf(&dir, "%s/.lttng", lh_lttng_home()) < 0) {
-			PERROR("asprintf");
-			return -1;
-		}
-		if (mkdir_p(dir, DIR_MODE) < 0 ||
-				asprintf(&relay->log_path, "%s/" LOG_NAME, dir) < 0) {
-			free(dir);
-			relay->log_path = NULL;
-			return -1;
-		}
-		free(dir);
+	if (!relay->log_path && relay->daemonize &&
+			lttng_home_file(LOG_NAME, &relay->log_path) < 0) {
+		return -1;
 	}
 	if (!relay->log_path) {
 		return 0;

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <popt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -872,6 +873,13 @@ int main(int argc, const char **argv)
 	int ret;
 
 	lh_log_init(PROGNAME);
+	/*
+	 * A guest may make the relay hold a control message of up to 16 MiB
+	 * for a moment. Such buffers go back to the system once freed: past
+	 * the first, glibc's dynamic threshold would keep them in the heap,
+	 * and the relay's memory would grow with what guests once sent.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	ret = parse_options(&relay, argc, argv);
 	if (ret) {
 		if (ret > 0) {

@@ -370,53 +370,48 @@ static int seq_set_add(struct seq_set *set, uint64_t seq)
 }
 
 /*
- * A packet of ds on its way to lttng-relayd: as lttng-relayd does (its
- * index.c), complete the partial index its SEND_INDEX left, or leave one.
- * A consumerd never sends a packet twice.
+ * One half of packet seq of ds on its way to lttng-relayd, a data packet
+ * or its SEND_INDEX: as lttng-relayd does (its index.c), it completes the
+ * partial index the other half left, or leaves one, at most max of them.
+ * A consumerd never sends a half twice.
  */
-static int packet_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
+static int half_arrives(const struct data_stream *ds, uint64_t seq, struct seq_set *mine,
+		struct seq_set *other, unsigned int max, const char *what, const char *whats,
+		const char *other_what, char *err, size_t errlen)
 {
-	if (ds->snapshot || seq_set_take(&ds->indexes_ahead, seq)) {
+	if (seq_set_take(other, seq)) {
 		return 0;
 	}
-	if (seq_set_has(&ds->packets_ahead, seq)) {
-		snprintf(err, errlen, "stream %" PRIu64 ": data packet %" PRIu64
-			" sent twice before its index", ds->id, seq);
+	if (seq_set_has(mine, seq)) {
+		snprintf(err, errlen, "stream %" PRIu64 ": %s %" PRIu64 " sent twice before its %s",
+			ds->id, what, seq, other_what);
 		return -1;
 	}
-	if (ds->packets_ahead.nr >= LH_MAX_PACKETS_AHEAD) {
-		snprintf(err, errlen, "stream %" PRIu64 ": %u data packets ahead of their index (at most %d): the newest is net_seq_num %" PRIu64,
-			ds->id, ds->packets_ahead.nr + 1, LH_MAX_PACKETS_AHEAD, seq);
+	if (mine->nr >= max) {
+		snprintf(err, errlen, "stream %" PRIu64 ": %u %s ahead of their %s (at most %u): the newest is net_seq_num %" PRIu64,
+			ds->id, mine->nr + 1, whats, other_what, max, seq);
 		return -1;
 	}
-	if (seq_set_add(&ds->packets_ahead, seq) < 0) {
-		snprintf(err, errlen, "out of memory for the packets of stream %" PRIu64, ds->id);
+	if (seq_set_add(mine, seq) < 0) {
+		snprintf(err, errlen, "out of memory for the %s of stream %" PRIu64, whats, ds->id);
 		return -1;
 	}
 	return 0;
 }
 
-/* The same for the index of packet seq of ds. */
-static int index_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
+static int packet_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
 {
-	if (seq_set_take(&ds->packets_ahead, seq)) {
+	if (ds->snapshot) {
 		return 0;
 	}
-	if (seq_set_has(&ds->indexes_ahead, seq)) {
-		snprintf(err, errlen, "stream %" PRIu64 ": index of data packet %" PRIu64
-			" sent twice before the packet", ds->id, seq);
-		return -1;
-	}
-	if (ds->indexes_ahead.nr >= LH_MAX_INDEXES_AHEAD) {
-		snprintf(err, errlen, "stream %" PRIu64 ": %u indexes ahead of their data packet (at most %d): the newest is net_seq_num %" PRIu64,
-			ds->id, ds->indexes_ahead.nr + 1, LH_MAX_INDEXES_AHEAD, seq);
-		return -1;
-	}
-	if (seq_set_add(&ds->indexes_ahead, seq) < 0) {
-		snprintf(err, errlen, "out of memory for the indexes of stream %" PRIu64, ds->id);
-		return -1;
-	}
-	return 0;
+	return half_arrives(ds, seq, &ds->packets_ahead, &ds->indexes_ahead,
+		LH_MAX_PACKETS_AHEAD, "data packet", "data packets", "index", err, errlen);
+}
+
+static int index_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
+{
+	return half_arrives(ds, seq, &ds->indexes_ahead, &ds->packets_ahead,
+		LH_MAX_INDEXES_AHEAD, "index", "indexes", "data packet", err, errlen);
 }
 
 /* The stream's last packets may still be on the way: it stays known. */

@@ -2,7 +2,8 @@
 /*
  * Unit tests of the strict decimal parser (src/common/number.h) that
  * reads command-line options and the relay's sync files: whatever strtoull()
- * would quietly take beyond plain digits in range must be refused.
+ * would quietly take beyond plain digits in range must be refused. Sizes
+ * take lttng's k, M and G suffixes, and nothing else.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,7 +12,7 @@
 #include "common/number.h"
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	34
+#define NUM_TESTS	45
 #define UNTOUCHED	0x5a5a5a5a5a5a5a5aULL
 
 /* Parse str in [min, max]; true if accepted with value want. */
@@ -85,6 +86,35 @@ static void test_leading_zeros(void)
 		"leading zeros do not count towards overflow");
 }
 
+static bool size_parses(const char *str, uint64_t min, uint64_t max, uint64_t want)
+{
+	uint64_t v = UNTOUCHED;
+
+	return lh_parse_size(str, min, max, &v) == 0 && v == want;
+}
+
+static bool size_refused(const char *str, uint64_t min, uint64_t max)
+{
+	uint64_t v = UNTOUCHED;
+
+	return lh_parse_size(str, min, max, &v) == -1 && v == UNTOUCHED;
+}
+
+static void test_sizes(void)
+{
+	ok(size_parses("4096", 0, UINT64_MAX, 4096), "size without a suffix");
+	ok(size_parses("4k", 0, UINT64_MAX, 4096), "k is 2^10");
+	ok(size_parses("4K", 0, UINT64_MAX, 4096), "K is 2^10");
+	ok(size_parses("256M", 0, UINT64_MAX, 256ULL << 20), "M is 2^20");
+	ok(size_parses("2g", 0, UINT64_MAX, 2ULL << 30), "g is 2^30");
+	ok(size_refused("M", 0, UINT64_MAX), "a suffix alone refused");
+	ok(size_refused("1T", 0, UINT64_MAX), "an unknown suffix refused");
+	ok(size_refused("1MB", 0, UINT64_MAX), "two letters refused");
+	ok(size_refused("-1M", 0, UINT64_MAX), "a sign refused");
+	ok(size_refused("17179869184G", 0, UINT64_MAX), "a size past 2^64 refused");
+	ok(size_refused("2M", 0, 1ULL << 20), "the bounds apply to the size in bytes");
+}
+
 int main(void)
 {
 	plan_tests(NUM_TESTS);
@@ -92,5 +122,6 @@ int main(void)
 	test_bounds();
 	test_syntax();
 	test_leading_zeros();
+	test_sizes();
 	return exit_status();
 }

@@ -14,16 +14,23 @@
 
 void lh_buf_init(struct lh_buf *buf)
 {
+	lh_buf_init_account(buf, NULL);
+}
+
+void lh_buf_init_account(struct lh_buf *buf, struct lh_mem_account *acct)
+{
 	buf->data = NULL;
 	buf->head = 0;
 	buf->tail = 0;
 	buf->cap = 0;
+	buf->acct = acct;
 }
 
 void lh_buf_fini(struct lh_buf *buf)
 {
 	free(buf->data);
-	lh_buf_init(buf);
+	lh_mem_uncharge(buf->acct, buf->cap);
+	lh_buf_init_account(buf, buf->acct);
 }
 
 int lh_buf_reserve(struct lh_buf *buf, size_t n)
@@ -55,19 +62,22 @@ int lh_buf_reserve(struct lh_buf *buf, size_t n)
 	while (cap < len + n) {
 		cap *= 2;
 	}
+	if (lh_mem_charge(buf->acct, cap - buf->cap)) {
+		return -1;
+	}
 	if (buf->head == 0) {
 		data = realloc(buf->data, cap);
-		if (!data) {
-			return -1;
-		}
 	} else {
 		/* A fresh block: copy the live bytes only, not the dead space before them. */
 		data = malloc(cap);
-		if (!data) {
-			return -1;
+		if (data) {
+			memcpy(data, buf->data + buf->head, len);
+			free(buf->data);
 		}
-		memcpy(data, buf->data + buf->head, len);
-		free(buf->data);
+	}
+	if (!data) {
+		lh_mem_uncharge(buf->acct, cap - buf->cap);
+		return -1;
 	}
 	buf->data = data;
 	buf->cap = cap;

@@ -11,14 +11,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/mem-account.h"
+
 struct lh_buf {
 	uint8_t *data;
 	size_t head;	/* first live byte */
 	size_t tail;	/* one past the last live byte */
 	size_t cap;
+	struct lh_mem_account *acct;	/* charged with cap; NULL: none */
 };
 
 void lh_buf_init(struct lh_buf *buf);
+/* The same, its memory counted in acct: growing past its limit fails with ENOBUFS. */
+void lh_buf_init_account(struct lh_buf *buf, struct lh_mem_account *acct);
 void lh_buf_fini(struct lh_buf *buf);
 
 static inline size_t lh_buf_len(const struct lh_buf *buf)
@@ -36,7 +41,7 @@ static inline uint8_t *lh_buf_tail(const struct lh_buf *buf)
 	return buf->data + buf->tail;
 }
 
-/* Make room for n more bytes at the tail. Returns 0, or -1 on ENOMEM. */
+/* Make room for n more bytes at the tail. Returns 0, or -1 on ENOMEM or ENOBUFS. */
 int lh_buf_reserve(struct lh_buf *buf, size_t n);
 /* Account n bytes written at the tail (after lh_buf_reserve). */
 void lh_buf_commit(struct lh_buf *buf, size_t n);

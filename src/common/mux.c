@@ -185,10 +185,17 @@ static bool splice_unsupported(int err)
 	return err == EINVAL || err == EOPNOTSUPP;
 }
 
-/* A non-blocking pipe, as large as allowed, for spliced data. */
-static int pipe_open(int fds[2])
+/*
+ * A non-blocking pipe, as large as allowed, for spliced data. What it
+ * can hold is charged to the account; -1 with ENOBUFS when that is full.
+ */
+static int pipe_open(int fds[2], struct lh_mem_account *acct)
 {
+	if (lh_mem_charge(acct, MUX_PIPE_SIZE)) {
+		return -1;
+	}
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC)) {
+		lh_mem_uncharge(acct, MUX_PIPE_SIZE);
 		return -1;
 	}
 	/* A smaller pipe only costs more splice calls (the size is capped for non-root). */
@@ -196,10 +203,13 @@ static int pipe_open(int fds[2])
 	return 0;
 }
 
-static void pipe_close(int fds[2], const char *log_ctx)
+static void pipe_close(int fds[2], struct lh_mem_account *acct, const char *log_ctx)
 {
 	int i;
 
+	if (fds[0] >= 0) {
+		lh_mem_uncharge(acct, MUX_PIPE_SIZE);
+	}
 	for (i = 0; i < 2; i++) {
 		if (fds[i] >= 0 && close(fds[i])) {
 			lh_log_errno(log_ctx, "closing a pipe");
@@ -297,9 +307,14 @@ static struct lh_mux_conn *conn_lookup(struct lh_mux *mux, uint32_t id)
 static struct lh_mux_conn *conn_new(struct lh_mux *mux, uint32_t id,
 		enum lttng_hyper_conn_kind kind)
 {
-	struct lh_mux_conn *conn = calloc(1, sizeof(*conn));
+	struct lh_mux_conn *conn;
 
+	if (lh_mem_charge(mux->cfg.mem, sizeof(*conn))) {
+		return NULL;
+	}
+	conn = calloc(1, sizeof(*conn));
 	if (!conn) {
+		lh_mem_uncharge(mux->cfg.mem, sizeof(*conn));
 		return NULL;
 	}
 	conn->mux = mux;
@@ -308,8 +323,8 @@ static struct lh_mux_conn *conn_new(struct lh_mux *mux, uint32_t id,
 	conn->fd = -1;
 	conn->pipe[0] = -1;
 	conn->pipe[1] = -1;
-	lh_buf_init(&conn->out);
-	lh_buf_init(&conn->pend);
+	lh_buf_init_account(&conn->out, mux->cfg.mem);
+	lh_buf_init_account(&conn->pend, mux->cfg.mem);
 	conn->send_credit = mux->peer.window;
 	conn->recv_credit = mux->cfg.window;
 	conn->progress_ms = lh_now_ms();
@@ -337,6 +352,7 @@ static void conn_discard(struct lh_mux_conn *conn)
 	}
 	lh_buf_fini(&conn->out);
 	lh_buf_fini(&conn->pend);
+	lh_mem_uncharge(conn->mux->cfg.mem, sizeof(*conn));
 	free(conn);
 }
 
@@ -371,7 +387,7 @@ static void conn_free(struct lh_mux_conn *conn)
 		lh_log_errno(mux->log_ctx, "conn %" PRIu32 ": closing the local socket", conn->id);
 	}
 	conn->fd = -1;
-	pipe_close(conn->pipe, mux->log_ctx);
+	pipe_close(conn->pipe, mux->cfg.mem, mux->log_ctx);
 	conn->pipe_len = 0;
 	lh_buf_fini(&conn->out);
 	lh_buf_fini(&conn->pend);
@@ -392,6 +408,7 @@ static void mux_free_dead_conns(struct lh_mux *mux)
 		struct lh_mux_conn *conn = mux->dead_conns;
 
 		mux->dead_conns = conn->next;
+		lh_mem_uncharge(mux->cfg.mem, sizeof(*conn));
 		free(conn);
 	}
 }
@@ -408,7 +425,7 @@ static void mux_close_all_conns(struct lh_mux *mux)
 static void mux_free(struct lh_mux *mux)
 {
 	mux_free_dead_conns(mux);
-	pipe_close(mux->tx_pipe, mux->log_ctx);
+	pipe_close(mux->tx_pipe, mux->cfg.mem, mux->log_ctx);
 	lh_buf_fini(&mux->in);
 	lh_buf_fini(&mux->out);
 	lh_buf_fini(&mux->scratch);
@@ -526,6 +543,10 @@ static void mux_fail(struct lh_mux *mux, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(mux->why, sizeof(mux->why), fmt, ap);
 	va_end(ap);
+	/* An allocation the peer's account refused reads "out of memory" where it failed. */
+	if (lh_mem_account_exceeded(mux->cfg.mem)) {
+		lh_mem_account_describe(mux->cfg.mem, mux->why, sizeof(mux->why));
+	}
 	DBG_CTX(mux->log_ctx, "channel failed: %s", mux->why);
 	mux_teardown(mux);
 }
@@ -908,7 +929,7 @@ static ssize_t conn_splice_local(struct lh_mux_conn *conn, size_t max)
 	};
 	ssize_t ret;
 
-	if (mux->tx_pipe[0] < 0 && pipe_open(mux->tx_pipe)) {
+	if (mux->tx_pipe[0] < 0 && pipe_open(mux->tx_pipe, mux->cfg.mem)) {
 		lh_log_errno(mux->log_ctx, "creating a pipe: copying instead");
 		errno = EINVAL;
 		return -1;
@@ -1748,7 +1769,7 @@ static bool mux_splice_channel(struct lh_mux *mux, size_t *max)
 			return false;
 		}
 	}
-	if (conn->pipe[0] < 0 && pipe_open(conn->pipe)) {
+	if (conn->pipe[0] < 0 && pipe_open(conn->pipe, mux->cfg.mem)) {
 		lh_log_errno(mux->log_ctx, "conn %" PRIu32 ": creating a pipe: copying instead",
 			conn->id);
 		conn->splice_off = true;
@@ -1990,9 +2011,9 @@ struct lh_mux *lh_mux_create(struct lh_loop *loop, int channel_fd,
 	mux->cfg = *cfg;
 	mux->ops = ops;
 	mux->priv = priv;
-	lh_buf_init(&mux->in);
-	lh_buf_init(&mux->out);
-	lh_buf_init(&mux->scratch);
+	lh_buf_init_account(&mux->in, cfg->mem);
+	lh_buf_init_account(&mux->out, cfg->mem);
+	lh_buf_init_account(&mux->scratch, cfg->mem);
 	if (cfg->log_ctx) {
 		mux->log_ctx = strdup(cfg->log_ctx);
 		if (!mux->log_ctx) {

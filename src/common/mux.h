@@ -33,6 +33,7 @@
 
 #include "common/buffer.h"
 #include "common/loop.h"
+#include "common/mem-account.h"
 
 struct lh_mux;
 struct lh_mux_conn;
@@ -129,6 +130,11 @@ struct lh_mux_config {
 	uint64_t stall_timeout_ms;
 	/* Accept frames that carry a VM path (nested forwarding). */
 	bool allow_paths;
+	/*
+	 * Host: what the mux holds for the peer (queues, pipes, connections)
+	 * is charged here; a refused charge fails the channel. NULL: none.
+	 */
+	struct lh_mem_account *mem;
 };
 
 /* Fill cfg with the defaults of defaults.h for role. */

@@ -164,6 +164,10 @@ static int channel_open(struct lh_vm_channel *vc, int fd)
 	cfg.vm_name = vc->name;
 	cfg.stall_timeout_ms = vc->cfg.stall_timeout_ms;
 	cfg.max_conns = vc->cfg.max_conns;
+	cfg.mem = vc->cfg.mem;
+	if (cfg.mem) {
+		lh_mem_account_rearm(cfg.mem);
+	}
 	/* The owner judges the VM paths of nested VMs in on_open. */
 	cfg.allow_paths = true;
 	vc->mux = lh_mux_create(vc->loop, fd, &cfg, &vc_mux_ops, vc);

@@ -53,6 +53,8 @@ struct lh_vm_channel_config {
 	struct lttng_hyper_channel_uri uri;	/* unix, unix-listen or tcp-listen */
 	uint64_t stall_timeout_ms;	/* the mux's, for its connections */
 	unsigned int max_conns;
+	/* What each channel connection's mux holds for the VM; NULL: not counted. */
+	struct lh_mem_account *mem;
 };
 
 struct lh_vm_channel_ops {

@@ -6,6 +6,7 @@
  * protocol fault closes the channel with a reason that names it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 #include "tests/utils/loop-run.h"
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	82
+#define NUM_TESTS	87
 #define MAX_APPS	64
 #define BULK_BYTES	(8U << 20)
 #define APP_CHUNK	(64U << 10)
@@ -1155,6 +1156,52 @@ static void test_peer_stall(void)
 }
 
 /*
+ * The host's memory account: traffic that flows stays within it and is
+ * all given back; a guest whose bytes pile up past it loses the channel.
+ */
+static void test_memory_account(void)
+{
+	struct lh_mux_config gcfg, hcfg;
+	struct lh_mux_conn *gconn = NULL;
+	struct lh_mem_account mem;
+	struct app *gapp, *happ;
+	struct want_bytes w;
+	struct pair p;
+
+	lh_mem_account_init(&mem, 8U << 20, "--max-memory");
+	config(&gcfg, LH_MUX_GUEST);
+	config(&hcfg, LH_MUX_HOST);
+	/* Credit would cap what piles up long before the account does. */
+	hcfg.window = 64U << 20;
+	hcfg.mem = &mem;
+	pair_start(&p, &gcfg, &hcfg);
+	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_DATA, &gconn);
+	lh_test_run_for(loop, 20);
+	happ = gapp ? p.host.conn_app[lh_mux_conn_id(gconn)] : NULL;
+	if (happ) {
+		app_send(gapp, 32U << 20);
+		w.app = happ;
+		w.bytes = 32U << 20;
+		lh_test_run_until(loop, app_got_bytes, &w, 20000);
+	}
+	ok(happ && happ->received == 32U << 20 && !happ->bad && !p.host.failed,
+		"32 MiB flow through a host that may hold 8 MiB");
+	ok(mem.used > 0 && mem.peak <= mem.limit,
+		"the host's queues are charged: %" PRIu64 " bytes now, %" PRIu64 " at most",
+		mem.used, mem.peak);
+
+	app_pause(happ, true);
+	app_send(gapp, 32U << 20);
+	lh_test_run_until(loop, side_failed, &p.host, 20000);
+	ok(p.host.failed && strstr(p.host.why, "over --max-memory 8388608: it holds "),
+		"a guest whose bytes pile up past the limit loses the channel: '%s'", p.host.why);
+	ok(mem.peak <= mem.limit, "the host never held more than the limit: %" PRIu64 " bytes",
+		mem.peak);
+	pair_stop(&p);
+	ok(mem.used == 0, "every byte charged is given back: %" PRIu64 " left", mem.used);
+}
+
+/*
  * Let a raw host send a CLOCK_ESTIMATE (with path, or none) to a guest
  * mux; return whether the guest closed the channel saying expect.
  */
@@ -1730,6 +1777,7 @@ int main(void)
 	test_skip_filter();
 	test_garbage();
 	test_peer_stall();
+	test_memory_account();
 
 	/* The long-lived pair was not disturbed by any of the faults above. */
 	gapp = guest_open(&p.guest, LTTNG_HYPER_CONN_CONTROL, &gconn);

@@ -672,6 +672,11 @@ static void held_drop_all(struct lh_ctf_md_rewriter *rw)
 	rw->nr_held = 0;
 }
 
+size_t lh_ctf_md_rewriter_footprint(void)
+{
+	return sizeof(struct lh_ctf_md_rewriter) + LH_CTF_MD_HOLD_MAX;
+}
+
 void lh_ctf_md_rewriter_destroy(struct lh_ctf_md_rewriter *rw)
 {
 	if (!rw) {

@@ -79,6 +79,8 @@ struct lh_ctf_md_rewriter;
 
 struct lh_ctf_md_rewriter *lh_ctf_md_rewriter_create(void);
 void lh_ctf_md_rewriter_destroy(struct lh_ctf_md_rewriter *rw);
+/* The most a rewriter holds between two calls: itself and its held bytes. */
+size_t lh_ctf_md_rewriter_footprint(void);
 /* Values for the fields to come; NULL: find and report only. */
 void lh_ctf_md_rewriter_set_values(struct lh_ctf_md_rewriter *rw,
 		const struct lh_ctf_md_values *values);

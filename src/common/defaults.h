@@ -43,6 +43,14 @@
  * make lttng-relayd write: a sub-buffer, which LTTng bounds far lower.
  */
 #define LH_DEFAULT_MAX_DATA_FRAME	(64U << 20)
+/*
+ * What the host relay may hold for one VM (queues, partial messages,
+ * pipes, records), the VMs nested in it included. A busy VM holds about
+ * a window and a pipe per data connection; the least allowed is one
+ * connection's worth with room to spare.
+ */
+#define LH_DEFAULT_MAX_MEMORY		(256U << 20)
+#define LH_MIN_MAX_MEMORY		(8U << 20)
 /* Streams one VM may open on the host (each costs open files in lttng-relayd). */
 #define LH_DEFAULT_MAX_STREAMS		4096
 /* Sessions one VM may create on the host. */

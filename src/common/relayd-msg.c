@@ -1075,6 +1075,14 @@ void lh_relayd_owned_usage(const struct lh_relayd_owned *owned, unsigned int *se
 	*streams = owned->nr_active;
 }
 
+size_t lh_relayd_owned_bytes(const struct lh_relayd_owned *owned)
+{
+	return sizeof(*owned) +
+		(owned->max_sessions ? owned->max_sessions : 1) * sizeof(*owned->sessions) +
+		owned->capacity * sizeof(*owned->streams) +
+		(owned->max_streams ? owned->max_streams : 1) * sizeof(*owned->closed);
+}
+
 static struct session_slot *find_session(const struct lh_relayd_owned *owned, uint64_t id)
 {
 	unsigned int i;

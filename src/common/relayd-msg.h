@@ -244,6 +244,8 @@ int lh_relayd_owned_check_room(const struct lh_relayd_owned *owned, uint32_t cmd
 /* Sessions and active streams recorded. */
 void lh_relayd_owned_usage(const struct lh_relayd_owned *owned, unsigned int *sessions,
 		unsigned int *streams);
+/* The bytes it holds now (its tables grow with the streams recorded). */
+size_t lh_relayd_owned_bytes(const struct lh_relayd_owned *owned);
 /* Record an id from a reply. Returns 0, or -1 with err (limit, duplicate, memory). */
 int lh_relayd_owned_add_session(struct lh_relayd_owned *owned, uint64_t id,
 		const void *owner, char *err, size_t errlen);

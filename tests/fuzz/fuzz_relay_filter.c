@@ -120,7 +120,16 @@ struct lh_vm {
 	struct lh_mux mux;
 	struct lh_relay_limits limits;
 	bool l2_banned;
+	struct lh_mem_account mem;
 };
+
+/* Small enough that inputs reach it: refusals must cut off cleanly. */
+#define FUZZ_MAX_MEMORY		(512U << 10)
+
+struct lh_mem_account *lh_vm_mem(struct lh_vm *vm)
+{
+	return &vm->mem;
+}
 
 static struct lh_vm vms[2];
 static struct vstate vstates[NR_VSTATES];
@@ -567,6 +576,9 @@ static void channel_lost(struct lh_vm *vm)
 			vstates[i].state = NULL;
 		}
 	}
+	/* Every byte charged is given back. */
+	FUZZ_CHECK(vm->mem.used == 0, "%" PRIu64 " bytes still charged", vm->mem.used);
+	lh_mem_account_rearm(&vm->mem);
 	vm->l2_banned = false;
 }
 
@@ -958,6 +970,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (i = 0; i < 2; i++) {
 		snprintf(vms[i].mux.log_ctx, sizeof(vms[i].mux.log_ctx), "vm=guest%d", i + 1);
 		vms[i].limits = limits;
+		lh_mem_account_init(&vms[i].mem, FUZZ_MAX_MEMORY, "--max-memory");
 	}
 	vstates[VS_GUEST1] = (struct vstate) { .vm = &vms[0], .name = "guest1", .path = "" };
 	vstates[VS_L2] = (struct vstate) { .vm = &vms[0], .name = "guest1", .path = "l2" };

@@ -143,6 +143,24 @@ struct vm_walk {
 	int ret;
 };
 
+/* A nested VM's bytes are held on its channel's account. */
+static int add_memory(json_object *obj, const struct lh_vm_report *r, bool nested)
+{
+	json_object *mem;
+
+	if (nested) {
+		return add_null(obj, "memory");
+	}
+	mem = json_object_new_object();
+	if (add(obj, "memory", mem) < 0 ||
+			add(mem, "held", json_object_new_uint64(r->mem.used)) < 0 ||
+			add(mem, "peak", json_object_new_uint64(r->mem.peak)) < 0 ||
+			add(mem, "limit", json_object_new_uint64(r->mem.limit)) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
 static int add_clock(json_object *obj, const struct lh_vm_report *r)
 {
 	json_object *clk;
@@ -201,6 +219,7 @@ static void vm_json(const struct lh_vm_report *r, void *arg)
 			add(obj, "packets", json_object_new_uint64(r->stats.packets)) < 0 ||
 			add(obj, "events_discarded",
 				json_object_new_uint64(r->stats.events_discarded)) < 0 ||
+			add_memory(obj, r, nested) < 0 ||
 			add_clock(obj, r) < 0 ||
 			/* Nested VMs' faults are logged under their channel's VM. */
 			add_error(obj, "last_error", nested ? NULL : w->error, w->now_ms) < 0) {

@@ -119,6 +119,9 @@ static void pipe_close(struct lh_data_port *port)
 {
 	int i;
 
+	if (port->pipe[0] >= 0) {
+		lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
+	}
 	for (i = 0; i < 2; i++) {
 		if (port->pipe[i] >= 0) {
 			close_fd(port, port->pipe[i], "pipe");
@@ -460,9 +463,14 @@ static int send_header(struct lh_data_port *port)
 	return 1;
 }
 
+/* What the pipe can hold is charged to the VM's account. */
 static int pipe_open(struct lh_data_port *port)
 {
+	if (lh_mem_charge(lh_vm_mem(port->vm), PORT_STAGE_SIZE) < 0) {
+		return -1;
+	}
 	if (pipe2(port->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
 		port->pipe[0] = port->pipe[1] = -1;
 		return -1;
 	}
@@ -475,8 +483,12 @@ static int pipe_open(struct lh_data_port *port)
 static int stage_buf(struct lh_data_port *port)
 {
 	if (!port->buf) {
+		if (lh_mem_charge(lh_vm_mem(port->vm), PORT_STAGE_SIZE) < 0) {
+			return -1;
+		}
 		port->buf = malloc(PORT_STAGE_SIZE);
 		if (!port->buf) {
+			lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
 			errno = ENOMEM;
 			return -1;
 		}
@@ -791,6 +803,9 @@ void lh_data_port_destroy(struct lh_data_port *port)
 	}
 	lh_endpoint_destroy(port->ep);
 	pipe_close(port);
+	if (port->buf) {
+		lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
+	}
 	free(port->buf);
 	free(port);
 }

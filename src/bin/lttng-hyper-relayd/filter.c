@@ -54,6 +54,7 @@
 #define ADD_STREAM_FIXED_LEN	32
 /* SEND_METADATA's payload: u64 stream_id, u32 padding_size, then the metadata. */
 #define METADATA_HDR_LEN	12
+#define METADATA_PADDING_OFF	8
 /* CREATE_SESSION's reply: u64 session_id, u32 ret_code, u32 path_length, path. */
 #define CREATE_SESSION_REPLY_LEN	16
 /* CREATE_SESSION's payload (2.11): three u32 lengths, u32 live_timer, u8 snapshot. */
@@ -91,7 +92,68 @@ struct lh_relay_vm_state {
 	struct data_stream *data_streams;	/* answered data streams */
 	unsigned int nr_closed;		/* of them, closed */
 	uint64_t close_seq;
+	/*
+	 * Its VM channel's account (--max-memory): a nested VM's state is
+	 * held on its parent's behalf. charged: itself and its table.
+	 */
+	struct lh_mem_account *mem;
+	size_t charged;
 };
+
+/* Count n more bytes of an object in *charged: 0, or -1 (ENOBUFS) past the limit. */
+static int charge(struct lh_mem_account *mem, size_t *charged, size_t n)
+{
+	if (lh_mem_charge(mem, n) < 0) {
+		return -1;
+	}
+	*charged += n;
+	return 0;
+}
+
+/* strdup(), its bytes charged; NULL when out of memory or past the limit. */
+static char *charged_strdup(struct lh_mem_account *mem, size_t *charged, const char *str)
+{
+	size_t len = strlen(str) + 1;
+	char *copy;
+
+	if (charge(mem, charged, len) < 0) {
+		return NULL;
+	}
+	copy = malloc(len);
+	if (!copy) {
+		lh_mem_uncharge(mem, len);
+		*charged -= len;
+		return NULL;
+	}
+	return memcpy(copy, str, len);
+}
+
+/* What lh_relayd_owned holds now, charged or given back. */
+static int state_charge_owned(struct lh_relay_vm_state *state)
+{
+	size_t now = sizeof(*state) + lh_relayd_owned_bytes(state->owned);
+
+	if (now < state->charged) {
+		lh_mem_uncharge(state->mem, state->charged - now);
+		state->charged = now;
+		return 0;
+	}
+	return charge(state->mem, &state->charged, now - state->charged);
+}
+
+/* Why an allocation failed, into err: past the VM's limit, or out of memory. */
+static void alloc_failed(const struct lh_mem_account *mem, const char *what,
+		char *err, size_t errlen)
+{
+	char why[192];
+
+	if (lh_mem_account_exceeded(mem)) {
+		lh_mem_account_describe(mem, why, sizeof(why));
+	} else {
+		snprintf(why, sizeof(why), "out of memory");
+	}
+	snprintf(err, errlen, "%s: %s", what, why);
+}
 
 /* A data stream: where lttng-relayd writes it, and who carries its packets. */
 struct data_stream {
@@ -114,6 +176,8 @@ struct data_stream {
 	struct seq_set indexes_ahead;
 	bool snapshot;
 	struct lh_port_stream port;	/* for its frames on a data port */
+	struct lh_mem_account *mem;	/* its VM channel's, charged with */
+	size_t charged;
 	struct data_stream *next;
 };
 
@@ -123,6 +187,8 @@ struct md_stream {
 	char *pathname;
 	char *channel_name;
 	struct lh_ctf_md_rewriter *rw;
+	struct lh_mem_account *mem;	/* its VM channel's, charged with */
+	size_t charged;
 	struct md_stream *next;
 };
 
@@ -153,6 +219,7 @@ struct relay_ctl {
 	/* The hostname the guest gave in CREATE_SESSION: its paths start there. */
 	char *guest_hostname;
 	struct md_stream *md_streams;	/* answered metadata streams */
+	size_t charged;			/* to the state's account: itself, its strings */
 };
 
 struct relay_data {
@@ -179,6 +246,7 @@ struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char 
 		return NULL;
 	}
 	state->vm = vm;
+	state->mem = lh_vm_mem(vm);
 	state->stats = stats;
 	memcpy(state->hostname, vm_name, len + 1);
 	snprintf(state->path, sizeof(state->path), "%s", path);
@@ -197,6 +265,15 @@ struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char 
 		free(state);
 		return NULL;
 	}
+	if (state_charge_owned(state) < 0) {
+		char why[192];
+
+		lh_mem_account_describe(state->mem, why, sizeof(why));
+		ERR("No room for the relayd state of VM %s: %s", state->vm_name, why);
+		lh_relayd_owned_destroy(state->owned);
+		free(state);
+		return NULL;
+	}
 	return state;
 }
 
@@ -210,6 +287,7 @@ static void data_stream_free(struct data_stream *ds)
 	free(ds->channel_name);
 	free(ds->packets_ahead.seq);
 	free(ds->indexes_ahead.seq);
+	lh_mem_uncharge(ds->mem, ds->charged);
 	free(ds);
 }
 
@@ -225,6 +303,7 @@ void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state)
 		data_stream_free(ds);
 	}
 	lh_relayd_owned_destroy(state->owned);
+	lh_mem_uncharge(state->mem, state->charged);
 	free(state);
 }
 
@@ -248,66 +327,101 @@ static void md_stream_free(struct md_stream *md)
 	lh_ctf_md_rewriter_destroy(md->rw);
 	free(md->pathname);
 	free(md->channel_name);
+	lh_mem_uncharge(md->mem, md->charged);
 	free(md);
 }
 
 /*
- * A checked ADD_STREAM: a metadata stream to follow, or NULL (not
- * metadata, or out of memory: then the metadata passes as it is).
+ * A checked ADD_STREAM of a metadata stream, to follow: 0 and *out, or
+ * -1 past the VM's memory limit (err). *out is NULL when the stream is not
+ * metadata, or when out of memory: its metadata then passes as it is.
  */
-static struct md_stream *md_stream_from_add(const uint8_t *msg)
+static int md_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *msg,
+		struct md_stream **out, char *err, size_t errlen)
 {
 	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
 	uint32_t channel_len = lh_get_be32(p);
 	const char *channel = (const char *) p + ADD_STREAM_FIXED_LEN;
 	const char *path = channel + channel_len;
 	struct md_stream *md;
+	size_t charged = 0;
 
+	*out = NULL;
 	if (strcmp(channel, METADATA_CHANNEL)) {
-		return NULL;
+		return 0;
+	}
+	if (charge(state->mem, &charged, sizeof(*md) + lh_ctf_md_rewriter_footprint()) < 0) {
+		alloc_failed(state->mem, "a metadata stream", err, errlen);
+		return -1;
 	}
 	md = calloc(1, sizeof(*md));
 	if (!md) {
-		PERROR("calloc");
-		return NULL;
+		lh_mem_uncharge(state->mem, charged);
+		ERR("Out of memory for a metadata stream: its clock is left as it is");
+		return 0;
 	}
-	md->pathname = strdup(path);
-	md->channel_name = strdup(channel);
+	md->mem = state->mem;
+	md->charged = charged;
+	md->pathname = charged_strdup(md->mem, &md->charged, path);
+	md->channel_name = charged_strdup(md->mem, &md->charged, channel);
 	md->rw = lh_ctf_md_rewriter_create();
 	if (!md->pathname || !md->channel_name || !md->rw) {
-		ERR("Out of memory for a metadata stream: its clock is left as it is");
 		md_stream_free(md);
-		return NULL;
+		if (lh_mem_account_exceeded(state->mem)) {
+			alloc_failed(state->mem, "a metadata stream", err, errlen);
+			return -1;
+		}
+		ERR("Out of memory for a metadata stream: its clock is left as it is");
+		return 0;
 	}
-	return md;
+	*out = md;
+	return 0;
 }
 
-/* A checked ADD_STREAM of a data stream, or NULL (metadata, or out of memory). */
-static struct data_stream *data_stream_from_add(const uint8_t *msg)
+/*
+ * A checked ADD_STREAM of a data stream: 0 and *out (NULL: metadata, or
+ * out of memory), or -1 past the VM's memory limit (err).
+ */
+static int data_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *msg,
+		struct data_stream **out, char *err, size_t errlen)
 {
 	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
 	uint32_t channel_len = lh_get_be32(p);
 	const char *channel = (const char *) p + ADD_STREAM_FIXED_LEN;
 	const char *path = channel + channel_len;
 	struct data_stream *ds;
+	size_t charged = 0;
 
+	*out = NULL;
 	if (!strcmp(channel, METADATA_CHANNEL)) {
-		return NULL;
+		return 0;
+	}
+	if (charge(state->mem, &charged, sizeof(*ds)) < 0) {
+		alloc_failed(state->mem, "a data stream", err, errlen);
+		return -1;
 	}
 	ds = calloc(1, sizeof(*ds));
 	if (!ds) {
-		PERROR("calloc");
-		return NULL;
+		lh_mem_uncharge(state->mem, charged);
+		ERR("Out of memory for a data stream: a packet it loses is not trimmed");
+		return 0;
 	}
-	ds->pathname = strdup(path);
-	ds->channel_name = strdup(channel);
+	ds->mem = state->mem;
+	ds->charged = charged;
+	ds->pathname = charged_strdup(ds->mem, &ds->charged, path);
+	ds->channel_name = charged_strdup(ds->mem, &ds->charged, channel);
 	ds->port.last_seq = LH_PORT_NO_SEQ;
 	if (!ds->pathname || !ds->channel_name) {
-		ERR("Out of memory for a data stream: a packet it loses is not trimmed");
 		data_stream_free(ds);
-		return NULL;
+		if (lh_mem_account_exceeded(state->mem)) {
+			alloc_failed(state->mem, "a data stream", err, errlen);
+			return -1;
+		}
+		ERR("Out of memory for a data stream: a packet it loses is not trimmed");
+		return 0;
 	}
-	return ds;
+	*out = ds;
+	return 0;
 }
 
 /* Most recently used first: lttng sends runs of packets of one stream. */
@@ -353,13 +467,20 @@ static bool seq_set_has(const struct seq_set *set, uint64_t seq)
 	return false;
 }
 
-static int seq_set_add(struct seq_set *set, uint64_t seq)
+static int seq_set_add(struct data_stream *ds, struct seq_set *set, uint64_t seq)
 {
 	if (set->nr == set->size) {
 		unsigned int size = set->size ? 2 * set->size : 4;
-		uint64_t *p = realloc(set->seq, size * sizeof(*p));
+		size_t more = (size - set->size) * sizeof(*set->seq);
+		uint64_t *p;
 
+		if (charge(ds->mem, &ds->charged, more) < 0) {
+			return -1;
+		}
+		p = realloc(set->seq, size * sizeof(*p));
 		if (!p) {
+			lh_mem_uncharge(ds->mem, more);
+			ds->charged -= more;
 			return -1;
 		}
 		set->seq = p;
@@ -375,7 +496,7 @@ static int seq_set_add(struct seq_set *set, uint64_t seq)
  * partial index the other half left, or leaves one, at most max of them.
  * A consumerd never sends a half twice.
  */
-static int half_arrives(const struct data_stream *ds, uint64_t seq, struct seq_set *mine,
+static int half_arrives(struct data_stream *ds, uint64_t seq, struct seq_set *mine,
 		struct seq_set *other, unsigned int max, const char *what, const char *whats,
 		const char *other_what, char *err, size_t errlen)
 {
@@ -392,8 +513,11 @@ static int half_arrives(const struct data_stream *ds, uint64_t seq, struct seq_s
 			ds->id, mine->nr + 1, whats, other_what, max, seq);
 		return -1;
 	}
-	if (seq_set_add(mine, seq) < 0) {
-		snprintf(err, errlen, "out of memory for the %s of stream %" PRIu64, whats, ds->id);
+	if (seq_set_add(ds, mine, seq) < 0) {
+		char what_of[64];
+
+		snprintf(what_of, sizeof(what_of), "the %s of stream %" PRIu64, whats, ds->id);
+		alloc_failed(ds->mem, what_of, err, errlen);
 		return -1;
 	}
 	return 0;
@@ -514,7 +638,7 @@ static int md_emit(void *arg, const uint8_t *data, size_t len, uint32_t padding)
 	p += LH_RELAYD_CTRL_HDR_LEN;
 	lh_put_be32(p, (uint32_t) (e->stream_id >> 32));
 	lh_put_be32(p + 4, (uint32_t) e->stream_id);
-	lh_put_be32(p + 8, padding);
+	lh_put_be32(p + METADATA_PADDING_OFF, padding);
 	memcpy(p + METADATA_HDR_LEN, data, len);
 	lh_buf_commit(e->out, LH_RELAYD_CTRL_HDR_LEN + METADATA_HDR_LEN + len);
 	return 0;
@@ -564,7 +688,7 @@ static int md_rewrite(struct relay_ctl *ctl, struct md_stream *md, const uint8_t
 	lh_ctf_md_rewriter_set_values(md->rw, &values);
 	return lh_ctf_md_rewriter_feed(md->rw, payload + METADATA_HDR_LEN,
 		len - LH_RELAYD_CTRL_HDR_LEN - METADATA_HDR_LEN,
-		lh_get_be32(payload + 8), md_emit, &e);
+		lh_get_be32(payload + METADATA_PADDING_OFF), md_emit, &e);
 }
 
 static const char *conn_log_ctx(const struct lh_mux_conn *conn)
@@ -658,7 +782,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	size_t out_len;
 
 	if (lh_get_be32(msg + 16) != LH_RELAYD_SEND_METADATA && md_flush_all(ctl, out) < 0) {
-		snprintf(err, errlen, "out of memory for metadata");
+		alloc_failed(ctl->state->mem, "metadata", err, errlen);
 		return -1;
 	}
 	out_len = lh_buf_len(out);
@@ -686,9 +810,10 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		ctl->session_requested = true;
 		ctl->snapshot = msg[LH_RELAYD_CTRL_HDR_LEN + CREATE_SESSION_SNAPSHOT_OFF] != 0;
-		ctl->guest_hostname = strdup(info.guest_hostname);
+		ctl->guest_hostname = charged_strdup(ctl->state->mem, &ctl->charged,
+			info.guest_hostname);
 		if (!ctl->guest_hostname) {
-			snprintf(err, errlen, "out of memory for a session");
+			alloc_failed(ctl->state->mem, "a session", err, errlen);
 			return -1;
 		}
 		break;
@@ -696,9 +821,10 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
 			return -1;
 		}
-		act.added = md_stream_from_add(msg);
-		if (!act.added) {
-			act.data_added = data_stream_from_add(msg);
+		if (md_stream_from_add(ctl->state, msg, &act.added, err, errlen) < 0 ||
+				(!act.added && data_stream_from_add(ctl->state, msg,
+					&act.data_added, err, errlen) < 0)) {
+			return -1;
 		}
 		break;
 	case LH_RELAYD_CLOSE_STREAM:
@@ -727,7 +853,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		break;
 	case LH_RELAYD_SEND_METADATA:
 		if (md && md_rewrite(ctl, md, msg, len, out, out_len) < 0) {
-			snprintf(err, errlen, "out of memory for metadata");
+			alloc_failed(ctl->state->mem, "metadata", err, errlen);
 			return -1;
 		}
 		break;
@@ -780,6 +906,8 @@ static enum lh_filter_verdict guest_fault(struct lh_relay_vm_state *state,
 	snprintf(why, sizeof(why), "%s", err);
 	snprintf(err, errlen, "nested VM %s: %s", state->vm_name, why);
 	lh_vm_ban(state->vm, state->path);
+	/* Its bytes go with its connection: the channel's VM starts afresh. */
+	lh_mem_account_rearm(state->mem);
 	return LH_FILTER_RESET;
 }
 
@@ -790,7 +918,7 @@ static enum lh_filter_verdict ctl_check_peer(struct lh_mux_conn *conn,
 	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
 
 	if (lh_buf_append(&ctl->in, buf, len) < 0) {
-		snprintf(err, errlen, "out of memory for a control message");
+		alloc_failed(ctl->state->mem, "a control message", err, errlen);
 		return LH_FILTER_ERROR;
 	}
 	while (lh_buf_len(&ctl->in) >= LH_RELAYD_CTRL_HDR_LEN) {
@@ -852,13 +980,22 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 				lh_relayd_owned_add_session(owned, info->id, ctl, err, errlen) < 0) {
 			return -1;
 		}
+		if (state_charge_owned(ctl->state) < 0) {
+			alloc_failed(ctl->state->mem, "a session", err, errlen);
+			return -1;
+		}
 		if (info->ret_code == LH_RELAYD_RET_OK) {
 			ctl->session_id = info->id;
 		}
 		/* The session's directory, relative to lttng-relayd's output. */
 		if (info->ret_code == LH_RELAYD_RET_OK && len > CREATE_SESSION_REPLY_LEN &&
 				!ctl->session_path) {
-			ctl->session_path = strdup((const char *) reply + CREATE_SESSION_REPLY_LEN);
+			ctl->session_path = charged_strdup(ctl->state->mem, &ctl->charged,
+				(const char *) reply + CREATE_SESSION_REPLY_LEN);
+			if (!ctl->session_path && lh_mem_account_exceeded(ctl->state->mem)) {
+				alloc_failed(ctl->state->mem, "a session", err, errlen);
+				return -1;
+			}
 			if (!ctl->session_path) {
 				ERR_CTX(conn_log_ctx(conn), "Out of memory: no final clock fix");
 			}
@@ -869,6 +1006,10 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 				lh_relayd_owned_add_stream(owned, info->id, ctl, err, errlen) < 0) {
 			return -1;
 		}
+		if (state_charge_owned(ctl->state) < 0) {
+			alloc_failed(ctl->state->mem, "a stream", err, errlen);
+			return -1;
+		}
 		if (act->added && info->ret_code == LH_RELAYD_RET_OK) {
 			act->added->id = info->id;
 			act->added->next = ctl->md_streams;
@@ -877,7 +1018,13 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		/* Without its session's directory, its file cannot be found. */
 		if (act->data_added && info->ret_code == LH_RELAYD_RET_OK && ctl->session_path) {
-			act->data_added->session_path = strdup(ctl->session_path);
+			act->data_added->session_path = charged_strdup(act->data_added->mem,
+				&act->data_added->charged, ctl->session_path);
+			if (!act->data_added->session_path &&
+					lh_mem_account_exceeded(ctl->state->mem)) {
+				alloc_failed(ctl->state->mem, "a stream", err, errlen);
+				return -1;
+			}
 			if (!act->data_added->session_path) {
 				ERR_CTX(conn_log_ctx(conn), "Out of memory: a packet stream %" PRIu64
 					" loses is not trimmed", info->id);
@@ -907,7 +1054,7 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		ctl->state->path[0] ? "/" : "", ctl->state->path);
 	if (lh_relayd_reply_rewrite_path(kind, reply, len, host_dir,
 			ctl->guest_hostname ? ctl->guest_hostname : ctl->state->hostname, out) < 0) {
-		snprintf(err, errlen, "out of memory for a relayd reply");
+		alloc_failed(ctl->state->mem, "a relayd reply", err, errlen);
 		return -1;
 	}
 	return 0;
@@ -930,7 +1077,7 @@ static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
 
 	if (lh_buf_append(&ctl->replies, buf, len) < 0) {
-		snprintf(err, errlen, "out of memory for a relayd reply");
+		alloc_failed(ctl->state->mem, "a relayd reply", err, errlen);
 		return LH_FILTER_ERROR;
 	}
 	while (ctl->nr_pending) {
@@ -1011,6 +1158,7 @@ static void ctl_release(struct lh_mux_conn *conn)
 	lh_buf_fini(&ctl->in);
 	lh_buf_fini(&ctl->replies);
 	ctl->state->stats->conns--;
+	lh_mem_uncharge(ctl->state->mem, ctl->charged);
 	free(ctl);
 }
 
@@ -1108,6 +1256,7 @@ static void data_release(struct lh_mux_conn *conn)
 		lh_relay_trim_schedule(&stream);
 	}
 	data->state->stats->conns--;
+	lh_mem_uncharge(data->state->mem, sizeof(*data));
 	free(data);
 }
 
@@ -1155,23 +1304,34 @@ int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind 
 		struct lh_relay_vm_state *state)
 {
 	if (kind == LTTNG_HYPER_CONN_CONTROL) {
-		struct relay_ctl *ctl = calloc(1, sizeof(*ctl));
+		struct relay_ctl *ctl;
 
+		if (lh_mem_charge(state->mem, sizeof(*ctl)) < 0) {
+			return -1;
+		}
+		ctl = calloc(1, sizeof(*ctl));
 		if (!ctl) {
 			PERROR("calloc");
+			lh_mem_uncharge(state->mem, sizeof(*ctl));
 			return -1;
 		}
 		ctl->state = state;
+		ctl->charged = sizeof(*ctl);
 		state->stats->conns++;
-		lh_buf_init(&ctl->in);
-		lh_buf_init(&ctl->replies);
+		lh_buf_init_account(&ctl->in, state->mem);
+		lh_buf_init_account(&ctl->replies, state->mem);
 		lh_mux_conn_set_priv(conn, ctl);
 		lh_mux_conn_set_filter(conn, &ctl_filter);
 	} else {
-		struct relay_data *data = calloc(1, sizeof(*data));
+		struct relay_data *data;
 
+		if (lh_mem_charge(state->mem, sizeof(*data)) < 0) {
+			return -1;
+		}
+		data = calloc(1, sizeof(*data));
 		if (!data) {
 			PERROR("calloc");
+			lh_mem_uncharge(state->mem, sizeof(*data));
 			return -1;
 		}
 		data->state = state;

@@ -54,6 +54,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_VM_DATA,
 	OPT_MAX_DATA_FRAME,
+	OPT_MAX_MEMORY,
 	OPT_CONTROL_SOCKET,
 };
 
@@ -74,6 +75,7 @@ static const struct poptOption options[] = {
 	{ "max-streams", '\0', POPT_ARG_STRING, NULL, OPT_MAX_STREAMS, NULL, NULL },
 	{ "max-conns", '\0', POPT_ARG_STRING, NULL, OPT_MAX_CONNS, NULL, NULL },
 	{ "max-data-frame", '\0', POPT_ARG_STRING, NULL, OPT_MAX_DATA_FRAME, NULL, NULL },
+	{ "max-memory", '\0', POPT_ARG_STRING, NULL, OPT_MAX_MEMORY, NULL, NULL },
 	{ "control-socket", '\0', POPT_ARG_STRING, NULL, OPT_CONTROL_SOCKET, NULL, NULL },
 	{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 	{ "version", 'V', POPT_ARG_NONE, NULL, 'V', NULL, NULL },
@@ -99,6 +101,7 @@ struct relay {
 	unsigned int max_streams;
 	unsigned int max_conns;
 	uint64_t max_data_frame;
+	uint64_t max_memory;
 	struct lh_vm_spec *vm_opts;
 	unsigned int nr_vms;
 	struct lh_vm_spec *data_opts;	/* --vm-data, checked once every --vm is known */
@@ -146,9 +149,11 @@ static void usage(FILE *out)
 		"                            that answers nothing this long (default: %u)\n"
 		"      --max-streams N       Streams one VM may add (default: %u)\n"
 		"      --max-conns N         Connections one VM may hold open (default: %u)\n"
-		"      --max-data-frame BYTES\n"
-		"                            Largest packet (data_size + padding_size) one\n"
-		"                            frame of a data port may carry (default: %u)\n"
+		"      --max-data-frame SIZE Largest packet (data_size + padding_size) one\n"
+		"                            frame of a data port may carry (default: %uM)\n"
+		"      --max-memory SIZE     Memory the relay may hold for one VM, the VMs\n"
+		"                            nested in it included; past it, the VM is cut off\n"
+		"                            (default: %uM, at least %uM)\n"
 		"  -d, --daemonize           Run as a daemon, once ready\n"
 		"      --pidfile PATH        Write the process ID to PATH\n"
 		"      --log PATH            Log to PATH (daemonized, the default is\n"
@@ -162,7 +167,7 @@ static void usage(FILE *out)
 		"\n"
 		"See lttng-hyper-relayd(8).\n",
 		LH_DEFAULT_RELAYD_TIMEOUT_MS, LH_DEFAULT_MAX_STREAMS, LH_DEFAULT_MAX_CONNS,
-		LH_DEFAULT_MAX_DATA_FRAME);
+		LH_DEFAULT_MAX_DATA_FRAME >> 20, LH_DEFAULT_MAX_MEMORY >> 20, LH_MIN_MAX_MEMORY >> 20);
 }
 
 static int parse_number(const char *opt, const char *str, uint64_t min, uint64_t max,
@@ -170,6 +175,17 @@ static int parse_number(const char *opt, const char *str, uint64_t min, uint64_t
 {
 	if (lh_parse_u64(str, min, max, out) < 0) {
 		ERR("%s: \"%s\" is not a number from %" PRIu64 " to %" PRIu64, opt, str, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_size(const char *opt, const char *str, uint64_t min, uint64_t max,
+		uint64_t *out)
+{
+	if (lh_parse_size(str, min, max, out) < 0) {
+		ERR("%s: \"%s\" is not a size (bytes, or with a k, M or G suffix) from %" PRIu64
+			" to %" PRIu64 " bytes", opt, str, min, max);
 		return -1;
 	}
 	return 0;
@@ -372,8 +388,12 @@ static int parse_options(struct relay *relay, int argc, const char **argv)
 			break;
 		case OPT_MAX_DATA_FRAME:
 			/* A frame's data_size and padding_size are u32 each. */
-			ret = parse_number("--max-data-frame", arg, 1, 2ULL * UINT32_MAX, &num);
+			ret = parse_size("--max-data-frame", arg, 1, 2ULL * UINT32_MAX, &num);
 			relay->max_data_frame = num;
+			break;
+		case OPT_MAX_MEMORY:
+			ret = parse_size("--max-memory", arg, LH_MIN_MAX_MEMORY, UINT64_MAX, &num);
+			relay->max_memory = num;
 			break;
 		}
 		free(arg);
@@ -700,6 +720,7 @@ static int create_vms(struct relay *relay)
 		.relayd = &relay->target,
 		.relayd_timeout_ms = relay->relayd_timeout_ms,
 		.max_conns = relay->max_conns,
+		.max_memory = relay->max_memory,
 		.limits = {
 			.max_control_payload = LH_DEFAULT_MAX_CONTROL_PAYLOAD,
 			.max_streams = relay->max_streams,
@@ -866,6 +887,7 @@ int main(int argc, const char **argv)
 		.max_streams = LH_DEFAULT_MAX_STREAMS,
 		.max_conns = LH_DEFAULT_MAX_CONNS,
 		.max_data_frame = LH_DEFAULT_MAX_DATA_FRAME,
+		.max_memory = LH_DEFAULT_MAX_MEMORY,
 		.sig_fd = -1,
 		.relayd_log_fd = -1,
 		.exit_code = EXIT_FAILURE,

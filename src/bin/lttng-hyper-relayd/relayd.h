@@ -25,6 +25,7 @@
 #include "common/ctf-metadata.h"
 #include "common/defaults.h"
 #include "common/loop.h"
+#include "common/mem-account.h"
 #include "common/mux.h"
 #include "common/relayd-msg.h"
 #include "common/vm-channel.h"
@@ -141,6 +142,7 @@ struct lh_vm_config {
 	uint64_t relayd_timeout_ms;
 	unsigned int max_conns;
 	struct lh_relay_limits limits;
+	uint64_t max_memory;		/* what the relay may hold for the VM; 0: no limit */
 };
 
 struct lh_vm;
@@ -150,6 +152,11 @@ struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 int lh_vm_add_data_port(struct lh_vm *vm, const struct lh_data_port_config *cfg);
 /* Listen (failure is returned) or start connecting (failures are retried), ports too. */
 int lh_vm_start(struct lh_vm *vm);
+/*
+ * The account of what the relay holds for the VM and the VMs nested below
+ * it; past its limit, the channel is dropped.
+ */
+struct lh_mem_account *lh_vm_mem(struct lh_vm *vm);
 /* The state the VM's data ports check frames against; NULL while its channel is down. */
 struct lh_relay_vm_state *lh_vm_port_state(const struct lh_vm *vm);
 /* A session of the VM's own ended (filter.c): tell its data ports. */
@@ -167,6 +174,7 @@ struct lh_vm_report {
 	bool banned;			/* nested only */
 	unsigned int sessions, streams;
 	struct lh_relay_vm_stats stats;
+	struct lh_mem_account mem;	/* the channel's own VM only: nested VMs' included */
 	bool have_clock;
 	struct lh_clock_estimate clock;	/* its clock in the host's, composed */
 };

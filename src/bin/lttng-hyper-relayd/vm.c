@@ -62,6 +62,8 @@ struct lh_vm {
 	bool used_relayd;
 	/* What the channel's own VM sent since the relay started. */
 	struct lh_relay_vm_stats stats;
+	/* What the relay holds for the channel, nested VMs included (--max-memory). */
+	struct lh_mem_account mem;
 };
 
 static void close_fd(struct lh_vm *vm, int fd, const char *what)
@@ -225,8 +227,13 @@ static int vm_on_open(struct lh_vm_channel *vc, struct lh_mux_conn *conn,
 		return -1;
 	}
 	if (lh_relay_filter_attach(conn, kind, n->state) < 0) {
-		ERR_CTX(ctx, "conn %" PRIu32 ": cannot attach the relayd protocol filter",
-			lh_mux_conn_id(conn));
+		char why[192] = "out of memory";
+
+		if (lh_mem_account_exceeded(&vm->mem)) {
+			lh_mem_account_describe(&vm->mem, why, sizeof(why));
+		}
+		ERR_CTX(ctx, "conn %" PRIu32 ": cannot attach the relayd protocol filter: %s",
+			lh_mux_conn_id(conn), why);
 		close_fd(vm, fd, "relayd socket");
 		return -1;
 	}
@@ -390,6 +397,7 @@ void lh_vm_report(const struct lh_vm *vm, void (*cb)(const struct lh_vm_report *
 	snprintf(r.name, sizeof(r.name), "%s", vm->cfg.name);
 	lh_vm_channel_get_status(vm->vc, &r.channel);
 	r.stats = vm->stats;
+	r.mem = vm->mem;
 	if (vm->nr_vms && !vm->vms[0].path[0] && vm->vms[0].state) {
 		lh_relay_vm_state_usage(vm->vms[0].state, &r.sessions, &r.streams);
 	}
@@ -438,6 +446,8 @@ struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 	}
 	vm->cfg = *cfg;
 	vm->loop = loop;
+	lh_mem_account_init(&vm->mem, cfg->max_memory, "--max-memory");
+	vc_cfg.mem = &vm->mem;
 	vm->vc = lh_vm_channel_create(loop, &vc_cfg, &vm_channel_ops, vm);
 	if (!vm->vc) {
 		free(vm);
@@ -478,6 +488,11 @@ int lh_vm_start(struct lh_vm *vm)
 		}
 	}
 	return 0;
+}
+
+struct lh_mem_account *lh_vm_mem(struct lh_vm *vm)
+{
+	return &vm->mem;
 }
 
 struct lh_relay_vm_state *lh_vm_port_state(const struct lh_vm *vm)

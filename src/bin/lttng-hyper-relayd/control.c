@@ -161,6 +161,23 @@ static int add_memory(json_object *obj, const struct lh_vm_report *r, bool neste
 	return 0;
 }
 
+/* Likewise for the disk; a limit of 0 is none. */
+static int add_disk(json_object *obj, const struct lh_vm_report *r, bool nested)
+{
+	json_object *disk;
+
+	if (nested) {
+		return add_null(obj, "disk");
+	}
+	disk = json_object_new_object();
+	if (add(obj, "disk", disk) < 0 ||
+			add(disk, "used", json_object_new_uint64(r->disk_used)) < 0 ||
+			add(disk, "limit", json_object_new_uint64(r->disk_limit)) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
 static int add_clock(json_object *obj, const struct lh_vm_report *r)
 {
 	json_object *clk;
@@ -220,6 +237,7 @@ static void vm_json(const struct lh_vm_report *r, void *arg)
 			add(obj, "events_discarded",
 				json_object_new_uint64(r->stats.events_discarded)) < 0 ||
 			add_memory(obj, r, nested) < 0 ||
+			add_disk(obj, r, nested) < 0 ||
 			add_clock(obj, r) < 0 ||
 			/* Nested VMs' faults are logged under their channel's VM. */
 			add_error(obj, "last_error", nested ? NULL : w->error, w->now_ms) < 0) {

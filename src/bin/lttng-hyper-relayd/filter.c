@@ -805,7 +805,8 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			snprintf(err, errlen, "CREATE_SESSION sent twice on one connection");
 			return -1;
 		}
-		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
+		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0 ||
+				lh_vm_disk_check_session(ctl->state->vm, err, errlen) < 0) {
 			return -1;
 		}
 		ctl->session_requested = true;
@@ -852,6 +853,13 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		break;
 	case LH_RELAYD_SEND_METADATA:
+		/* Checked: the message holds its payload header. lttng-relayd writes the padding. */
+		if (lh_vm_disk_charge(ctl->state->vm,
+				len - LH_RELAYD_CTRL_HDR_LEN - METADATA_HDR_LEN +
+				lh_get_be32(msg + LH_RELAYD_CTRL_HDR_LEN + METADATA_PADDING_OFF),
+				err, errlen) < 0) {
+			return -1;
+		}
 		if (md && md_rewrite(ctl, md, msg, len, out, out_len) < 0) {
 			alloc_failed(ctl->state->mem, "metadata", err, errlen);
 			return -1;
@@ -1216,7 +1224,9 @@ static enum lh_filter_verdict data_check_peer(struct lh_mux_conn *conn,
 				hdr.stream_id);
 			return LH_FILTER_ERROR;
 		}
-		if (packet_arrives(ds, hdr.net_seq_num, err, errlen) < 0) {
+		if (packet_arrives(ds, hdr.net_seq_num, err, errlen) < 0 ||
+				lh_vm_disk_charge(data->state->vm,
+					(uint64_t) hdr.data_size + hdr.padding_size, err, errlen) < 0) {
 			return LH_FILTER_ERROR;
 		}
 		data->to_skip = hdr.data_size;
@@ -1363,7 +1373,9 @@ int lh_relay_port_frame_check(struct lh_relay_vm_state *state,
 		return -1;
 	}
 	if (lh_port_stream_check(&ds->port, hdr->stream_id, hdr->net_seq_num, err, errlen) < 0 ||
-			packet_arrives(ds, hdr->net_seq_num, err, errlen) < 0) {
+			packet_arrives(ds, hdr->net_seq_num, err, errlen) < 0 ||
+			lh_vm_disk_charge(state->vm, (uint64_t) hdr->data_size + hdr->padding_size,
+				err, errlen) < 0) {
 		return -1;
 	}
 	if (!ds->first_packet_size) {

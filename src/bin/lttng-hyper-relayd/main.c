@@ -55,6 +55,7 @@ enum {
 	OPT_VM_DATA,
 	OPT_MAX_DATA_FRAME,
 	OPT_MAX_MEMORY,
+	OPT_MAX_DISK,
 	OPT_CONTROL_SOCKET,
 };
 
@@ -76,6 +77,7 @@ static const struct poptOption options[] = {
 	{ "max-conns", '\0', POPT_ARG_STRING, NULL, OPT_MAX_CONNS, NULL, NULL },
 	{ "max-data-frame", '\0', POPT_ARG_STRING, NULL, OPT_MAX_DATA_FRAME, NULL, NULL },
 	{ "max-memory", '\0', POPT_ARG_STRING, NULL, OPT_MAX_MEMORY, NULL, NULL },
+	{ "max-disk", '\0', POPT_ARG_STRING, NULL, OPT_MAX_DISK, NULL, NULL },
 	{ "control-socket", '\0', POPT_ARG_STRING, NULL, OPT_CONTROL_SOCKET, NULL, NULL },
 	{ "help", 'h', POPT_ARG_NONE, NULL, 'h', NULL, NULL },
 	{ "version", 'V', POPT_ARG_NONE, NULL, 'V', NULL, NULL },
@@ -102,6 +104,7 @@ struct relay {
 	unsigned int max_conns;
 	uint64_t max_data_frame;
 	uint64_t max_memory;
+	uint64_t max_disk;
 	struct lh_vm_spec *vm_opts;
 	unsigned int nr_vms;
 	struct lh_vm_spec *data_opts;	/* --vm-data, checked once every --vm is known */
@@ -154,6 +157,8 @@ static void usage(FILE *out)
 		"      --max-memory SIZE     Memory the relay may hold for one VM, the VMs\n"
 		"                            nested in it included; past it, the VM is cut off\n"
 		"                            (default: %uM, at least %uM)\n"
+		"      --max-disk SIZE       Disk one VM's traces may take, the VMs nested in it\n"
+		"                            included; past it, its sessions end (default: none)\n"
 		"  -d, --daemonize           Run as a daemon, once ready\n"
 		"      --pidfile PATH        Write the process ID to PATH\n"
 		"      --log PATH            Log to PATH (daemonized, the default is\n"
@@ -394,6 +399,10 @@ static int parse_options(struct relay *relay, int argc, const char **argv)
 		case OPT_MAX_MEMORY:
 			ret = parse_size("--max-memory", arg, LH_MIN_MAX_MEMORY, UINT64_MAX, &num);
 			relay->max_memory = num;
+			break;
+		case OPT_MAX_DISK:
+			ret = parse_size("--max-disk", arg, 1, UINT64_MAX, &num);
+			relay->max_disk = num;
 			break;
 		}
 		free(arg);
@@ -721,6 +730,8 @@ static int create_vms(struct relay *relay)
 		.relayd_timeout_ms = relay->relayd_timeout_ms,
 		.max_conns = relay->max_conns,
 		.max_memory = relay->max_memory,
+		.max_disk = relay->max_disk,
+		.output = relay->relayd_url ? NULL : relay->output,
 		.limits = {
 			.max_control_payload = LH_DEFAULT_MAX_CONTROL_PAYLOAD,
 			.max_streams = relay->max_streams,

@@ -11,6 +11,7 @@
  * data-port.c: a VM's data ports (--vm-data): relayd data frames straight
  *       from the guest's lttng-consumerd, checked against what filter.c
  *       knows of the VM's streams and written to lttng-relayd.
+ * disk.c: what a VM's traces take on disk, against --max-disk.
  */
 #ifndef LH_RELAYD_RELAYD_H
 #define LH_RELAYD_RELAYD_H
@@ -134,6 +135,32 @@ void lh_data_port_sessions_changed(struct lh_data_port *port);
 void lh_data_port_vm_down(struct lh_data_port *port);
 void lh_data_port_destroy(struct lh_data_port *port);
 
+/* --- disk: what a VM's traces take on disk (disk.c) --------------------- */
+
+struct lh_disk_quota {
+	uint64_t limit;			/* --max-disk; 0: none */
+	uint64_t scanned;		/* the VM's directory at the last measure */
+	uint64_t since;			/* bytes sent to lttng-relayd since */
+	bool full;			/* its sessions were ended at the limit */
+	const char *vm_name;
+	bool have_dir;			/* the relay knows lttng-relayd's output */
+	char dir[4096];			/* OUTPUT/NAME */
+};
+
+/* output: lttng-relayd's (absolute), or NULL with --relayd-url: then only bytes sent count. */
+void lh_disk_quota_init(struct lh_disk_quota *q, const char *output, const char *vm_name,
+		uint64_t limit);
+/* Measure the VM's directory again. */
+void lh_disk_quota_rescan(struct lh_disk_quota *q);
+uint64_t lh_disk_quota_used(const struct lh_disk_quota *q);
+/* bytes more go to lttng-relayd: 0, or -1 with err past the limit (nothing counted). */
+int lh_disk_quota_charge(struct lh_disk_quota *q, uint64_t bytes, char *err, size_t errlen);
+/*
+ * The VM creates a session: measure again; -1 with err while at the limit,
+ * or, once its sessions were ended there, until the VM has room again.
+ */
+int lh_disk_quota_check_session(struct lh_disk_quota *q, char *err, size_t errlen);
+
 /* vm.c: one hyper channel and the VM it stands for. */
 struct lh_vm_config {
 	const char *name;		/* validated VM name, copied */
@@ -143,6 +170,8 @@ struct lh_vm_config {
 	unsigned int max_conns;
 	struct lh_relay_limits limits;
 	uint64_t max_memory;		/* what the relay may hold for the VM; 0: no limit */
+	uint64_t max_disk;		/* what its traces may take on disk; 0: no limit */
+	const char *output;		/* lttng-relayd's, absolute; NULL: not ours */
 };
 
 struct lh_vm;
@@ -157,6 +186,14 @@ int lh_vm_start(struct lh_vm *vm);
  * it; past its limit, the channel is dropped.
  */
 struct lh_mem_account *lh_vm_mem(struct lh_vm *vm);
+/*
+ * bytes more of the VM's trace (nested VMs' included) go to lttng-relayd:
+ * 0, or -1 with err past --max-disk, and the VM's channel is dropped, its
+ * sessions with it.
+ */
+int lh_vm_disk_charge(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen);
+/* A VM of the channel creates a session: -1 with err while over --max-disk. */
+int lh_vm_disk_check_session(struct lh_vm *vm, char *err, size_t errlen);
 /* The state the VM's data ports check frames against; NULL while its channel is down. */
 struct lh_relay_vm_state *lh_vm_port_state(const struct lh_vm *vm);
 /* A session of the VM's own ended (filter.c): tell its data ports. */
@@ -175,6 +212,7 @@ struct lh_vm_report {
 	unsigned int sessions, streams;
 	struct lh_relay_vm_stats stats;
 	struct lh_mem_account mem;	/* the channel's own VM only: nested VMs' included */
+	uint64_t disk_used, disk_limit;	/* likewise */
 	bool have_clock;
 	struct lh_clock_estimate clock;	/* its clock in the host's, composed */
 };

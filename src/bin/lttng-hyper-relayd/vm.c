@@ -64,6 +64,9 @@ struct lh_vm {
 	struct lh_relay_vm_stats stats;
 	/* What the relay holds for the channel, nested VMs included (--max-memory). */
 	struct lh_mem_account mem;
+	/* What their traces take on disk (--max-disk), and the drop it may call for. */
+	struct lh_disk_quota disk;
+	struct lh_timer *disk_drop;
 };
 
 static void close_fd(struct lh_vm *vm, int fd, const char *what)
@@ -398,6 +401,8 @@ void lh_vm_report(const struct lh_vm *vm, void (*cb)(const struct lh_vm_report *
 	lh_vm_channel_get_status(vm->vc, &r.channel);
 	r.stats = vm->stats;
 	r.mem = vm->mem;
+	r.disk_used = lh_disk_quota_used(&vm->disk);
+	r.disk_limit = vm->disk.limit;
 	if (vm->nr_vms && !vm->vms[0].path[0] && vm->vms[0].state) {
 		lh_relay_vm_state_usage(vm->vms[0].state, &r.sessions, &r.streams);
 	}
@@ -454,6 +459,7 @@ struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 		return NULL;
 	}
 	vm->cfg.name = lh_vm_channel_name(vm->vc);
+	lh_disk_quota_init(&vm->disk, cfg->output, vm->cfg.name, cfg->max_disk);
 	return vm;
 }
 
@@ -493,6 +499,35 @@ int lh_vm_start(struct lh_vm *vm)
 struct lh_mem_account *lh_vm_mem(struct lh_vm *vm)
 {
 	return &vm->mem;
+}
+
+static void disk_drop_cb(struct lh_timer *timer, void *arg)
+{
+	struct lh_vm *vm = arg;
+
+	vm->disk_drop = NULL;
+	lh_vm_channel_drop(vm->vc, "over --max-disk: its sessions end");
+}
+
+int lh_vm_disk_charge(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	if (lh_disk_quota_charge(&vm->disk, bytes, err, errlen) == 0) {
+		return 0;
+	}
+	/*
+	 * The caller closes what it checks (the channel, or a data port's
+	 * connection); the channel goes too, from the loop, so that every
+	 * session of the VM ends, whatever carries its packets.
+	 */
+	if (!vm->disk_drop) {
+		vm->disk_drop = lh_loop_timer(vm->loop, 0, disk_drop_cb, vm);
+	}
+	return -1;
+}
+
+int lh_vm_disk_check_session(struct lh_vm *vm, char *err, size_t errlen)
+{
+	return lh_disk_quota_check_session(&vm->disk, err, errlen);
 }
 
 struct lh_relay_vm_state *lh_vm_port_state(const struct lh_vm *vm)
@@ -541,5 +576,8 @@ void lh_vm_destroy(struct lh_vm *vm)
 	free(vm->ports);
 	vm->ports = NULL;
 	lh_vm_channel_destroy(vm->vc);
+	if (vm->disk_drop) {
+		lh_timer_cancel(vm->disk_drop);
+	}
 	free(vm);
 }

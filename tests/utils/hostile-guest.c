@@ -73,12 +73,14 @@ struct hg_opts {
 	uint64_t duration_ms;
 	uint64_t max_bytes;
 	uint64_t packets;
+	uint64_t payload;	/* partial-control: the payload each message announces */
 	const char *evil;
 	const char *path;	/* VM path of every OPEN, NULL: the channel's own VM */
 	const char *parent;	/* --nested: the host's name of the serving guest */
 	uint64_t first_stream;
 	uint64_t last_stream;
 	unsigned int conns;
+	bool conns_set;		/* -n given: partial-control defaults to --max-conns */
 	unsigned int max_conns;
 	unsigned int seed;
 	pid_t stall_pid;
@@ -1628,6 +1630,170 @@ static enum hg_verdict mode_conn_flood(struct hg *hg)
 	return HG_PASS;
 }
 
+/*
+ * Open n control connections, each with its VERSION and then the header
+ * of a SEND_METADATA announcing --payload bytes.
+ */
+static int hg_partial_open(struct hg *hg, struct hg_conn **conns, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		conns[i] = hg_open(hg, LTTNG_HYPER_CONN_CONTROL, NULL);
+		if (!conns[i] || hg_rly_version(hg, conns[i]) ||
+				hg_rly_send(hg, conns[i], LH_RELAYD_SEND_METADATA,
+					hg->opts->payload, NULL, 0)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Send the left[i] bytes of each of the n connections, a frame at a time
+ * round-robin as the credit allows, until all are sent, the channel
+ * closes or no credit comes for --timeout. Returns the bytes written,
+ * one frame queued at a time so that a close leaves at most one unwritten
+ * (not counted); a relay that closes may not have read the last few.
+ */
+static uint64_t hg_partial_send(struct hg *hg, struct hg_conn **conns, uint64_t *left,
+		unsigned int n)
+{
+	static uint8_t filler[HG_SEND_CHUNK];
+	uint64_t deadline = hg_deadline(hg), sent = 0, len, last = 0;
+	unsigned int i, next = 0, idle = 0, remaining = 0;
+
+	for (i = 0; i < n; i++) {
+		if (left[i]) {
+			remaining++;
+		}
+	}
+	while (remaining && !hg->bad_host) {
+		struct hg_conn *conn;
+
+		if (lh_buf_len(&hg->out) || idle == n) {
+			/* Write the frame queued, or wait for CREDIT. */
+			if (hg_poll(hg, deadline) || lh_now_ms() >= deadline) {
+				break;
+			}
+			idle = 0;
+			continue;
+		}
+		i = next;
+		next = (next + 1) % n;
+		conn = conns[i];
+		if (left[i] && (conn->reset || conn->closed)) {
+			left[i] = 0;
+			remaining--;
+		}
+		len = left[i] < conn->credit ? left[i] : conn->credit;
+		if (len > HG_SEND_CHUNK) {
+			len = HG_SEND_CHUNK;
+		}
+		if (!len) {
+			idle++;
+			continue;
+		}
+		if (hg_queue_frame(hg, LTTNG_HYPER_FRAME_DATA, conn->id, NULL, filler, len)) {
+			break;
+		}
+		conn->credit -= len;
+		left[i] -= len;
+		if (!left[i]) {
+			remaining--;
+		}
+		sent += len;
+		last = len;
+		idle = 0;
+		deadline = hg_deadline(hg);
+	}
+	if (hg_flush(hg, hg_deadline(hg))) {
+		sent -= last;
+	}
+	return sent;
+}
+
+/*
+ * --conns control connections (--max-conns unless -n is given), each
+ * with a SEND_METADATA announcing --payload bytes, then all of them but
+ * the last: the relay buffers a control message whole before it judges
+ * it, and returns the credit of its bytes meanwhile, so a guest can make
+ * it hold --conns times --payload. The channel then stays open for
+ * --duration, for the test to measure the relay's memory. The relay must
+ * cut the VM off.
+ */
+static enum hg_verdict mode_partial_control(struct hg *hg)
+{
+	unsigned int n = hg->opts->conns_set ? hg->opts->conns : hg->opts->max_conns;
+	unsigned int i, held = 0, ended = 0;
+	struct hg_conn *conns[HG_MAX_CONNS];
+	uint64_t left[HG_MAX_CONNS];
+	uint64_t start, end, sent;
+
+	if (n == 0 || n > HG_MAX_CONNS) {
+		ERR("partial-control: 1 to %d connections", HG_MAX_CONNS);
+		return HG_USAGE;
+	}
+	if (hg_handshake(hg)) {
+		return hg_setup_failed("handshake");
+	}
+	printf("attack: partial-control: %u connections, %" PRIu64 " bytes announced each\n",
+		n, hg->opts->payload);
+	start = lh_now_ms();
+	if (hg_partial_open(hg, conns, n)) {
+		return hg_setup_failed("OPEN, VERSION or the SEND_METADATA header");
+	}
+	for (i = 0; i < n; i++) {
+		left[i] = hg->opts->payload - 1;
+	}
+	sent = (uint64_t) n * LH_RELAYD_CTRL_HDR_LEN + hg_partial_send(hg, conns, left, n);
+	for (i = 0; i < n; i++) {
+		if (conns[i]->reset || conns[i]->closed) {
+			ended++;
+		} else if (!left[i]) {
+			held++;
+		}
+	}
+	printf("sent: %" PRIu64 " bytes, %u of %u messages one byte short, %u conns ended\n",
+		sent, held, n, ended);
+
+	/* Hold it all, answering PINGs, while the test measures the relay. */
+	end = lh_now_ms() + hg->opts->duration_ms;
+	if (!hg->eof) {
+		printf("hold: %" PRIu64 " ms\n", hg->opts->duration_ms);
+	}
+	while (!hg->eof && !hg->bad_host && lh_now_ms() < end) {
+		(void) hg_poll(hg, end);
+	}
+	if (hg->bad_host) {
+		printf("verdict: FAIL: the host sent a malformed frame\n");
+		return HG_FAIL;
+	}
+	if (hg->eof) {
+		printf("result: closed by peer after %" PRIu64 " ms (%s)\n",
+			hg->eof_at > start ? hg->eof_at - start : 0, hg->eof_how);
+		return HG_PASS;
+	}
+	for (i = 0, ended = 0; i < n; i++) {
+		if (conns[i]->reset || conns[i]->closed) {
+			ended++;
+		}
+	}
+	if (hg->opts->parent && ended) {
+		printf("result: %u of %u conns ended by peer, the channel open (a nested VM's fault)\n",
+			ended, n);
+		return HG_PASS;
+	}
+	printf("result: still open after %" PRIu64 " ms, %u of %u conns ended\n",
+		lh_now_ms() - start, ended, n);
+	if (held == n && !ended) {
+		printf("verdict: FAIL: the relay held every byte\n");
+	} else {
+		printf("verdict: FAIL: the relay did not close the channel\n");
+	}
+	return HG_FAIL;
+}
+
 struct hg_mode {
 	const char *name;
 	enum hg_verdict (*run)(struct hg *hg);
@@ -1665,6 +1831,7 @@ static const struct hg_mode hg_modes[] = {
 	{ "index-ahead", mode_index_ahead, "the indexes of --packets data packets never sent" },
 	{ "metadata-hold", mode_metadata_hold, "metadata whose clock value never ends" },
 	{ "conn-flood", mode_conn_flood, "more connections than --max-conns" },
+	{ "partial-control", mode_partial_control, "--conns control messages, each one byte short" },
 };
 
 static void usage(FILE *out)
@@ -1681,7 +1848,7 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -t, --timeout MS       wait this long for each answer and for the close (5000)\n"
-		"  -d, --duration MS      flood duration (5000)\n"
+		"  -d, --duration MS      flood duration, partial-control's hold (5000)\n"
 		"  -b, --max-bytes N      flood at most N bytes (268435456)\n"
 		"  -k, --packets N        data packets of no-index and index-ahead (1024)\n"
 		"  -e, --evil STR         the hostile name of the path attacks (%s)\n"
@@ -1689,15 +1856,17 @@ static void usage(FILE *out)
 		"  -N, --nested PARENT    CHANNEL is served by the guest the host calls\n"
 		"                         PARENT: a fault may end the connection alone\n"
 		"  -s, --streams A-B      foreign stream ids (1-100)\n"
-		"  -n, --conns N          connections opened by conn-flood (%u)\n"
+		"  -n, --conns N          connections opened by conn-flood (%u) and by\n"
+		"                         partial-control (--max-conns)\n"
 		"  -m, --max-conns N      the relay's connection limit (%u)\n"
+		"      --payload N        the payload partial-control announces (%u)\n"
 		"      --seed N           seed of the garbage\n"
 		"      --stall-pid PID    data-over-credit: SIGSTOP PID (the host's lttng-relayd)\n"
 		"                         during the burst, so that the relay cannot drain it\n"
 		"  -r, --raw              report only; exit 0 whatever happened\n"
 		"  -h, --help\n"
 		"\nModes:\n", HG_DEFAULT_EVIL, LH_DEFAULT_MAX_CONNS + 16,
-		LH_DEFAULT_MAX_CONNS);
+		LH_DEFAULT_MAX_CONNS, LH_DEFAULT_MAX_CONTROL_PAYLOAD);
 	for (i = 0; i < sizeof(hg_modes) / sizeof(hg_modes[0]); i++) {
 		fprintf(out, "  %-22s %s\n", hg_modes[i].name, hg_modes[i].help);
 	}
@@ -1774,6 +1943,7 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 		{ "streams", required_argument, NULL, 's' },
 		{ "conns", required_argument, NULL, 'n' },
 		{ "max-conns", required_argument, NULL, 'm' },
+		{ "payload", required_argument, NULL, 'L' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "stall-pid", required_argument, NULL, 'P' },
 		{ "raw", no_argument, NULL, 'r' },
@@ -1812,9 +1982,17 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 			break;
 		case 'n':
 			ret = parse_uint(optarg, &opts->conns);
+			opts->conns_set = true;
 			break;
 		case 'm':
 			ret = parse_uint(optarg, &opts->max_conns);
+			break;
+		case 'L':
+			ret = parse_u64(optarg, &opts->payload);
+			if (!ret && opts->payload == 0) {
+				ERR("Bad payload: at least 1 byte");
+				ret = -1;
+			}
 			break;
 		case 'S':
 			ret = parse_uint(optarg, &opts->seed);
@@ -1861,6 +2039,7 @@ int main(int argc, char **argv)
 		.duration_ms = 5000,
 		.max_bytes = 256ULL << 20,
 		.packets = 1024,
+		.payload = LH_DEFAULT_MAX_CONTROL_PAYLOAD,
 		.evil = HG_DEFAULT_EVIL,
 		.first_stream = 1,
 		.last_stream = 100,

@@ -741,6 +741,26 @@ static const struct hg_conn *hg_conn_ended(const struct hg *hg)
 }
 
 /*
+ * Whether the channel ended since start: the relay closed it (HG_PASS in
+ * *verdict) or sent something malformed (HG_FAIL). Reported either way.
+ */
+static bool hg_channel_ended(const struct hg *hg, uint64_t start, enum hg_verdict *verdict)
+{
+	if (hg->bad_host) {
+		printf("verdict: FAIL: the host sent a malformed frame\n");
+		*verdict = HG_FAIL;
+		return true;
+	}
+	if (hg->eof) {
+		printf("result: closed by peer after %" PRIu64 " ms (%s)\n",
+			hg->eof_at > start ? hg->eof_at - start : 0, hg->eof_how);
+		*verdict = HG_PASS;
+		return true;
+	}
+	return false;
+}
+
+/*
  * Wait for the relay to close the channel or, with --nested, to end the
  * faulty connection. Returns HG_PASS if it did within the timeout.
  */
@@ -749,6 +769,7 @@ static enum hg_verdict hg_expect_close(struct hg *hg)
 	uint64_t start = lh_now_ms();
 	uint64_t deadline = start + hg->opts->timeout_ms;
 	const struct hg_conn *ended = NULL;
+	enum hg_verdict verdict;
 	unsigned int i;
 
 	(void) hg_flush(hg, deadline);
@@ -761,14 +782,8 @@ static enum hg_verdict hg_expect_close(struct hg *hg)
 		}
 		(void) hg_poll(hg, deadline);
 	}
-	if (hg->bad_host) {
-		printf("verdict: FAIL: the host sent a malformed frame\n");
-		return HG_FAIL;
-	}
-	if (hg->eof) {
-		printf("result: closed by peer after %" PRIu64 " ms (%s)\n",
-			hg->eof_at > start ? hg->eof_at - start : 0, hg->eof_how);
-		return HG_PASS;
+	if (hg_channel_ended(hg, start, &verdict)) {
+		return verdict;
 	}
 	if (ended) {
 		printf("result: conn %" PRIu32 " %s by peer, the channel open (a nested VM's fault)\n",
@@ -1729,6 +1744,7 @@ static enum hg_verdict mode_partial_control(struct hg *hg)
 	struct hg_conn *conns[HG_MAX_CONNS];
 	uint64_t left[HG_MAX_CONNS];
 	uint64_t start, end, sent;
+	enum hg_verdict verdict;
 
 	if (n == 0 || n > HG_MAX_CONNS) {
 		ERR("partial-control: 1 to %d connections", HG_MAX_CONNS);
@@ -1765,14 +1781,8 @@ static enum hg_verdict mode_partial_control(struct hg *hg)
 	while (!hg->eof && !hg->bad_host && lh_now_ms() < end) {
 		(void) hg_poll(hg, end);
 	}
-	if (hg->bad_host) {
-		printf("verdict: FAIL: the host sent a malformed frame\n");
-		return HG_FAIL;
-	}
-	if (hg->eof) {
-		printf("result: closed by peer after %" PRIu64 " ms (%s)\n",
-			hg->eof_at > start ? hg->eof_at - start : 0, hg->eof_how);
-		return HG_PASS;
+	if (hg_channel_ended(hg, start, &verdict)) {
+		return verdict;
 	}
 	for (i = 0, ended = 0; i < n; i++) {
 		if (conns[i]->reset || conns[i]->closed) {

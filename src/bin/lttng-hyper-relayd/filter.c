@@ -69,6 +69,9 @@
 #define SEND_INDEX_PACKET_SIZE_OFF	16
 #define SEND_INDEX_DISCARDED_OFF	48
 #define METADATA_CHANNEL	"metadata"
+/* What a stream the relay cannot follow loses. */
+#define MD_COST			"its clock is left as it is"
+#define DS_COST			"a packet it loses is not trimmed"
 
 struct data_stream;
 
@@ -332,6 +335,22 @@ static void md_stream_free(struct md_stream *md)
 }
 
 /*
+ * What follows a stream could not be allocated: past the VM's limit, -1
+ * with err, and the VM is cut off; out of memory, 0 and the stream goes
+ * on unfollowed, with a log line that says what that costs.
+ */
+static int follow_failed(const struct lh_relay_vm_state *state, const char *what,
+		const char *cost, char *err, size_t errlen)
+{
+	if (lh_mem_account_exceeded(state->mem)) {
+		alloc_failed(state->mem, what, err, errlen);
+		return -1;
+	}
+	ERR("Out of memory for %s: %s", what, cost);
+	return 0;
+}
+
+/*
  * A checked ADD_STREAM of a metadata stream, to follow: 0 and *out, or
  * -1 past the VM's memory limit (err). *out is NULL when the stream is not
  * metadata, or when out of memory: its metadata then passes as it is.
@@ -351,14 +370,12 @@ static int md_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *ms
 		return 0;
 	}
 	if (charge(state->mem, &charged, sizeof(*md) + lh_ctf_md_rewriter_footprint()) < 0) {
-		alloc_failed(state->mem, "a metadata stream", err, errlen);
-		return -1;
+		return follow_failed(state, "a metadata stream", MD_COST, err, errlen);
 	}
 	md = calloc(1, sizeof(*md));
 	if (!md) {
 		lh_mem_uncharge(state->mem, charged);
-		ERR("Out of memory for a metadata stream: its clock is left as it is");
-		return 0;
+		return follow_failed(state, "a metadata stream", MD_COST, err, errlen);
 	}
 	md->mem = state->mem;
 	md->charged = charged;
@@ -367,12 +384,7 @@ static int md_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *ms
 	md->rw = lh_ctf_md_rewriter_create();
 	if (!md->pathname || !md->channel_name || !md->rw) {
 		md_stream_free(md);
-		if (lh_mem_account_exceeded(state->mem)) {
-			alloc_failed(state->mem, "a metadata stream", err, errlen);
-			return -1;
-		}
-		ERR("Out of memory for a metadata stream: its clock is left as it is");
-		return 0;
+		return follow_failed(state, "a metadata stream", MD_COST, err, errlen);
 	}
 	*out = md;
 	return 0;
@@ -397,14 +409,12 @@ static int data_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *
 		return 0;
 	}
 	if (charge(state->mem, &charged, sizeof(*ds)) < 0) {
-		alloc_failed(state->mem, "a data stream", err, errlen);
-		return -1;
+		return follow_failed(state, "a data stream", DS_COST, err, errlen);
 	}
 	ds = calloc(1, sizeof(*ds));
 	if (!ds) {
 		lh_mem_uncharge(state->mem, charged);
-		ERR("Out of memory for a data stream: a packet it loses is not trimmed");
-		return 0;
+		return follow_failed(state, "a data stream", DS_COST, err, errlen);
 	}
 	ds->mem = state->mem;
 	ds->charged = charged;
@@ -413,12 +423,7 @@ static int data_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *
 	ds->port.last_seq = LH_PORT_NO_SEQ;
 	if (!ds->pathname || !ds->channel_name) {
 		data_stream_free(ds);
-		if (lh_mem_account_exceeded(state->mem)) {
-			alloc_failed(state->mem, "a data stream", err, errlen);
-			return -1;
-		}
-		ERR("Out of memory for a data stream: a packet it loses is not trimmed");
-		return 0;
+		return follow_failed(state, "a data stream", DS_COST, err, errlen);
 	}
 	*out = ds;
 	return 0;

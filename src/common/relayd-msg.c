@@ -446,6 +446,7 @@ static int check_version(struct msg_check *c)
 			LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX);
 		return -1;
 	}
+	c->info->guest_version_minor = minor;
 	/* Offer lttng-relayd no more than what is checked here. */
 	if (minor > LH_RELAYD_MINOR_MAX) {
 		minor = LH_RELAYD_MINOR_MAX;

@@ -27,6 +27,8 @@
 #define LH_RELAYD_MAJOR			2
 #define LH_RELAYD_MINOR_MIN		11
 #define LH_RELAYD_MINOR_MAX		13
+/* The first minor whose sessions may be CTF 2 (lttng 2.15). */
+#define LH_RELAYD_MINOR_CTF2		15
 
 /* enum lttcomm_relayd_command */
 enum lh_relayd_cmd {
@@ -140,8 +142,9 @@ struct lh_relayd_msg_ctx {
 struct lh_relayd_msg_info {
 	uint32_t cmd;
 	enum lh_relayd_reply reply;
-	/* VERSION: the minor forwarded to lttng-relayd. */
+	/* VERSION: the minor forwarded to lttng-relayd, and the guest's own. */
 	uint32_t version_minor;
+	uint32_t guest_version_minor;
 	/*
 	 * CREATE_SESSION: the hostname the guest sent (a string inside the
 	 * message given to lh_relayd_msg_filter(), valid while it lives).

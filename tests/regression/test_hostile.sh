@@ -72,9 +72,9 @@ ATTACKS=(
 	"limit of $MAX_CONNS connections is reached|conn-flood||-m $MAX_CONNS -n $((MAX_CONNS + 16))"
 )
 
-# Set up 3, benign 3, hostname 4, attacks 4 each, data-over-credit 4,
+# Set up 3, benign 3, protocol 2.16 2, hostname 4, attacks 4 each, data-over-credit 4,
 # no-index 5, flood 4, metadata-hold 4, the good guest and the end 8.
-lh_init $((3 + 3 + 4 + 4 * ${#ATTACKS[@]} + 4 + 5 + 4 + 4 + 8))
+lh_init $((3 + 3 + 2 + 4 + 4 * ${#ATTACKS[@]} + 4 + 5 + 4 + 4 + 8))
 lh_pick_ports 3
 mkdir -p "$LH_TMP/attacks" || bail_out "mkdir $LH_TMP/attacks failed"
 GOOD_SOCK=$LH_TMP/$GOOD.sock
@@ -174,6 +174,16 @@ ok $? "benign: $(outcome)" || diag "$(cat "$OUT")"
 check_relay benign
 ls -d "$LH_OUT/$EVIL"/hostile-* >/dev/null 2>&1
 ok $? "benign: its session is under OUT/$EVIL"
+
+# A guest whose LTTng makes CTF 2 sessions (2.15 and later) is answered the
+# protocol both ends speak, and the host's log tells why its lttng then
+# refuses CTF 2 and what to do.
+hostile -t 1000 --minor 16 benign
+ok $? "benign at relayd protocol 2.16: $(outcome)" || diag "$(cat "$OUT")"
+grep -q '^relayd: VERSION 2\.13$' "$OUT" &&
+	new_log | grep -qE "\[vm=$EVIL\] .*its LTTng speaks relayd protocol 2\.16, this relay 2\.13 and lttng-relayd 2\.13: .*--trace-format=ctf-1\.8"
+ok $? "2.16: the guest is answered 2.13, and the relay says what to do" ||
+	diag "new log lines: $(new_log | tail -n 5)"
 
 # The hostname is not the guest's to choose: replaced by the VM name. The
 # guest is answered with its own hostname, so the host's disk tells.

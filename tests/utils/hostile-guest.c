@@ -74,6 +74,7 @@ struct hg_opts {
 	uint64_t max_bytes;
 	uint64_t packets;
 	uint64_t payload;	/* partial-control: the payload each message announces */
+	unsigned int minor;	/* of the relayd protocol, in every VERSION */
 	const char *evil;
 	const char *path;	/* VM path of every OPEN, NULL: the channel's own VM */
 	const char *parent;	/* --nested: the host's name of the serving guest */
@@ -546,10 +547,11 @@ static int hg_rly_version(struct hg *hg, struct hg_conn *conn)
 {
 	uint8_t msg[8], reply[8];
 
-	lh_relayd_version_encode(LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX, msg);
+	lh_relayd_version_encode(LH_RELAYD_MAJOR, hg->opts->minor, msg);
 	if (hg_rly_send(hg, conn, LH_RELAYD_VERSION, sizeof(msg), msg, sizeof(msg)) ||
 			hg_conn_recv(hg, conn, reply, sizeof(reply))) {
-		printf("setup: VERSION 2.13 got no answer (%s)\n", hg_conn_state(hg, conn));
+		printf("setup: VERSION %d.%u got no answer (%s)\n", LH_RELAYD_MAJOR,
+			hg->opts->minor, hg_conn_state(hg, conn));
 		return -1;
 	}
 	printf("relayd: VERSION %" PRIu32 ".%" PRIu32 "\n", lh_get_be32(reply),
@@ -1592,7 +1594,7 @@ static enum hg_verdict mode_conn_flood(struct hg *hg)
 	}
 	printf("attack: %u control connections (limit %u)\n", hg->opts->conns,
 		hg->opts->max_conns);
-	lh_relayd_version_encode(LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX, msg);
+	lh_relayd_version_encode(LH_RELAYD_MAJOR, hg->opts->minor, msg);
 	for (i = 0; i < hg->opts->conns; i++) {
 		uint8_t hdr[LH_RELAYD_CTRL_HDR_LEN];
 
@@ -1870,13 +1872,14 @@ static void usage(FILE *out)
 		"                         partial-control (--max-conns)\n"
 		"  -m, --max-conns N      the relay's connection limit (%u)\n"
 		"      --payload N        the payload partial-control announces (%u)\n"
+		"      --minor N          the relayd protocol minor of every VERSION (%d)\n"
 		"      --seed N           seed of the garbage\n"
 		"      --stall-pid PID    data-over-credit: SIGSTOP PID (the host's lttng-relayd)\n"
 		"                         during the burst, so that the relay cannot drain it\n"
 		"  -r, --raw              report only; exit 0 whatever happened\n"
 		"  -h, --help\n"
 		"\nModes:\n", HG_DEFAULT_EVIL, LH_DEFAULT_MAX_CONNS + 16,
-		LH_DEFAULT_MAX_CONNS, LH_DEFAULT_MAX_CONTROL_PAYLOAD);
+		LH_DEFAULT_MAX_CONNS, LH_DEFAULT_MAX_CONTROL_PAYLOAD, LH_RELAYD_MINOR_MAX);
 	for (i = 0; i < sizeof(hg_modes) / sizeof(hg_modes[0]); i++) {
 		fprintf(out, "  %-22s %s\n", hg_modes[i].name, hg_modes[i].help);
 	}
@@ -1954,6 +1957,7 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 		{ "conns", required_argument, NULL, 'n' },
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "payload", required_argument, NULL, 'L' },
+		{ "minor", required_argument, NULL, 'M' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "stall-pid", required_argument, NULL, 'P' },
 		{ "raw", no_argument, NULL, 'r' },
@@ -2004,6 +2008,9 @@ static int parse_args(int argc, char **argv, struct hg_opts *opts)
 				ret = -1;
 			}
 			break;
+		case 'M':
+			ret = parse_uint(optarg, &opts->minor);
+			break;
 		case 'S':
 			ret = parse_uint(optarg, &opts->seed);
 			break;
@@ -2050,6 +2057,7 @@ int main(int argc, char **argv)
 		.max_bytes = 256ULL << 20,
 		.packets = 1024,
 		.payload = LH_DEFAULT_MAX_CONTROL_PAYLOAD,
+		.minor = LH_RELAYD_MINOR_MAX,
 		.evil = HG_DEFAULT_EVIL,
 		.first_stream = 1,
 		.last_stream = 100,

@@ -95,6 +95,7 @@ struct lh_relay_vm_state {
 	struct data_stream *data_streams;	/* answered data streams */
 	unsigned int nr_closed;		/* of them, closed */
 	uint64_t close_seq;
+	bool ctf2_advised;		/* ctl_version_advice() logged */
 	/*
 	 * Its VM channel's account (--max-memory): a nested VM's state is
 	 * held on its parent's behalf. charged: itself and its table.
@@ -213,6 +214,7 @@ struct relay_ctl {
 	unsigned int nr_pending;
 	bool version_sent;
 	uint32_t forwarded_minor;	/* the VERSION lttng-relayd got */
+	uint32_t guest_minor;		/* the one the guest sent */
 	uint32_t minor;			/* negotiated; 0 until VERSION's reply */
 	/* lttng-relayd holds one session per connection (and asserts it). */
 	bool session_requested;
@@ -804,6 +806,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	case LH_RELAYD_VERSION:
 		ctl->version_sent = true;
 		ctl->forwarded_minor = info.version_minor;
+		ctl->guest_minor = info.guest_version_minor;
 		break;
 	case LH_RELAYD_CREATE_SESSION:
 		if (ctl->session_requested) {
@@ -965,6 +968,26 @@ static enum lh_filter_verdict ctl_check_peer(struct lh_mux_conn *conn,
 	return LH_FILTER_CONSUMED;
 }
 
+/*
+ * A guest whose LTTng makes CTF 2 sessions by default (2.15 and later)
+ * gets "Trace format is not supported" from its own lttng when the
+ * protocol agreed is older: the host's log says why and what to do, once
+ * per VM.
+ */
+static void ctl_version_advice(struct lh_mux_conn *conn, struct relay_ctl *ctl,
+		uint32_t relayd_minor)
+{
+	if (ctl->guest_minor < LH_RELAYD_MINOR_CTF2 || ctl->minor >= LH_RELAYD_MINOR_CTF2 ||
+			ctl->state->ctf2_advised) {
+		return;
+	}
+	ctl->state->ctf2_advised = true;
+	WARN_CTX(conn_log_ctx(conn), "VM %s: its LTTng speaks relayd protocol %d.%" PRIu32
+		", this relay %d.%d and lttng-relayd %d.%" PRIu32 ": its lttng refuses CTF 2 sessions (\"Trace format is not supported\"); create them with lttng create --trace-format=ctf-1.8",
+		ctl->state->vm_name, LH_RELAYD_MAJOR, ctl->guest_minor, LH_RELAYD_MAJOR,
+		LH_RELAYD_MINOR_MAX, LH_RELAYD_MAJOR, relayd_minor);
+}
+
 /* Learn from one whole reply, and pass it on to the guest. */
 static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		enum lh_relayd_reply kind, const struct lh_relayd_reply_info *info,
@@ -984,6 +1007,7 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		DBG_CTX(conn_log_ctx(conn), "conn %" PRIu32 ": relayd protocol %d.%" PRIu32,
 			lh_mux_conn_id(conn), LH_RELAYD_MAJOR, ctl->minor);
+		ctl_version_advice(conn, ctl, info->minor);
 		lh_relayd_version_encode(info->major, guest_minor, version);
 		reply = version;
 		len = sizeof(version);

@@ -5,43 +5,32 @@
  * Control connections: whole messages are checked and rewritten by
  * relayd-msg.c, then forwarded; each expected reply is queued, and the
  * replies coming back from lttng-relayd tell which sessions and streams
- * now belong to this VM. Data connections: only the packet headers are
- * looked at, and the payload passes untouched.
+ * now belong to this VM (vm-state.h). Data connections: only the packet
+ * headers are looked at, and the payload passes untouched.
  *
- * lttng-relayd's session and stream ids are global, shared by every VM
- * the host serves; a VM may only name the ones handed to it. Its trace
- * chunks are found by sessiond UUID, which relayd-msg.c moves into a key
- * space of this VM's own.
+ * A VM may only name the sessions and streams lttng-relayd handed to it.
+ * Its trace chunks are found by sessiond UUID, which relayd-msg.c moves
+ * into a key space of this VM's own.
  *
  * Metadata streams (ADD_STREAM's channel "metadata") go through a clock
  * rewriter (ctf-metadata.h) that puts the guest's clock on the host's
  * axis with the latest estimate, and when one ends (CLOSE_STREAM's
  * reply, or its connection going away) sync.c applies the final
  * estimate to the file lttng-relayd wrote.
- *
- * Data streams are followed from ADD_STREAM to the data connection that
- * carries them, so that when it goes away, perhaps in the middle of a
- * packet, trim.c can cut the stream file back to its last whole packet.
- * They are also what a data port (data-port.c) checks its frames
- * against: the session each belongs to, and how it closed. And each
- * mirrors the partial indexes lttng-relayd keeps of it, packets whose
- * SEND_INDEX has not come and the reverse, which a VM may only have so
- * many of (defaults.h).
  */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "common/bytes.h"
 #include "common/ctf-metadata.h"
 #include "common/defaults.h"
 #include "common/log.h"
-#include "common/port-frame.h"
 #include "common/relayd-msg.h"
 #include "relayd.h"
+#include "vm-state.h"
 
 /*
  * Commands one control connection may have awaiting a reply. lttng waits
@@ -50,8 +39,6 @@
  */
 #define MAX_PENDING_REPLIES	16
 
-/* ADD_STREAM's fixed part (struct lttcomm_relayd_add_stream_2_11), then its names. */
-#define ADD_STREAM_FIXED_LEN	32
 /* SEND_METADATA's payload: u64 stream_id, u32 padding_size, then the metadata. */
 #define METADATA_HDR_LEN	12
 #define METADATA_PADDING_OFF	8
@@ -68,122 +55,8 @@
 #define SEND_INDEX_SEQ_OFF		8
 #define SEND_INDEX_PACKET_SIZE_OFF	16
 #define SEND_INDEX_DISCARDED_OFF	48
-#define METADATA_CHANNEL	"metadata"
-/* What a stream the relay cannot follow loses. */
+/* What a metadata stream the relay cannot follow loses. */
 #define MD_COST			"its clock is left as it is"
-#define DS_COST			"a packet it loses is not trimmed"
-
-struct data_stream;
-
-/* Net sequence numbers of one stream's packets, or of its indexes. */
-struct seq_set {
-	uint64_t *seq;
-	unsigned int nr;
-	unsigned int size;
-};
-
-struct lh_relay_vm_state {
-	struct lh_vm *vm;
-	/* "vm" or "vm/path" for a nested VM: for the logs and the sync file. */
-	char vm_name[LTTNG_HYPER_NAME_MAX_LEN + 1 + LTTNG_HYPER_PATH_MAX_LEN + 1];
-	char hostname[LTTNG_HYPER_NAME_MAX_LEN + 1];	/* the channel's VM */
-	char path[LTTNG_HYPER_PATH_MAX_LEN + 1];	/* below it; "" for itself */
-	struct lh_relay_limits limits;
-	struct lh_relay_vm_stats *stats;
-	uint8_t uuid_key[LH_RELAYD_UUID_LEN];
-	struct lh_relayd_owned *owned;
-	struct data_stream *data_streams;	/* answered data streams */
-	unsigned int nr_closed;		/* of them, closed */
-	uint64_t close_seq;
-	bool ctf2_advised;		/* ctl_version_advice() logged */
-	/*
-	 * Its VM channel's account (--max-memory): a nested VM's state is
-	 * held on its parent's behalf. charged: itself and its table.
-	 */
-	struct lh_mem_account *mem;
-	size_t charged;
-};
-
-/* Count n more bytes of an object in *charged: 0, or -1 (ENOBUFS) past the limit. */
-static int charge(struct lh_mem_account *mem, size_t *charged, size_t n)
-{
-	if (lh_mem_charge(mem, n) < 0) {
-		return -1;
-	}
-	*charged += n;
-	return 0;
-}
-
-/* strdup(), its bytes charged; NULL when out of memory or past the limit. */
-static char *charged_strdup(struct lh_mem_account *mem, size_t *charged, const char *str)
-{
-	size_t len = strlen(str) + 1;
-	char *copy;
-
-	if (charge(mem, charged, len) < 0) {
-		return NULL;
-	}
-	copy = malloc(len);
-	if (!copy) {
-		lh_mem_uncharge(mem, len);
-		*charged -= len;
-		return NULL;
-	}
-	return memcpy(copy, str, len);
-}
-
-/* What lh_relayd_owned holds now, charged or given back. */
-static int state_charge_owned(struct lh_relay_vm_state *state)
-{
-	size_t now = sizeof(*state) + lh_relayd_owned_bytes(state->owned);
-
-	if (now < state->charged) {
-		lh_mem_uncharge(state->mem, state->charged - now);
-		state->charged = now;
-		return 0;
-	}
-	return charge(state->mem, &state->charged, now - state->charged);
-}
-
-/* Why an allocation failed, into err: past the VM's limit, or out of memory. */
-static void alloc_failed(const struct lh_mem_account *mem, const char *what,
-		char *err, size_t errlen)
-{
-	char why[192];
-
-	if (lh_mem_account_exceeded(mem)) {
-		lh_mem_account_describe(mem, why, sizeof(why));
-	} else {
-		snprintf(why, sizeof(why), "out of memory");
-	}
-	snprintf(err, errlen, "%s: %s", what, why);
-}
-
-/* A data stream: where lttng-relayd writes it, and who carries its packets. */
-struct data_stream {
-	uint64_t id;			/* lttng-relayd's, once ADD_STREAM is answered */
-	char *session_path;
-	char *pathname;
-	char *channel_name;
-	uint64_t first_packet_size;	/* 0 until its first data header */
-	const void *owner;		/* its control connection; NULL once closed */
-	const void *carrier;		/* the data connection of its packets */
-	uint64_t closed_seq;		/* 0 while open */
-	uint64_t session_id;		/* lttng-relayd's, of its control connection */
-	uint64_t events_discarded;	/* its last index's */
-	/*
-	 * What lttng-relayd holds a partial index for: packets whose index
-	 * has not come, indexes whose packet has not (defaults.h). It keeps
-	 * none for the packets of a snapshot session.
-	 */
-	struct seq_set packets_ahead;
-	struct seq_set indexes_ahead;
-	bool snapshot;
-	struct lh_port_stream port;	/* for its frames on a data port */
-	struct lh_mem_account *mem;	/* its VM channel's, charged with */
-	size_t charged;
-	struct data_stream *next;
-};
 
 /* A metadata stream of a control connection, and its clock rewriter. */
 struct md_stream {
@@ -234,96 +107,6 @@ struct relay_data {
 	uint64_t to_skip;		/* payload bytes left in the current packet */
 };
 
-struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char *vm_name,
-		const char *path, const struct lh_relay_limits *limits,
-		struct lh_relay_vm_stats *stats)
-{
-	struct lh_relay_vm_state *state;
-	size_t len = strlen(vm_name);
-
-	if (lttng_hyper_name_validate(vm_name, len) < 0) {
-		ERR("Invalid VM name \"%s\"", vm_name);
-		return NULL;
-	}
-	state = calloc(1, sizeof(*state));
-	if (!state) {
-		PERROR("calloc");
-		return NULL;
-	}
-	state->vm = vm;
-	state->mem = lh_vm_mem(vm);
-	state->stats = stats;
-	memcpy(state->hostname, vm_name, len + 1);
-	snprintf(state->path, sizeof(state->path), "%s", path);
-	snprintf(state->vm_name, sizeof(state->vm_name), "%s%s%s", vm_name,
-		path[0] ? "/" : "", path);
-	state->limits = *limits;
-	if (getrandom(state->uuid_key, sizeof(state->uuid_key), 0) !=
-			(ssize_t) sizeof(state->uuid_key)) {
-		PERROR("getrandom");
-		free(state);
-		return NULL;
-	}
-	state->owned = lh_relayd_owned_create(limits->max_sessions, limits->max_streams);
-	if (!state->owned) {
-		ERR("Out of memory for the relayd state of VM %s", state->vm_name);
-		free(state);
-		return NULL;
-	}
-	if (state_charge_owned(state) < 0) {
-		char why[192];
-
-		lh_mem_account_describe(state->mem, why, sizeof(why));
-		ERR("No room for the relayd state of VM %s: %s", state->vm_name, why);
-		lh_relayd_owned_destroy(state->owned);
-		free(state);
-		return NULL;
-	}
-	return state;
-}
-
-static void data_stream_free(struct data_stream *ds)
-{
-	if (!ds) {
-		return;
-	}
-	free(ds->session_path);
-	free(ds->pathname);
-	free(ds->channel_name);
-	free(ds->packets_ahead.seq);
-	free(ds->indexes_ahead.seq);
-	lh_mem_uncharge(ds->mem, ds->charged);
-	free(ds);
-}
-
-void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state)
-{
-	if (!state) {
-		return;
-	}
-	while (state->data_streams) {
-		struct data_stream *ds = state->data_streams;
-
-		state->data_streams = ds->next;
-		data_stream_free(ds);
-	}
-	lh_relayd_owned_destroy(state->owned);
-	lh_mem_uncharge(state->mem, state->charged);
-	free(state);
-}
-
-void lh_relay_vm_state_usage(const struct lh_relay_vm_state *state, unsigned int *sessions,
-		unsigned int *streams)
-{
-	lh_relayd_owned_usage(state->owned, sessions, streams);
-}
-
-int lh_relay_vm_state_correction(const struct lh_relay_vm_state *state,
-		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain)
-{
-	return lh_vm_clock_correction(state->vm, state->path, corr, chain);
-}
-
 static void md_stream_free(struct md_stream *md)
 {
 	if (!md) {
@@ -334,22 +117,6 @@ static void md_stream_free(struct md_stream *md)
 	free(md->channel_name);
 	lh_mem_uncharge(md->mem, md->charged);
 	free(md);
-}
-
-/*
- * What follows a stream could not be allocated: past the VM's limit, -1
- * with err, and the VM is cut off; out of memory, 0 and the stream goes
- * on unfollowed, with a log line that says what that costs.
- */
-static int follow_failed(const struct lh_relay_vm_state *state, const char *what,
-		const char *cost, char *err, size_t errlen)
-{
-	if (lh_mem_account_exceeded(state->mem)) {
-		alloc_failed(state->mem, what, err, errlen);
-		return -1;
-	}
-	ERR("Out of memory for %s: %s", what, cost);
-	return 0;
 }
 
 /*
@@ -371,209 +138,25 @@ static int md_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *ms
 	if (strcmp(channel, METADATA_CHANNEL)) {
 		return 0;
 	}
-	if (charge(state->mem, &charged, sizeof(*md) + lh_ctf_md_rewriter_footprint()) < 0) {
-		return follow_failed(state, "a metadata stream", MD_COST, err, errlen);
+	if (lh_relay_charge(state->mem, &charged, sizeof(*md) + lh_ctf_md_rewriter_footprint()) < 0) {
+		return lh_relay_follow_failed(state, "a metadata stream", MD_COST, err, errlen);
 	}
 	md = calloc(1, sizeof(*md));
 	if (!md) {
 		lh_mem_uncharge(state->mem, charged);
-		return follow_failed(state, "a metadata stream", MD_COST, err, errlen);
+		return lh_relay_follow_failed(state, "a metadata stream", MD_COST, err, errlen);
 	}
 	md->mem = state->mem;
 	md->charged = charged;
-	md->pathname = charged_strdup(md->mem, &md->charged, path);
-	md->channel_name = charged_strdup(md->mem, &md->charged, channel);
+	md->pathname = lh_relay_charged_strdup(md->mem, &md->charged, path);
+	md->channel_name = lh_relay_charged_strdup(md->mem, &md->charged, channel);
 	md->rw = lh_ctf_md_rewriter_create();
 	if (!md->pathname || !md->channel_name || !md->rw) {
 		md_stream_free(md);
-		return follow_failed(state, "a metadata stream", MD_COST, err, errlen);
+		return lh_relay_follow_failed(state, "a metadata stream", MD_COST, err, errlen);
 	}
 	*out = md;
 	return 0;
-}
-
-/*
- * A checked ADD_STREAM of a data stream: 0 and *out (NULL: metadata, or
- * out of memory), or -1 past the VM's memory limit (err).
- */
-static int data_stream_from_add(struct lh_relay_vm_state *state, const uint8_t *msg,
-		struct data_stream **out, char *err, size_t errlen)
-{
-	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
-	uint32_t channel_len = lh_get_be32(p);
-	const char *channel = (const char *) p + ADD_STREAM_FIXED_LEN;
-	const char *path = channel + channel_len;
-	struct data_stream *ds;
-	size_t charged = 0;
-
-	*out = NULL;
-	if (!strcmp(channel, METADATA_CHANNEL)) {
-		return 0;
-	}
-	if (charge(state->mem, &charged, sizeof(*ds)) < 0) {
-		return follow_failed(state, "a data stream", DS_COST, err, errlen);
-	}
-	ds = calloc(1, sizeof(*ds));
-	if (!ds) {
-		lh_mem_uncharge(state->mem, charged);
-		return follow_failed(state, "a data stream", DS_COST, err, errlen);
-	}
-	ds->mem = state->mem;
-	ds->charged = charged;
-	ds->pathname = charged_strdup(ds->mem, &ds->charged, path);
-	ds->channel_name = charged_strdup(ds->mem, &ds->charged, channel);
-	ds->port.last_seq = LH_PORT_NO_SEQ;
-	if (!ds->pathname || !ds->channel_name) {
-		data_stream_free(ds);
-		return follow_failed(state, "a data stream", DS_COST, err, errlen);
-	}
-	*out = ds;
-	return 0;
-}
-
-/* Most recently used first: lttng sends runs of packets of one stream. */
-static struct data_stream *data_stream_find(struct lh_relay_vm_state *state, uint64_t id)
-{
-	struct data_stream **pp, *ds;
-
-	for (pp = &state->data_streams; *pp; pp = &(*pp)->next) {
-		ds = *pp;
-		if (ds->id == id) {
-			*pp = ds->next;
-			ds->next = state->data_streams;
-			state->data_streams = ds;
-			return ds;
-		}
-	}
-	return NULL;
-}
-
-/* Remove seq from set, if it is there. */
-static bool seq_set_take(struct seq_set *set, uint64_t seq)
-{
-	unsigned int i;
-
-	for (i = 0; i < set->nr; i++) {
-		if (set->seq[i] == seq) {
-			set->seq[i] = set->seq[--set->nr];
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool seq_set_has(const struct seq_set *set, uint64_t seq)
-{
-	unsigned int i;
-
-	for (i = 0; i < set->nr; i++) {
-		if (set->seq[i] == seq) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static int seq_set_add(struct data_stream *ds, struct seq_set *set, uint64_t seq)
-{
-	if (set->nr == set->size) {
-		unsigned int size = set->size ? 2 * set->size : 4;
-		size_t more = (size - set->size) * sizeof(*set->seq);
-		uint64_t *p;
-
-		if (charge(ds->mem, &ds->charged, more) < 0) {
-			return -1;
-		}
-		p = realloc(set->seq, size * sizeof(*p));
-		if (!p) {
-			lh_mem_uncharge(ds->mem, more);
-			ds->charged -= more;
-			return -1;
-		}
-		set->seq = p;
-		set->size = size;
-	}
-	set->seq[set->nr++] = seq;
-	return 0;
-}
-
-/*
- * One half of packet seq of ds on its way to lttng-relayd, a data packet
- * or its SEND_INDEX: as lttng-relayd does (its index.c), it completes the
- * partial index the other half left, or leaves one, at most max of them.
- * A consumerd never sends a half twice.
- */
-static int half_arrives(struct data_stream *ds, uint64_t seq, struct seq_set *mine,
-		struct seq_set *other, unsigned int max, const char *what, const char *whats,
-		const char *other_what, char *err, size_t errlen)
-{
-	if (seq_set_take(other, seq)) {
-		return 0;
-	}
-	if (seq_set_has(mine, seq)) {
-		snprintf(err, errlen, "stream %" PRIu64 ": %s %" PRIu64 " sent twice before its %s",
-			ds->id, what, seq, other_what);
-		return -1;
-	}
-	if (mine->nr >= max) {
-		snprintf(err, errlen, "stream %" PRIu64 ": %u %s ahead of their %s (at most %u): the newest is net_seq_num %" PRIu64,
-			ds->id, mine->nr + 1, whats, other_what, max, seq);
-		return -1;
-	}
-	if (seq_set_add(ds, mine, seq) < 0) {
-		char what_of[64];
-
-		snprintf(what_of, sizeof(what_of), "the %s of stream %" PRIu64, whats, ds->id);
-		alloc_failed(ds->mem, what_of, err, errlen);
-		return -1;
-	}
-	return 0;
-}
-
-static int packet_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
-{
-	if (ds->snapshot) {
-		return 0;
-	}
-	return half_arrives(ds, seq, &ds->packets_ahead, &ds->indexes_ahead,
-		LH_MAX_PACKETS_AHEAD, "data packet", "data packets", "index", err, errlen);
-}
-
-static int index_arrives(struct data_stream *ds, uint64_t seq, char *err, size_t errlen)
-{
-	return half_arrives(ds, seq, &ds->indexes_ahead, &ds->packets_ahead,
-		LH_MAX_INDEXES_AHEAD, "index", "indexes", "data packet", err, errlen);
-}
-
-/* The stream's last packets may still be on the way: it stays known. */
-static void data_stream_close(struct lh_relay_vm_state *state, struct data_stream *ds)
-{
-	if (ds->closed_seq) {
-		return;
-	}
-	ds->owner = NULL;
-	ds->closed_seq = ++state->close_seq;
-	ds->port.closed = true;
-	state->nr_closed++;
-}
-
-/* Forget the oldest closed streams beyond as many as a VM may have open. */
-static void data_streams_evict(struct lh_relay_vm_state *state)
-{
-	while (state->nr_closed > state->limits.max_streams) {
-		struct data_stream **pp, **oldest = NULL, *ds;
-
-		for (pp = &state->data_streams; *pp; pp = &(*pp)->next) {
-			if ((*pp)->closed_seq &&
-					(!oldest || (*pp)->closed_seq < (*oldest)->closed_seq)) {
-				oldest = pp;
-			}
-		}
-		ds = *oldest;
-		*oldest = ds->next;
-		data_stream_free(ds);
-		state->nr_closed--;
-	}
 }
 
 static struct md_stream *md_stream_find(const struct relay_ctl *ctl, uint64_t id)
@@ -756,7 +339,7 @@ static int ctl_index(struct relay_ctl *ctl, uint64_t stream_id, const uint8_t *m
 		char *err, size_t errlen)
 {
 	const uint8_t *p = msg + LH_RELAYD_CTRL_HDR_LEN;
-	struct data_stream *ds = data_stream_find(ctl->state, stream_id);
+	struct data_stream *ds = lh_relay_data_stream_find(ctl->state, stream_id);
 
 	/* lttng-relayd would keep the indexes of a metadata stream forever. */
 	if (!ds) {
@@ -768,7 +351,7 @@ static int ctl_index(struct relay_ctl *ctl, uint64_t stream_id, const uint8_t *m
 	if (!lh_get_be64(p + SEND_INDEX_PACKET_SIZE_OFF)) {
 		return 0;
 	}
-	if (index_arrives(ds, lh_get_be64(p + SEND_INDEX_SEQ_OFF), err, errlen) < 0) {
+	if (lh_relay_index_arrives(ds, lh_get_be64(p + SEND_INDEX_SEQ_OFF), err, errlen) < 0) {
 		return -1;
 	}
 	index_discarded(ctl->state, ds, msg);
@@ -789,7 +372,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	size_t out_len;
 
 	if (lh_get_be32(msg + 16) != LH_RELAYD_SEND_METADATA && md_flush_all(ctl, out) < 0) {
-		alloc_failed(ctl->state->mem, "metadata", err, errlen);
+		lh_relay_alloc_failed(ctl->state->mem, "metadata", err, errlen);
 		return -1;
 	}
 	out_len = lh_buf_len(out);
@@ -819,10 +402,10 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		ctl->session_requested = true;
 		ctl->snapshot = msg[LH_RELAYD_CTRL_HDR_LEN + CREATE_SESSION_SNAPSHOT_OFF] != 0;
-		ctl->guest_hostname = charged_strdup(ctl->state->mem, &ctl->charged,
+		ctl->guest_hostname = lh_relay_charged_strdup(ctl->state->mem, &ctl->charged,
 			info.guest_hostname);
 		if (!ctl->guest_hostname) {
-			alloc_failed(ctl->state->mem, "a session", err, errlen);
+			lh_relay_alloc_failed(ctl->state->mem, "a session", err, errlen);
 			return -1;
 		}
 		break;
@@ -831,22 +414,22 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			return -1;
 		}
 		if (md_stream_from_add(ctl->state, msg, &act.added, err, errlen) < 0 ||
-				(!act.added && data_stream_from_add(ctl->state, msg,
+				(!act.added && lh_relay_data_stream_from_add(ctl->state, msg,
 					&act.data_added, err, errlen) < 0)) {
 			return -1;
 		}
 		break;
 	case LH_RELAYD_CLOSE_STREAM:
 		lh_relayd_owned_close_stream(owned, lh_relayd_msg_stream_ref(&info, 0));
-		ds = data_stream_find(ctl->state, lh_relayd_msg_stream_ref(&info, 0));
+		ds = lh_relay_data_stream_find(ctl->state, lh_relayd_msg_stream_ref(&info, 0));
 		if (ds) {
 			/* Its last frames may still be on their way through a data port. */
 			if (!ds->closed_seq) {
 				ds->port.last_seq = lh_get_be64(msg + LH_RELAYD_CTRL_HDR_LEN +
 					CLOSE_STREAM_LAST_SEQ_OFF);
 			}
-			data_stream_close(ctl->state, ds);
-			data_streams_evict(ctl->state);
+			lh_relay_data_stream_close(ctl->state, ds);
+			lh_relay_data_streams_evict(ctl->state);
 		}
 		if (md) {
 			/* Fresh probes for the final fix, done on the reply. */
@@ -869,7 +452,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			return -1;
 		}
 		if (md && md_rewrite(ctl, md, msg, len, out, out_len) < 0) {
-			alloc_failed(ctl->state->mem, "metadata", err, errlen);
+			lh_relay_alloc_failed(ctl->state->mem, "metadata", err, errlen);
 			return -1;
 		}
 		break;
@@ -890,7 +473,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	if (ctl->nr_pending == MAX_PENDING_REPLIES) {
 		snprintf(err, errlen, "more than %d commands awaiting a reply", MAX_PENDING_REPLIES);
 		md_stream_free(act.added);
-		data_stream_free(act.data_added);
+		lh_relay_data_stream_free(act.data_added);
 		/* Unlinked above: its connection's end will not find it. */
 		if (act.closed) {
 			md_stream_finish(ctl, act.closed);
@@ -934,7 +517,7 @@ static enum lh_filter_verdict ctl_check_peer(struct lh_mux_conn *conn,
 	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
 
 	if (lh_buf_append(&ctl->in, buf, len) < 0) {
-		alloc_failed(ctl->state->mem, "a control message", err, errlen);
+		lh_relay_alloc_failed(ctl->state->mem, "a control message", err, errlen);
 		return LH_FILTER_ERROR;
 	}
 	while (lh_buf_len(&ctl->in) >= LH_RELAYD_CTRL_HDR_LEN) {
@@ -1017,8 +600,8 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 				lh_relayd_owned_add_session(owned, info->id, ctl, err, errlen) < 0) {
 			return -1;
 		}
-		if (state_charge_owned(ctl->state) < 0) {
-			alloc_failed(ctl->state->mem, "a session", err, errlen);
+		if (lh_relay_state_charge_owned(ctl->state) < 0) {
+			lh_relay_alloc_failed(ctl->state->mem, "a session", err, errlen);
 			return -1;
 		}
 		if (info->ret_code == LH_RELAYD_RET_OK) {
@@ -1027,10 +610,10 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		/* The session's directory, relative to lttng-relayd's output. */
 		if (info->ret_code == LH_RELAYD_RET_OK && len > CREATE_SESSION_REPLY_LEN &&
 				!ctl->session_path) {
-			ctl->session_path = charged_strdup(ctl->state->mem, &ctl->charged,
+			ctl->session_path = lh_relay_charged_strdup(ctl->state->mem, &ctl->charged,
 				(const char *) reply + CREATE_SESSION_REPLY_LEN);
 			if (!ctl->session_path && lh_mem_account_exceeded(ctl->state->mem)) {
-				alloc_failed(ctl->state->mem, "a session", err, errlen);
+				lh_relay_alloc_failed(ctl->state->mem, "a session", err, errlen);
 				return -1;
 			}
 			if (!ctl->session_path) {
@@ -1043,8 +626,8 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 				lh_relayd_owned_add_stream(owned, info->id, ctl, err, errlen) < 0) {
 			return -1;
 		}
-		if (state_charge_owned(ctl->state) < 0) {
-			alloc_failed(ctl->state->mem, "a stream", err, errlen);
+		if (lh_relay_state_charge_owned(ctl->state) < 0) {
+			lh_relay_alloc_failed(ctl->state->mem, "a stream", err, errlen);
 			return -1;
 		}
 		if (act->added && info->ret_code == LH_RELAYD_RET_OK) {
@@ -1055,11 +638,11 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		/* Without its session's directory, its file cannot be found. */
 		if (act->data_added && info->ret_code == LH_RELAYD_RET_OK && ctl->session_path) {
-			act->data_added->session_path = charged_strdup(act->data_added->mem,
+			act->data_added->session_path = lh_relay_charged_strdup(act->data_added->mem,
 				&act->data_added->charged, ctl->session_path);
 			if (!act->data_added->session_path &&
 					lh_mem_account_exceeded(ctl->state->mem)) {
-				alloc_failed(ctl->state->mem, "a stream", err, errlen);
+				lh_relay_alloc_failed(ctl->state->mem, "a stream", err, errlen);
 				return -1;
 			}
 			if (!act->data_added->session_path) {
@@ -1091,7 +674,7 @@ static int ctl_reply(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		ctl->state->path[0] ? "/" : "", ctl->state->path);
 	if (lh_relayd_reply_rewrite_path(kind, reply, len, host_dir,
 			ctl->guest_hostname ? ctl->guest_hostname : ctl->state->hostname, out) < 0) {
-		alloc_failed(ctl->state->mem, "a relayd reply", err, errlen);
+		lh_relay_alloc_failed(ctl->state->mem, "a relayd reply", err, errlen);
 		return -1;
 	}
 	return 0;
@@ -1114,7 +697,7 @@ static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 	struct relay_ctl *ctl = lh_mux_conn_get_priv(conn);
 
 	if (lh_buf_append(&ctl->replies, buf, len) < 0) {
-		alloc_failed(ctl->state->mem, "a relayd reply", err, errlen);
+		lh_relay_alloc_failed(ctl->state->mem, "a relayd reply", err, errlen);
 		return LH_FILTER_ERROR;
 	}
 	while (ctl->nr_pending) {
@@ -1138,7 +721,7 @@ static enum lh_filter_verdict ctl_from_local(struct lh_mux_conn *conn,
 		}
 		/* A stream lttng-relayd refused is not followed. */
 		md_stream_free(ctl->pending_md[ctl->pending_head].added);
-		data_stream_free(ctl->pending_md[ctl->pending_head].data_added);
+		lh_relay_data_stream_free(ctl->pending_md[ctl->pending_head].data_added);
 		ctl->pending_md[ctl->pending_head] = (struct pending_md) { 0 };
 		lh_buf_consume(&ctl->replies, (size_t) n);
 		ctl->pending_head = (ctl->pending_head + 1) % MAX_PENDING_REPLIES;
@@ -1173,7 +756,7 @@ static void ctl_release(struct lh_mux_conn *conn)
 		struct pending_md *act = &ctl->pending_md[(ctl->pending_head + i) % MAX_PENDING_REPLIES];
 
 		md_stream_free(act->added);
-		data_stream_free(act->data_added);
+		lh_relay_data_stream_free(act->data_added);
 		if (act->closed) {
 			md_stream_finish(ctl, act->closed);
 			md_stream_free(act->closed);
@@ -1181,10 +764,10 @@ static void ctl_release(struct lh_mux_conn *conn)
 	}
 	for (ds = ctl->state->data_streams; ds; ds = ds->next) {
 		if (ds->owner == ctl) {
-			data_stream_close(ctl->state, ds);
+			lh_relay_data_stream_close(ctl->state, ds);
 		}
 	}
-	data_streams_evict(ctl->state);
+	lh_relay_data_streams_evict(ctl->state);
 	free(ctl->session_path);
 	free(ctl->guest_hostname);
 	lh_relayd_owned_release(ctl->state->owned, ctl);
@@ -1247,13 +830,13 @@ static enum lh_filter_verdict data_check_peer(struct lh_mux_conn *conn,
 			return LH_FILTER_ERROR;
 		}
 		/* lttng-relayd would index the packets of a metadata stream too. */
-		ds = data_stream_find(data->state, hdr.stream_id);
+		ds = lh_relay_data_stream_find(data->state, hdr.stream_id);
 		if (!ds) {
 			snprintf(err, errlen, "data packet on stream %" PRIu64 ", which is not a data stream",
 				hdr.stream_id);
 			return LH_FILTER_ERROR;
 		}
-		if (packet_arrives(ds, hdr.net_seq_num, err, errlen) < 0 ||
+		if (lh_relay_packet_arrives(ds, hdr.net_seq_num, err, errlen) < 0 ||
 				lh_vm_disk_charge(data->state->vm,
 					(uint64_t) hdr.data_size + hdr.padding_size, err, errlen) < 0) {
 			return LH_FILTER_ERROR;
@@ -1381,86 +964,3 @@ int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind 
 	return 0;
 }
 
-/*
- * A data port carries the frames of the channel's own VM: a nested VM's
- * consumerd writes to its own parent's ports, never to ours.
- */
-int lh_relay_port_frame_check(struct lh_relay_vm_state *state,
-		const struct lh_relayd_data_hdr *hdr, uint64_t *session_id,
-		char *err, size_t errlen)
-{
-	struct data_stream *ds = data_stream_find(state, hdr->stream_id);
-
-	if (!ds) {
-		if (lh_relayd_owned_has_stream(state->owned, hdr->stream_id)) {
-			snprintf(err, errlen, "frame for stream %" PRIu64 ", which is not a data stream",
-				hdr->stream_id);
-		} else {
-			snprintf(err, errlen, "frame for stream %" PRIu64 ", which this VM does not own",
-				hdr->stream_id);
-		}
-		return -1;
-	}
-	if (lh_port_stream_check(&ds->port, hdr->stream_id, hdr->net_seq_num, err, errlen) < 0 ||
-			packet_arrives(ds, hdr->net_seq_num, err, errlen) < 0 ||
-			lh_vm_disk_charge(state->vm, (uint64_t) hdr->data_size + hdr->padding_size,
-				err, errlen) < 0) {
-		return -1;
-	}
-	if (!ds->first_packet_size) {
-		ds->first_packet_size = (uint64_t) hdr->data_size + hdr->padding_size;
-	}
-	*session_id = ds->session_id;
-	return 0;
-}
-
-void lh_relay_port_frame_done(struct lh_relay_vm_state *state,
-		const struct lh_relayd_data_hdr *hdr)
-{
-	struct data_stream *ds = data_stream_find(state, hdr->stream_id);
-
-	state->stats->bytes_in += LH_RELAYD_DATA_HDR_LEN + (uint64_t) hdr->data_size;
-	state->stats->packets++;
-	if (ds) {
-		ds->port.seen = true;
-		ds->port.seq = hdr->net_seq_num;
-	}
-}
-
-void lh_relay_port_frame_cut(struct lh_relay_vm_state *state, uint64_t stream_id)
-{
-	struct data_stream *cut = data_stream_find(state, stream_id), *ds;
-	struct lh_relay_trim_stream stream;
-
-	if (!cut) {
-		return;
-	}
-	for (ds = state->data_streams; ds; ds = ds->next) {
-		if (ds->session_id == cut->session_id) {
-			ds->port.cut = true;
-		}
-	}
-	stream = (struct lh_relay_trim_stream) {
-		.vm_name = state->vm_name,
-		.session_path = cut->session_path,
-		.pathname = cut->pathname,
-		.channel_name = cut->channel_name,
-		.first_packet_size = cut->first_packet_size,
-	};
-	lh_relay_trim_schedule(&stream);
-}
-
-bool lh_relay_port_session_live(const struct lh_relay_vm_state *state, uint64_t session_id)
-{
-	const struct data_stream *ds;
-
-	if (lh_relayd_owned_has_session(state->owned, session_id)) {
-		return true;
-	}
-	for (ds = state->data_streams; ds; ds = ds->next) {
-		if (ds->session_id == session_id && lh_port_stream_awaited(&ds->port)) {
-			return true;
-		}
-	}
-	return false;
-}

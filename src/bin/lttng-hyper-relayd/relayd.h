@@ -6,10 +6,13 @@
  * vm.c: one struct lh_vm per --vm, its channel (listen or connect,
  *       reconnect) and its mux; opens the connections to lttng-relayd.
  * filter.c: the relayd protocol filter for the connections of one VM
- *       channel: parses, checks and rewrites control messages, checks data
- *       headers, and tracks which sessions and streams the VM owns.
+ *       channel: parses, checks and rewrites control messages, and checks
+ *       data headers.
+ * vm-state.c: what the relay records of a VM's relayd traffic: the
+ *       sessions and streams it owns, its data streams' partial indexes,
+ *       and what these records cost its memory account (vm-state.h).
  * data-port.c: a VM's data ports (--vm-data): relayd data frames straight
- *       from the guest's lttng-consumerd, checked against what filter.c
+ *       from the guest's lttng-consumerd, checked against what vm-state.c
  *       knows of the VM's streams and written to lttng-relayd.
  * disk.c: what a VM's traces take on disk, against --max-disk.
  */

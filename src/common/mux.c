@@ -2293,6 +2293,22 @@ void lh_mux_conn_set_waiting(struct lh_mux_conn *conn, bool waiting)
 	conn->waiting = waiting;
 }
 
+void lh_mux_reset_conns(struct lh_mux *mux, bool (*match)(struct lh_mux_conn *conn, void *arg),
+		void *arg, enum lttng_hyper_reset_reason reason)
+{
+	struct lh_mux_conn *conn, *next;
+
+	mux_enter(mux);
+	/* A reset conn leaves the list, and the one after it stays. */
+	for (conn = mux->conns; conn && !mux_stopped(mux); conn = next) {
+		next = conn->next;
+		if (conn->fd >= 0 && match(conn, arg)) {
+			conn_reset(conn, reason);
+		}
+	}
+	mux_leave(mux, false);
+}
+
 void lh_mux_conn_reset(struct lh_mux_conn *conn, enum lttng_hyper_reset_reason reason)
 {
 	struct lh_mux *mux = conn->mux;

@@ -215,5 +215,8 @@ int lh_mux_conn_queue_local(struct lh_mux_conn *conn, const void *buf, size_t le
 void lh_mux_conn_set_waiting(struct lh_mux_conn *conn, bool waiting);
 /* Abort a connection: RESET to the peer, local fd closed. */
 void lh_mux_conn_reset(struct lh_mux_conn *conn, enum lttng_hyper_reset_reason reason);
+/* Abort every connection for which match() is true. */
+void lh_mux_reset_conns(struct lh_mux *mux, bool (*match)(struct lh_mux_conn *conn, void *arg),
+		void *arg, enum lttng_hyper_reset_reason reason);
 
 #endif /* LH_COMMON_MUX_H */

@@ -117,10 +117,10 @@ entries()
 		paste -s -d ' '
 }
 
-# 16 fixed, 10 per level, 4 per attack, 6 for the bans, 3 for the limit,
-# 7 in the end.
+# 16 fixed, 10 per level, 4 per attack, 3 for the memory, 6 for the bans,
+# 3 for the limit, 7 in the end.
 ATTACK_COUNT=22
-lh_init $((16 + 10 * ${#LEVELS[@]} + 4 * ATTACK_COUNT + 6 + 3 + 7))
+lh_init $((16 + 10 * ${#LEVELS[@]} + 4 * ATTACK_COUNT + 3 + 6 + 3 + 7))
 lh_pick_ports 3
 FLAGS=$LH_TMP/flags
 mkdir -p "$FLAGS" "$LH_TMP/attacks" || bail_out "mkdir in $LH_TMP failed"
@@ -425,6 +425,20 @@ for entry in "${ATTACKS[@]}"; do
 	check_untouched "$LH_WHAT"
 	check_contained "$LH_WHAT" "$LH_TARGET"
 done
+
+# A VM of evil's that makes the relay hold 16 control messages of 16 MiB
+# in part: past the channel's --max-memory (256 MiB), it is shut out
+# with all of its connections, so that what they held does not stay on
+# l1's account, and l1 and l2 trace on.
+hostile -p a12 -n 16 -d 1000 partial-control
+grep -q '^result: 16 of 16 conns ended by peer, the channel open' "$OUT"
+ok $? "partial-control from l1/evil/a12: every one of its connections reset: $(outcome)" ||
+	diag "$(cat "$OUT")"
+new_relay_log | grep -qE "\[vm=l1\] conn [0-9]+ \(control\) reset: nested VM l1/evil/a12: a control message: over --max-memory 268435456" &&
+	new_relay_log | grep -qE "\[vm=l1\] nested VM l1/evil/a12: its connections.* are refused"
+ok $? "partial-control: the relay logged the memory limit and shut l1/evil/a12 out" ||
+	diag "new relay log lines: $(new_relay_log | grep -v Debug | tail -n 5)"
+check_untouched partial-control
 
 # A VM shut out stays out, and so do the VMs it says it runs: it names them.
 hostile -r -p a1 benign

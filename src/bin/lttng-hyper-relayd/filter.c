@@ -922,6 +922,19 @@ static const struct lh_mux_filter data_filter = {
 	.peer_skipped = data_peer_skipped,
 };
 
+struct lh_relay_vm_state *lh_relay_filter_state(const struct lh_mux_conn *conn)
+{
+	void *priv = lh_mux_conn_get_priv(conn);
+
+	if (!priv) {
+		return NULL;
+	}
+	if (lh_mux_conn_kind(conn) == LTTNG_HYPER_CONN_CONTROL) {
+		return ((struct relay_ctl *) priv)->state;
+	}
+	return ((struct relay_data *) priv)->state;
+}
+
 int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind kind,
 		struct lh_relay_vm_state *state)
 {

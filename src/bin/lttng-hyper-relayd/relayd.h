@@ -84,6 +84,8 @@ void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state);
  */
 int lh_relay_filter_attach(struct lh_mux_conn *conn, enum lttng_hyper_conn_kind kind,
 		struct lh_relay_vm_state *state);
+/* The state a connection's filter serves; NULL for a connection without one. */
+struct lh_relay_vm_state *lh_relay_filter_state(const struct lh_mux_conn *conn);
 
 /*
  * The frames of a data port, against the data streams the VM (not one

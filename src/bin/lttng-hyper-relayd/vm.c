@@ -67,6 +67,8 @@ struct lh_vm {
 	/* What their traces take on disk (--max-disk), and the drop it may call for. */
 	struct lh_disk_quota disk;
 	struct lh_timer *disk_drop;
+	/* Resets the open connections of the VMs just banned, from the loop. */
+	struct lh_timer *ban_reset;
 };
 
 static void close_fd(struct lh_vm *vm, int fd, const char *what)
@@ -345,6 +347,41 @@ void lh_vm_clock_burst(const struct lh_vm *vm)
 	}
 }
 
+/* A connection of a banned VM, or of a VM below one. */
+static bool conn_banned(struct lh_mux_conn *conn, void *arg)
+{
+	const struct lh_relay_vm_state *state = lh_relay_filter_state(conn);
+	const struct lh_vm *vm = arg;
+	unsigned int i, j;
+
+	for (i = 0; i < vm->nr_vms; i++) {
+		if (!state || vm->vms[i].state != state || !vm->vms[i].path[0]) {
+			continue;
+		}
+		for (j = 0; j < vm->nr_vms; j++) {
+			if (vm->vms[j].banned && path_within(vm->vms[i].path, vm->vms[j].path)) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * What a banned VM holds goes with its open connections, which would
+ * otherwise keep their partial messages on the channel's account.
+ */
+static void ban_reset_cb(struct lh_timer *timer, void *arg)
+{
+	struct lh_vm *vm = arg;
+	struct lh_mux *mux = lh_vm_channel_mux(vm->vc);
+
+	vm->ban_reset = NULL;
+	if (mux) {
+		lh_mux_reset_conns(mux, conn_banned, vm, LTTNG_HYPER_RESET_PROTOCOL);
+	}
+}
+
 void lh_vm_ban(struct lh_vm *vm, const char *path)
 {
 	struct nested_vm *n = nested_find(vm, path);
@@ -353,6 +390,10 @@ void lh_vm_ban(struct lh_vm *vm, const char *path)
 		WARN_CTX(lh_vm_channel_log_ctx(vm->vc), "nested VM %s/%s: its connections, and those of the VMs it runs, are refused from now on",
 			vm->cfg.name, path);
 		n->banned = true;
+		/* Not from here: the filter that called is in the middle of one of them. */
+		if (!vm->ban_reset) {
+			vm->ban_reset = lh_loop_timer(vm->loop, 0, ban_reset_cb, vm);
+		}
 	}
 }
 
@@ -578,6 +619,9 @@ void lh_vm_destroy(struct lh_vm *vm)
 	lh_vm_channel_destroy(vm->vc);
 	if (vm->disk_drop) {
 		lh_timer_cancel(vm->disk_drop);
+	}
+	if (vm->ban_reset) {
+		lh_timer_cancel(vm->ban_reset);
 	}
 	free(vm);
 }

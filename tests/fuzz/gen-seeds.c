@@ -204,6 +204,8 @@ static void seeds_frame(void)
 	n = lttng_hyper_u32_encode(LTTNG_HYPER_RESET_PROTOCOL, body);
 	frame(&s, LTTNG_HYPER_FRAME_RESET, 3, NULL, body, n);
 	write_seed("frame", "guest-session", &s);
+	/* The channel target's first byte picks a memory limit: the larger, 0. */
+	write_seed("channel", "guest-session", &s);
 }
 
 /* --- relayd_msg_2_1x: tests/unit/test_relayd_msg.c ----------------------- */

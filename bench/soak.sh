@@ -38,6 +38,11 @@
 #     while the peaks come and go with the messages in flight (the relay
 #     holds a metadata-hold attack's 15 MiB message for a moment; it
 #     gives such buffers back to the system once freed, see its main.c);
+#   - rss-bound: the relay's highest RSS stays within its RSS before the
+#     first role came, HOSTILE times --max-memory (MAX_MEMORY, 64 MiB: the
+#     relay is started with it) and 64 MiB for the honest roles' traffic:
+#     partial-control has each hostile role make the relay hold all it
+#     may;
 #   - fds-baseline: once every role has ended, the relay holds as many
 #     fds as before the first role came (waited for up to 30 s);
 #     lttng-relayd's count is reported beside it;
@@ -66,6 +71,10 @@ RESTART=
 RESULTS=
 # Seconds between two attacks of one hostile role.
 ATTACK_PAUSE=0.2
+# The relay's --max-memory, which partial-control fills for each hostile role.
+MAX_MEMORY=$((64 << 20))
+# What the honest roles' traffic may add to the relay's RSS (rss-bound).
+HONEST_RSS_KIB=$((64 << 10))
 
 usage()
 {
@@ -130,7 +139,7 @@ MODES=(benign hostname garbage bad-magic oversized truncated unknown-type reserv
 	reserved-field bad-open data-unopened nested-path session-name base-path chunk-name
 	stream-path stream-channel huge-control unknown-command truncated-create
 	foreign-data-pending foreign-close-stream foreign-metadata foreign-data no-index
-	conn-flood flood metadata-hold)
+	conn-flood flood metadata-hold partial-control)
 # A role runs for the whole soak: no step of it may be cut short.
 LH_GUEST_TIMEOUT=$((DURATION + 300))
 
@@ -216,6 +225,7 @@ hostile_loop()
 			benign) opts=(-t 500) ;;
 			flood) opts=(-t 10000 -d 1000 -b $((8 << 20))) ;;
 			metadata-hold) opts=(-t 10000 -b $((15 << 20))) ;;
+			partial-control) opts=(-t 10000 -n 16 -d 500) ;;
 			*) opts=(-t 10000) ;;
 			esac
 			n=$((n + 1))
@@ -382,7 +392,8 @@ done
 for ((i = 1; i <= HOSTILE; i++)); do
 	vm_args+=(--vm "hostile-$i=unix-listen:$LH_TMP/hostile-$i.sock")
 done
-lh_relay_start soak "${vm_args[@]}" || bail_out "lttng-hyper-relayd did not start"
+lh_relay_start soak --max-memory "$MAX_MEMORY" "${vm_args[@]}" ||
+	bail_out "lttng-hyper-relayd did not start"
 RELAY_PID=$(lh_relay_pid soak)
 RELAY_LOG=$LH_TMP/relay-soak.log
 lh_wait_for 10 relayd_pid "$RELAY_PID" >/dev/null || bail_out "no lttng-relayd under the relay"
@@ -390,6 +401,7 @@ RELAYD_PID=$(relayd_pid "$RELAY_PID")
 sleep 1
 BASE_FDS=$(fd_count "$RELAY_PID")
 BASE_RELAYD_FDS=$(fd_count "$RELAYD_PID")
+BASE_RSS=$(rss_kib "$RELAY_PID")
 # fds_list FILE: what the relay and lttng-relayd hold open, into FILE.
 fds_list()
 {
@@ -568,6 +580,11 @@ read -r _ dfd_min dfd_med dfd_max dfd_q1 dfd_q4 < <(series 11)
 # peaks are messages in flight).
 awk -v a="$flo_q1" -v b="$flo_q4" 'BEGIN { exit !(a > 0 && (b <= 1.25 * a || b <= a + 8192)) }'
 check rss-flat $? "relay RSS floor: median $flo_q1 KiB over the first quarter, $flo_q4 KiB over the last ($(awk -v a="$flo_q1" -v b="$flo_q4" 'BEGIN { r = a > 0 ? b / a : 0; printf "%.2fx", r }'); bound 1.25x or +8192 KiB); RSS at the samples: $rss_q1 then $rss_q4 KiB"
+
+# rss-bound
+rss_bound=$((BASE_RSS + HOSTILE * MAX_MEMORY / 1024 + HONEST_RSS_KIB))
+[ -n "$pk_max" ] && [ "$pk_max" -le "$rss_bound" ]
+check rss-bound $? "relay RSS at most $pk_max KiB (before the roles: $BASE_RSS KiB; bound $rss_bound KiB: that, $HOSTILE x --max-memory $((MAX_MEMORY >> 20)) MiB and $((HONEST_RSS_KIB >> 10)) MiB for the honest roles)"
 
 # fds-baseline
 # lttng-relayd's own count is reported, not judged: it is not ours, and

@@ -11,7 +11,7 @@
 
 SOAK=$top_srcdir/bench/soak.sh
 SOAK_SECONDS=${LH_SOAK_SECONDS:-60}
-CHECKS=(honest relay-alive relayd-not-restarted rss-flat fds-baseline attacks)
+CHECKS=(honest relay-alive relayd-not-restarted rss-flat rss-bound fds-baseline attacks)
 
 lh_require "$top_builddir/tests/utils/hostile-guest"
 lh_init $((1 + ${#CHECKS[@]}))

@@ -62,6 +62,7 @@ struct lh_mux {
 struct lh_mux_conn {
 	struct lh_mux *mux;
 	uint32_t id;
+	enum lttng_hyper_conn_kind kind;
 	void *priv;
 	const struct lh_mux_filter *filter;
 	bool waiting;
@@ -80,6 +81,11 @@ struct lh_mux *lh_mux_conn_mux(const struct lh_mux_conn *conn)
 uint32_t lh_mux_conn_id(const struct lh_mux_conn *conn)
 {
 	return conn->id;
+}
+
+enum lttng_hyper_conn_kind lh_mux_conn_kind(const struct lh_mux_conn *conn)
+{
+	return conn->kind;
 }
 
 void lh_mux_conn_set_filter(struct lh_mux_conn *conn, const struct lh_mux_filter *filter)
@@ -611,6 +617,7 @@ static struct lh_mux_conn *slot_conn(struct slot *s)
 	FUZZ_CHECK(s->conn, "out of memory");
 	s->conn->mux = &v->vm->mux;
 	s->conn->id = ++next_conn_id;
+	s->conn->kind = s->kind;
 	FUZZ_CHECK(lh_relay_filter_attach(s->conn, s->kind, v->state) == 0, "attach failed");
 	FUZZ_CHECK(s->conn->filter && s->conn->filter->from_peer, "no filter attached");
 	return s->conn;

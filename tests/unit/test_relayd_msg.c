@@ -15,6 +15,7 @@
 #include "common/buffer.h"
 #include "common/bytes.h"
 #include "common/relayd-msg.h"
+#include "common/relayd-owned.h"
 #include "tests/utils/tap.h"
 
 #define VM_NAME		"guest1"

@@ -29,6 +29,7 @@
 #include "common/defaults.h"
 #include "common/log.h"
 #include "common/relayd-msg.h"
+#include "common/relayd-owned.h"
 #include "relayd.h"
 #include "vm-state.h"
 

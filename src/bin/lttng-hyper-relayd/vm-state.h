@@ -17,6 +17,7 @@
 #include "common/mem-account.h"
 #include "common/port-frame.h"
 #include "common/relayd-msg.h"
+#include "common/relayd-owned.h"
 #include "relayd.h"
 
 /* ADD_STREAM's fixed part (struct lttcomm_relayd_add_stream_2_11), then its names. */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The lttng-relayd protocol, 2.11 to 2.13 (src/common/relayd-msg.h).
+ * The lttng-relayd protocol, 2.11 to 2.15 (src/common/relayd-msg.h).
  *
- * Layouts and replies follow what lttng-tools 2.13's client
- * (src/common/relayd/relayd.c) sends and reads, and what its
- * lttng-relayd accepts. Every length is checked exactly: a message that
+ * Layouts and replies follow what lttng-tools 2.13 to 2.16's client
+ * (src/common/relayd/relayd.c[pp]) sends and reads, and what its
+ * lttng-relayd accepts. lttng 2.14 speaks minor 14, 2.15 and 2.16 both
+ * speak 15; only CREATE_SESSION changed between 2.13 and 2.16. Every length is checked exactly: a message that
  * lttng-tools would not send is refused, even where lttng-relayd would
  * tolerate it. Wire integers are read byte by byte; no struct is cast
  * over guest bytes.
@@ -28,18 +29,29 @@
 #define RELAYD_PATH_MAX			4096	/* LTTNG_PATH_MAX */
 #define RELAYD_STREAM_NAME_MAX		264	/* DEFAULT_STREAM_NAME_LEN */
 
-/* struct lttcomm_relayd_create_session_2_11, before its names. */
+/*
+ * struct lttcomm_relayd_create_session_2_11, before its names; from
+ * minor 15 (lttcomm_relayd_create_session_2_15), a u32 trace_format
+ * follows the same 59 bytes.
+ */
 #define CS_OFF_SESSION_NAME_LEN		0
 #define CS_OFF_HOSTNAME_LEN		4
 #define CS_OFF_BASE_PATH_LEN		8
 #define CS_OFF_NAME_HAS_TIME		17
 #define CS_OFF_UUID			18
 #define CS_OFF_CREATION_TIME		42
-#define CS_FIXED_LEN			59
+#define CS_FIXED_LEN_2_11		59
+#define CS_OFF_TRACE_FORMAT		59
+#define CS_FIXED_LEN_2_15		63
+/* enum lttng_trace_format as sent (DEFAULT is resolved before). */
+#define CS_TRACE_FORMAT_CTF_1_8		1
+#define CS_TRACE_FORMAT_CTF_2		2
 
 /* struct lttcomm_relayd_add_stream_2_11, before its names. */
 #define AS_OFF_CHANNEL_NAME_LEN		0
 #define AS_OFF_PATHNAME_LEN		4
+#define AS_OFF_TRACEFILE_SIZE		8
+#define AS_OFF_TRACEFILE_COUNT		16
 #define AS_FIXED_LEN			32
 
 /* struct lttcomm_relayd_create_trace_chunk, before its name. */
@@ -507,31 +519,47 @@ static int check_create_session(struct msg_check *c)
 {
 	const uint8_t *p = c->payload;
 	const uint8_t *name, *host, *base;
-	uint32_t name_len, host_len, base_len;
-	uint8_t fixed[CS_FIXED_LEN];
+	uint32_t name_len, host_len, base_len, format;
+	/* lttng-relayd reads the layout of the negotiated minor. */
+	size_t fixed_len = c->ctx->minor >= LH_RELAYD_MINOR_CTF2 ?
+		CS_FIXED_LEN_2_15 : CS_FIXED_LEN_2_11;
+	uint8_t fixed[CS_FIXED_LEN_2_15];
 	char nested[RELAYD_PATH_MAX];
 	uint64_t expected;
 	size_t vm_len;
 	bool nil = true;
 	int i, ret;
 
-	if (c->len < CS_FIXED_LEN) {
-		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
-			c->name, c->len, CS_FIXED_LEN);
+	if (c->len < fixed_len) {
+		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %zu",
+			c->name, c->len, fixed_len);
 		return -1;
 	}
 	name_len = lh_get_be32(p + CS_OFF_SESSION_NAME_LEN);
 	host_len = lh_get_be32(p + CS_OFF_HOSTNAME_LEN);
 	base_len = lh_get_be32(p + CS_OFF_BASE_PATH_LEN);
-	expected = (uint64_t) CS_FIXED_LEN + name_len + host_len + base_len;
+	expected = (uint64_t) fixed_len + name_len + host_len + base_len;
 	if (c->len != expected) {
 		set_err(c->err, c->errlen,
-			"%s: payload of %zu bytes does not match its declared lengths (%d + %" PRIu32
+			"%s: payload of %zu bytes does not match its declared lengths (%zu + %" PRIu32
 			" + %" PRIu32 " + %" PRIu32 ")",
-			c->name, c->len, CS_FIXED_LEN, name_len, host_len, base_len);
+			c->name, c->len, fixed_len, name_len, host_len, base_len);
 		return -1;
 	}
-	name = p + CS_FIXED_LEN;
+	c->info->trace_format = LH_RELAYD_CTF_1_8;
+	if (fixed_len == CS_FIXED_LEN_2_15) {
+		format = lh_get_be32(p + CS_OFF_TRACE_FORMAT);
+		if (format != CS_TRACE_FORMAT_CTF_1_8 && format != CS_TRACE_FORMAT_CTF_2) {
+			set_err(c->err, c->errlen, "%s: trace format %" PRIu32
+				" is neither CTF 1.8 (%d) nor CTF 2 (%d)", c->name, format,
+				CS_TRACE_FORMAT_CTF_1_8, CS_TRACE_FORMAT_CTF_2);
+			return -1;
+		}
+		if (format == CS_TRACE_FORMAT_CTF_2) {
+			c->info->trace_format = LH_RELAYD_CTF_2;
+		}
+	}
+	name = p + fixed_len;
 	host = name + name_len;
 	base = host + host_len;
 	if (check_string(c, "session_name", name, name_len, RELAYD_NAME_MAX, false) < 0 ||
@@ -545,7 +573,7 @@ static int check_create_session(struct msg_check *c)
 		return -1;
 	}
 
-	memcpy(fixed, p, CS_FIXED_LEN);
+	memcpy(fixed, p, fixed_len);
 	for (i = 0; i < LH_RELAYD_UUID_LEN; i++) {
 		if (fixed[CS_OFF_UUID + i]) {
 			nil = false;
@@ -571,8 +599,8 @@ static int check_create_session(struct msg_check *c)
 	c->info->guest_hostname = (const char *) host;
 	vm_len = strlen(c->ctx->hostname) + 1;
 	lh_put_be32(fixed + CS_OFF_HOSTNAME_LEN, (uint32_t) vm_len);
-	if (emit_header(c, (uint64_t) CS_FIXED_LEN + name_len + vm_len + base_len) < 0 ||
-			emit_bytes(c, fixed, sizeof(fixed)) < 0 ||
+	if (emit_header(c, (uint64_t) fixed_len + name_len + vm_len + base_len) < 0 ||
+			emit_bytes(c, fixed, fixed_len) < 0 ||
 			emit_bytes(c, name, name_len) < 0 ||
 			emit_bytes(c, c->ctx->hostname, vm_len) < 0 ||
 			emit_bytes(c, base, base_len) < 0) {
@@ -586,7 +614,7 @@ static int check_add_stream(struct msg_check *c)
 	const uint8_t *p = c->payload;
 	const uint8_t *channel, *path;
 	uint32_t channel_len, path_len;
-	uint64_t expected;
+	uint64_t expected, tracefile_size, tracefile_count;
 
 	if (c->len < AS_FIXED_LEN) {
 		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
@@ -616,6 +644,24 @@ static int check_add_stream(struct msg_check *c)
 	if (!strcmp((const char *) channel, LH_SYNC_FILE_NAME)) {
 		set_err(c->err, c->errlen, "%s: channel_name \"%s\" is the relay's own file",
 			c->name, LH_SYNC_FILE_NAME);
+		return -1;
+	}
+	/*
+	 * lttng-relayd up to 2.15 takes the next file's index modulo the
+	 * count (SIGFPE when a size comes with no count: 2.16 refuses it),
+	 * and every version allocates and writes 16 bytes per file counted.
+	 */
+	tracefile_size = lh_get_be64(p + AS_OFF_TRACEFILE_SIZE);
+	tracefile_count = lh_get_be64(p + AS_OFF_TRACEFILE_COUNT);
+	if (tracefile_size && !tracefile_count) {
+		set_err(c->err, c->errlen,
+			"%s: tracefile_size %" PRIu64 " with tracefile_count 0 would crash lttng-relayd before 2.16; give the channel --tracefile-count too",
+			c->name, tracefile_size);
+		return -1;
+	}
+	if (tracefile_count > LH_RELAYD_MAX_TRACEFILE_COUNT) {
+		set_err(c->err, c->errlen, "%s: tracefile_count %" PRIu64 " exceeds %u",
+			c->name, tracefile_count, LH_RELAYD_MAX_TRACEFILE_COUNT);
 		return -1;
 	}
 	return emit_verbatim(c);

@@ -6,7 +6,8 @@
  * control connection (commands and replies) and a data connection (trace
  * packets, no replies). The host relay sits between an untrusted guest
  * and a real lttng-relayd: it checks every control message of protocol
- * 2.11 to 2.13 against the layouts lttng-tools 2.13 sends, rewrites what
+ * 2.11 to 2.15 against the layouts lttng-tools 2.13 to 2.16 send (2.16
+ * still speaks 2.15), rewrites what
  * must not come from the guest (the hostname, the session daemon UUID),
  * and learns from the replies which sessions and streams belong to the
  * guest. Nothing here does I/O; filter.c drives it.
@@ -23,12 +24,26 @@
 
 #include "common/buffer.h"
 
-/* Protocol versions accepted: 2.11 (trace chunks) to 2.13. */
+/* Protocol versions accepted: 2.11 (trace chunks) to 2.15 (lttng 2.15, 2.16). */
 #define LH_RELAYD_MAJOR			2
 #define LH_RELAYD_MINOR_MIN		11
-#define LH_RELAYD_MINOR_MAX		13
-/* The first minor whose sessions may be CTF 2 (lttng 2.15). */
+#define LH_RELAYD_MINOR_MAX		15
+/*
+ * The first minor whose sessions may be CTF 2 (lttng 2.15): its
+ * CREATE_SESSION carries the trace format.
+ */
 #define LH_RELAYD_MINOR_CTF2		15
+
+/*
+ * Most trace files per stream (ADD_STREAM's tracefile_count):
+ * lttng-relayd allocates 16 bytes for each, at once.
+ */
+#define LH_RELAYD_MAX_TRACEFILE_COUNT	65536
+
+enum lh_relayd_trace_format {
+	LH_RELAYD_CTF_1_8,
+	LH_RELAYD_CTF_2,
+};
 
 /* enum lttcomm_relayd_command */
 enum lh_relayd_cmd {
@@ -150,6 +165,8 @@ struct lh_relayd_msg_info {
 	 * message given to lh_relayd_msg_filter(), valid while it lives).
 	 */
 	const char *guest_hostname;
+	/* CREATE_SESSION: CTF 1.8 below minor 15, else what it says. */
+	enum lh_relayd_trace_format trace_format;
 	/* BEGIN/END_DATA_PENDING: the relay session it names. */
 	bool has_session_ref;
 	uint64_t session_ref;
@@ -215,8 +232,8 @@ int lh_relayd_reply_rewrite_path(enum lh_relayd_reply kind, const uint8_t *reply
 
 /*
  * VERSION reply: check lttng-relayd's version against the minor we
- * forwarded and set the negotiated minor, min(forwarded, relayd's, 13),
- * and the minor to show the guest, min(relayd's, 13), so both ends pick
+ * forwarded and set the negotiated minor, min(forwarded, relayd's, 15),
+ * and the minor to show the guest, min(relayd's, 15), so both ends pick
  * the same. Returns 0 or -1 with err.
  */
 int lh_relayd_version_negotiate(uint32_t forwarded_minor,

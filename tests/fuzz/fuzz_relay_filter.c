@@ -4,13 +4,13 @@
  * (src/bin/lttng-hyper-relayd/filter.c), driven without sockets. The mux
  * connections it filters and the VMs it reports to (mux.c, vm.c) are
  * stand-ins here; lttng-relayd is played by this target, which answers
- * what the filter forwards as lttng-relayd 2.11 to 2.13 would, handing
+ * what the filter forwards as lttng-relayd 2.11 to 2.15 would, handing
  * out sequential session and stream ids shared by every VM.
  *
  * Two channels: VM guest1, with its nested VM guest1/l2, and VM guest2.
  * Six connection slots: a control and a data connection for each of
- * guest1, l2 and guest2. The input is a flags byte (bits 0-1: the minor
- * lttng-relayd speaks, 11 + n % 3) then operations, each a byte: its low
+ * guest1, l2 and guest2. The input is a flags byte (the minor
+ * lttng-relayd speaks, 11 + n % 5) then operations, each a byte: its low
  * 3 bits the operation, the rest the slot (modulo 6):
  *   0 guest bytes: u16 length (12 bits; bit 15 on a data connection:
  *     let the mux move what the filter says it may skip), the bytes;
@@ -305,6 +305,8 @@ struct slot {
 	bool raw;			/* raw bytes were sent: replies no longer match */
 	bool has_session;
 	uint64_t session_id;
+	/* The minor this connection negotiated; 0 before VERSION. */
+	uint32_t minor;
 	uint8_t hdr[LH_RELAYD_DATA_HDR_LEN];
 	size_t hdr_have;
 	uint64_t to_skip;
@@ -351,12 +353,16 @@ static void relayd_create_session(struct slot *s, const uint8_t *p, size_t len)
 	const struct vstate *v = &vstates[s->vs];
 	uint32_t name_len = lh_get_be32(p), host_len = lh_get_be32(p + 4);
 	uint32_t base_len = lh_get_be32(p + 8);
-	const char *host = (const char *) p + 59 + name_len;
+	/* From 2.15, a u32 trace format (1 or 2) follows the 2.11 layout's 59 bytes. */
+	size_t fixed = s->minor >= LH_RELAYD_MINOR_CTF2 ? 63 : 59;
+	const char *host = (const char *) p + fixed + name_len;
 	const char *base = host + host_len;
 	char path[64];
 
-	FUZZ_CHECK(len >= 59 && len == 59ULL + name_len + host_len + base_len,
-		"CREATE_SESSION of %zu bytes forwarded", len);
+	FUZZ_CHECK(len >= fixed && len == fixed + (uint64_t) name_len + host_len + base_len,
+		"CREATE_SESSION of %zu bytes forwarded at minor %" PRIu32, len, s->minor);
+	FUZZ_CHECK(fixed == 59 || lh_get_be32(p + 59) == 1 || lh_get_be32(p + 59) == 2,
+		"CREATE_SESSION with trace format %" PRIu32, lh_get_be32(p + 59));
 	FUZZ_CHECK(host_len == strlen(v->name) + 1 && !memcmp(host, v->name, host_len),
 		"CREATE_SESSION with a hostname not the VM's");
 	if (v->path[0]) {
@@ -426,7 +432,9 @@ static void relayd_ctl_msg(struct slot *s, const struct lh_relayd_ctrl_hdr *hdr,
 	switch (hdr->cmd) {
 	case LH_RELAYD_VERSION:
 		FUZZ_CHECK(len == 8 && lh_get_be32(p) == 2 && lh_get_be32(p + 4) >= 11 &&
-			lh_get_be32(p + 4) <= 13, "VERSION forwarded as %zu bytes", len);
+			lh_get_be32(p + 4) <= LH_RELAYD_MINOR_MAX, "VERSION forwarded as %zu bytes",
+			len);
+		s->minor = lh_get_be32(p + 4) < relayd_minor ? lh_get_be32(p + 4) : relayd_minor;
 		put32(&s->replies, 2);
 		put32(&s->replies, relayd_minor);
 		return;
@@ -560,6 +568,7 @@ static void slot_reset_relayd(struct slot *s)
 	lh_buf_reset(&s->replies);
 	s->raw = false;
 	s->has_session = false;
+	s->minor = 0;
 	s->hdr_have = 0;
 	s->to_skip = 0;
 }
@@ -791,7 +800,8 @@ static void put_metadata(struct lh_buf *m, struct fuzz_in *in)
 	}
 }
 
-static void build_command(struct lh_buf *m, struct fuzz_in *in)
+/* A command for a connection of protocol minor (0: not negotiated yet, any). */
+static void build_command(struct lh_buf *m, struct fuzz_in *in, uint32_t minor)
 {
 	static const char *const names[] = { "auto-20240101-120000", "s", "my-session" };
 	static const char *const hosts[] = { "guest-host", "h" };
@@ -819,7 +829,7 @@ static void build_command(struct lh_buf *m, struct fuzz_in *in)
 	switch (cmd) {
 	case LH_RELAYD_VERSION:
 		put32(m, 2);
-		put32(m, 11 + fuzz_u8(in) % 4);
+		put32(m, 11 + fuzz_u8(in) % 6);
 		break;
 	case LH_RELAYD_CREATE_SESSION:
 		lens = lh_buf_len(m);
@@ -838,6 +848,9 @@ static void build_command(struct lh_buf *m, struct fuzz_in *in)
 		put64(m, 1700000000);
 		FUZZ_CHECK(lh_buf_append(m, "\1", 1) == 0, "out of memory");
 		put64(m, 0);
+		if (minor >= LH_RELAYD_MINOR_CTF2) {
+			put32(m, 1 + fuzz_u8(in) % 2);	/* trace format */
+		}
 		put_string(m, in, names, 3, &l1);
 		put_string(m, in, hosts, 2, &l2);
 		put_string(m, in, bases, 2, &l3);
@@ -1007,7 +1020,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lh_buf m;
 	int i;
 
-	relayd_minor = 11 + fuzz_u8(&in) % 3;
+	relayd_minor = 11 + fuzz_u8(&in) % 5;
 	nr_sessions = 0;
 	nr_streams = 0;
 	nr_partials = 0;
@@ -1029,7 +1042,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1:
 			lh_buf_reset(&m);
 			if (s->kind == LTTNG_HYPER_CONN_CONTROL) {
-				build_command(&m, &in);
+				build_command(&m, &in, s->minor);
 			} else {
 				build_packet(&m, &in);
 			}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Fuzz target: the relayd control message filter (src/common/relayd-msg.c)
- * at one negotiated protocol minor, LH_FUZZ_MINOR (11, 12 or 13: one
+ * at one negotiated protocol minor, LH_FUZZ_MINOR (11 to 15: one
  * binary each). A VERSION message is checked as the first of a
  * connection (nothing negotiated yet), any other at LH_FUZZ_MINOR.
  *
@@ -35,9 +35,13 @@
 #define NESTED_PREFIX	"l2"
 #define MAX_PAYLOAD	(1U << 20)
 
-/* CREATE_SESSION's layout (struct lttcomm_relayd_create_session_2_11). */
-#define CS_FIXED_LEN	59
+/*
+ * CREATE_SESSION's layout (struct lttcomm_relayd_create_session_2_11; from
+ * minor 15, _2_15: a u32 trace format, 1 or 2, before the names).
+ */
+#define CS_FIXED_LEN	(LH_FUZZ_MINOR >= LH_RELAYD_MINOR_CTF2 ? 63 : 59)
 #define CS_OFF_UUID	18
+#define CS_OFF_TRACE_FORMAT	59
 
 static struct lh_buf out, again;
 
@@ -90,6 +94,13 @@ static void check_create_session(const struct lh_relayd_msg_ctx *ctx, const uint
 	for (i = 0; i < LH_RELAYD_UUID_LEN; i++) {
 		FUZZ_CHECK(o[CS_OFF_UUID + i] == (in[CS_OFF_UUID + i] ^ ctx->uuid_key[i]),
 			"sessiond UUID byte %zu not keyed", i);
+	}
+	if (CS_FIXED_LEN > CS_OFF_TRACE_FORMAT) {
+		uint32_t format = lh_get_be32(o + CS_OFF_TRACE_FORMAT);
+
+		FUZZ_CHECK((format == 1 || format == 2) &&
+			format == lh_get_be32(in + CS_OFF_TRACE_FORMAT),
+			"forwarded trace format %" PRIu32, format);
 	}
 	base = (const char *) o + CS_FIXED_LEN + name_len + host_len;
 	FUZZ_CHECK(!base_len || (base[base_len - 1] == '\0' &&

@@ -247,8 +247,9 @@ static uint32_t str_len(const char *str)
 	return str ? (uint32_t) strlen(str) + 1 : 0;
 }
 
+/* trace_format 0: the 2.11 layout; 1 or 2: the 2.15 one, CTF 1.8 or 2. */
 static void build_create_session(struct seed *s, uint8_t name_has_time, const char *name,
-		const char *host, const char *base)
+		const char *host, const char *base, uint32_t trace_format)
 {
 	size_t m = msg_start(s, LH_RELAYD_CREATE_SESSION);
 
@@ -263,6 +264,9 @@ static void build_create_session(struct seed *s, uint8_t name_has_time, const ch
 	be64(s, 1700000000);
 	u8(s, 1);			/* current_chunk_id.is_set */
 	be64(s, 0);
+	if (trace_format) {
+		be32(s, trace_format);
+	}
 	bytes(s, name, str_len(name));
 	bytes(s, host, str_len(host));
 	if (base) {
@@ -271,14 +275,15 @@ static void build_create_session(struct seed *s, uint8_t name_has_time, const ch
 	msg_end(s, m);
 }
 
-static void build_add_stream(struct seed *s, const char *channel, const char *path)
+static void build_add_stream(struct seed *s, const char *channel, const char *path,
+		uint64_t tracefile_size, uint64_t tracefile_count)
 {
 	size_t m = msg_start(s, LH_RELAYD_ADD_STREAM);
 
 	be32(s, str_len(channel));
 	be32(s, str_len(path));
-	be64(s, 0);
-	be64(s, 0);
+	be64(s, tracefile_size);
+	be64(s, tracefile_count);
 	be64(s, 0);
 	bytes(s, channel, str_len(channel));
 	bytes(s, path, str_len(path));
@@ -309,11 +314,17 @@ static void relayd_messages(void (*fn)(const char *name, const struct seed *s))
 	ONE("version-2.13", build_version(&s, 13));
 	ONE("version-2.15", build_version(&s, 15));
 	ONE("create-session", build_create_session(&s, 1, "auto-20240101-120000",
-		"a-rather-long-guest-hostname", ""));
-	ONE("create-session-base", build_create_session(&s, 0, "s", "h", "traces/run-1/"));
-	ONE("create-session-no-base", build_create_session(&s, 0, "s", "h", NULL));
-	ONE("add-stream", build_add_stream(&s, "channel0_0", "ust/uid/1000/64-bit"));
-	ONE("add-stream-metadata", build_add_stream(&s, "metadata", "kernel/"));
+		"a-rather-long-guest-hostname", "", 0));
+	ONE("create-session-base", build_create_session(&s, 0, "s", "h", "traces/run-1/", 0));
+	ONE("create-session-no-base", build_create_session(&s, 0, "s", "h", NULL, 0));
+	/* lttng 2.15 and 2.16, protocol 2.15: the trace format after the fixed part. */
+	ONE("create-session-ctf2", build_create_session(&s, 1, "auto-20260101-120000",
+		"h", "", 2));
+	ONE("create-session-ctf1.8", build_create_session(&s, 0, "s", "h", "traces/run-1/", 1));
+	ONE("add-stream", build_add_stream(&s, "channel0_0", "ust/uid/1000/64-bit", 0, 0));
+	ONE("add-stream-metadata", build_add_stream(&s, "metadata", "kernel/", 0, 0));
+	ONE("add-stream-tracefiles", build_add_stream(&s, "channel0_0", "ust/uid/1000/64-bit",
+		1 << 20, 4));
 	ONE("close-stream", build_ids(&s, LH_RELAYD_CLOSE_STREAM, 8, true));
 	ONE("data-pending", build_ids(&s, LH_RELAYD_DATA_PENDING, 7, true));
 	ONE("reset-metadata", build_ids(&s, LH_RELAYD_RESET_METADATA, 9, true));
@@ -383,7 +394,8 @@ static void relayd_messages(void (*fn)(const char *name, const struct seed *s))
 static void relayd_msg_seed(const char *name, const struct seed *msg)
 {
 	static const char *const targets[] = {
-		"relayd_msg_2_11", "relayd_msg_2_12", "relayd_msg_2_13",
+		"relayd_msg_2_11", "relayd_msg_2_12", "relayd_msg_2_13", "relayd_msg_2_14",
+		"relayd_msg_2_15",
 	};
 	struct seed s;
 	size_t i;
@@ -391,7 +403,7 @@ static void relayd_msg_seed(const char *name, const struct seed *msg)
 	s.len = 0;
 	u8(&s, 0);
 	bytes(&s, msg->buf, msg->len);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		write_seed(targets[i], name, &s);
 	}
 	if (!strncmp(name, "create-session", 14)) {
@@ -399,7 +411,7 @@ static void relayd_msg_seed(const char *name, const struct seed *msg)
 
 		s.buf[0] = 1;
 		snprintf(nested, sizeof(nested), "nested-%s", name);
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 			write_seed(targets[i], nested, &s);
 		}
 	}

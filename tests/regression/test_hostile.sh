@@ -181,7 +181,7 @@ ok $? "benign: its session is under OUT/$EVIL"
 hostile -t 1000 --minor 16 benign
 ok $? "benign at relayd protocol 2.16: $(outcome)" || diag "$(cat "$OUT")"
 grep -q '^relayd: VERSION 2\.13$' "$OUT" &&
-	new_log | grep -qE "\[vm=$EVIL\] .*its LTTng speaks relayd protocol 2\.16, this relay 2\.13 and lttng-relayd 2\.13: .*--trace-format=ctf-1\.8"
+	new_log | grep -qE "\[vm=$EVIL\] .*its LTTng speaks relayd protocol 2\.16, this host's lttng-relayd 2\.13: .*below 2\.15.*lttng-relayd 2\.15 or later.*--trace-format=ctf-1\.8"
 ok $? "2.16: the guest is answered 2.13, and the relay says what to do" ||
 	diag "new log lines: $(new_log | tail -n 5)"
 

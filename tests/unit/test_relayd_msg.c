@@ -104,7 +104,14 @@ static void build_version(struct msgb *m, uint32_t major, uint32_t minor)
 	msg_end(m);
 }
 
-/* struct lttcomm_relayd_create_session_2_11, as relayd_create_session_2_11() fills it. */
+/*
+ * CREATE_SESSION's trace_format: 0 builds struct
+ * lttcomm_relayd_create_session_2_11 (lttng 2.11 to 2.14), else
+ * lttcomm_relayd_create_session_2_15 with this value.
+ */
+static uint32_t cs_trace_format;
+
+/* struct lttcomm_relayd_create_session_2_11 or _2_15, as lttng fills it. */
 static void build_create_session_at(struct msgb *m, uint8_t name_has_time,
 		uint64_t creation_time, const char *name, uint32_t name_len,
 		const char *host, uint32_t host_len, const char *base, uint32_t base_len)
@@ -121,6 +128,9 @@ static void build_create_session_at(struct msgb *m, uint8_t name_has_time,
 	put_u64(m, creation_time);
 	put_u8(m, 1);			/* current_chunk_id.is_set */
 	put_u64(m, 0);			/* current_chunk_id.value */
+	if (cs_trace_format) {
+		put_u32(m, cs_trace_format);
+	}
 	put_bytes(m, name, name_len);
 	put_bytes(m, host, host_len);
 	put_bytes(m, base, base_len);
@@ -135,19 +145,25 @@ static void build_create_session(struct msgb *m, const char *name, uint32_t name
 		base, base_len);
 }
 
-/* struct lttcomm_relayd_add_stream_2_11. */
-static void build_add_stream(struct msgb *m, const char *channel, uint32_t channel_len,
-		const char *path, uint32_t path_len)
+/* struct lttcomm_relayd_add_stream_2_11, with trace files of a size and count. */
+static void build_add_stream_files(struct msgb *m, const char *channel, uint32_t channel_len,
+		const char *path, uint32_t path_len, uint64_t size, uint64_t count)
 {
 	msg_start(m, LH_RELAYD_ADD_STREAM);
 	put_u32(m, channel_len);
 	put_u32(m, path_len);
-	put_u64(m, 0);			/* tracefile_size */
-	put_u64(m, 0);			/* tracefile_count */
+	put_u64(m, size);		/* tracefile_size */
+	put_u64(m, count);		/* tracefile_count */
 	put_u64(m, 0);			/* trace_chunk_id */
 	put_bytes(m, channel, channel_len);
 	put_bytes(m, path, path_len);
 	msg_end(m);
+}
+
+static void build_add_stream(struct msgb *m, const char *channel, uint32_t channel_len,
+		const char *path, uint32_t path_len)
+{
+	build_add_stream_files(m, channel, channel_len, path, path_len, 0, 0);
 }
 
 static void build_create_trace_chunk(struct msgb *m, const char *name, uint32_t name_len)
@@ -250,15 +266,22 @@ static void test_version(void)
 	if (run(&m) == 0) {
 		o = lh_buf_head(&out) + LH_RELAYD_CTRL_HDR_LEN;
 	}
-	ok(o && get_u32(o) == 2 && get_u32(o + 4) == 13 && info.version_minor == 13,
-		"VERSION 2.15 is forwarded as 2.13");
+	ok(o && get_u32(o) == 2 && get_u32(o + 4) == 15 && info.version_minor == 15 &&
+		info.guest_version_minor == 15, "VERSION 2.15 (lttng 2.15, 2.16) is forwarded as is");
+	build_version(&m, 2, 16);
+	o = NULL;
+	if (run(&m) == 0) {
+		o = lh_buf_head(&out) + LH_RELAYD_CTRL_HDR_LEN;
+	}
+	ok(o && get_u32(o + 4) == 15 && info.version_minor == 15 && info.guest_version_minor == 16,
+		"VERSION 2.16, a minor not checked here, is forwarded as 2.15");
 
 	build_version(&m, 2, 10);
-	refused(&m, "relayd protocol 2.10 not supported (2.11 to 2.13)", "VERSION 2.10");
+	refused(&m, "relayd protocol 2.10 not supported (2.11 to 2.15)", "VERSION 2.10");
 	build_version(&m, 1, 5);
-	refused(&m, "relayd protocol 1.5 not supported (2.11 to 2.13)", "VERSION 1.5");
+	refused(&m, "relayd protocol 1.5 not supported (2.11 to 2.15)", "VERSION 1.5");
 	build_version(&m, 3, 0);
-	refused(&m, "relayd protocol 3.0 not supported (2.11 to 2.13)", "VERSION 3.0");
+	refused(&m, "relayd protocol 3.0 not supported (2.11 to 2.15)", "VERSION 3.0");
 
 	msg_start(&m, LH_RELAYD_VERSION);
 	put_u32(&m, 2);
@@ -395,6 +418,57 @@ static void test_create_session(void)
 	build_create_session(&m, long_name, sizeof(long_name), STR("h"), STR(""));
 	refused(&m, "CREATE_SESSION: session_name of 256 bytes exceeds 255",
 		"session_name longer than LTTNG_NAME_MAX");
+}
+
+/*
+ * From protocol 2.15 (lttng 2.15, 2.16), CREATE_SESSION carries the
+ * trace format after the 2.11 fixed part; lttng-relayd reads the layout
+ * of the negotiated minor, so each layout passes only at its own.
+ */
+static void test_create_session_2_15(void)
+{
+	const size_t vm_len = sizeof(VM_NAME);
+	const uint8_t *o;
+	struct msgb m;
+
+	ctx.minor = 15;
+	cs_trace_format = 2;
+	build_create_session(&m, STR("s"), STR("h"), STR("traces"));
+	ok(run(&m) == 0 && info.trace_format == LH_RELAYD_CTF_2,
+		"CREATE_SESSION 2.15, CTF 2: passes, its trace format reported");
+	o = lh_buf_head(&out) + LH_RELAYD_CTRL_HDR_LEN;
+	ok(lh_buf_len(&out) == m.len - 2 + vm_len &&
+		get_u64(lh_buf_head(&out) + 8) == lh_buf_len(&out) - LH_RELAYD_CTRL_HDR_LEN &&
+		get_u32(o + 4) == vm_len && get_u32(o + 59) == 2 &&
+		!memcmp(o + 63, "s", 2) && !memcmp(o + 65, VM_NAME, vm_len) &&
+		!memcmp(o + 65 + vm_len, "traces", sizeof("traces")),
+		"CREATE_SESSION 2.15: trace format kept, names after it, hostname replaced");
+	cs_trace_format = 1;
+	build_create_session(&m, STR("s"), STR("h"), STR(""));
+	ok(run(&m) == 0 && info.trace_format == LH_RELAYD_CTF_1_8,
+		"CREATE_SESSION 2.15, CTF 1.8: passes, its trace format reported");
+	cs_trace_format = 0;
+	build_create_session(&m, STR("s"), STR("h"), STR(""));
+	refused(&m, "CREATE_SESSION: payload of 64 bytes does not match its declared lengths (63 + 2 + 2 + 1)",
+		"the 2.11 layout at protocol 2.15");
+	cs_trace_format = 3;
+	build_create_session(&m, STR("s"), STR("h"), STR(""));
+	refused(&m, "CREATE_SESSION: trace format 3 is neither CTF 1.8 (1) nor CTF 2 (2)",
+		"trace format 3");
+	cs_trace_format = 0x100;
+	build_create_session(&m, STR("s"), STR("h"), STR(""));
+	refused(&m, "CREATE_SESSION: trace format 256 is neither CTF 1.8 (1) nor CTF 2 (2)",
+		"trace format 256");
+	ctx.minor = 14;
+	cs_trace_format = 2;
+	build_create_session(&m, STR("s"), STR("h"), STR(""));
+	refused(&m, "CREATE_SESSION: payload of 68 bytes does not match its declared lengths (59 + 2 + 2 + 1)",
+		"the 2.15 layout at protocol 2.14");
+	cs_trace_format = 0;
+	build_create_session(&m, STR("s"), STR("h"), STR(""));
+	ok(run(&m) == 0 && info.trace_format == LH_RELAYD_CTF_1_8,
+		"CREATE_SESSION 2.11 at protocol 2.14: passes as CTF 1.8");
+	ctx.minor = 13;
 }
 
 /*
@@ -537,6 +611,20 @@ static void test_add_stream(void)
 		"ADD_STREAM: creates a stream, names none");
 	build_add_stream(&m, STR("metadata"), STR("kernel/"));
 	passed_verbatim(&m, "ADD_STREAM of a kernel metadata stream");
+
+	build_add_stream_files(&m, STR("channel0_0"), STR("ust"), 1 << 20, 4);
+	passed_verbatim(&m, "ADD_STREAM with 4 trace files of 1 MiB");
+	build_add_stream_files(&m, STR("channel0_0"), STR("ust"), 0, LH_RELAYD_MAX_TRACEFILE_COUNT);
+	passed_verbatim(&m, "ADD_STREAM with as many trace files as allowed");
+	build_add_stream_files(&m, STR("channel0_0"), STR("ust"), 1 << 20, 0);
+	refused(&m, "ADD_STREAM: tracefile_size 1048576 with tracefile_count 0 would crash lttng-relayd before 2.16; give the channel --tracefile-count too",
+		"a trace file size with no count");
+	build_add_stream_files(&m, STR("channel0_0"), STR("ust"), 1 << 20,
+		LH_RELAYD_MAX_TRACEFILE_COUNT + 1);
+	refused(&m, "ADD_STREAM: tracefile_count 65537 exceeds 65536", "too many trace files");
+	build_add_stream_files(&m, STR("channel0_0"), STR("ust"), 1 << 20, UINT64_MAX);
+	refused(&m, "ADD_STREAM: tracefile_count 18446744073709551615 exceeds 65536",
+		"tracefile_count 2^64 - 1");
 
 	build_add_stream(&m, STR(".."), STR("ust"));
 	refused(&m, "ADD_STREAM: unsafe channel_name \"..\"", "channel_name ..");
@@ -834,13 +922,23 @@ static void test_replies(void)
 		negotiated == 12 && guest_minor == 13, "guest 2.12, relayd 2.13: both use 2.12");
 	r.minor = 14;
 	ok(lh_relayd_version_negotiate(13, &r, &negotiated, &guest_minor, err, sizeof(err)) == 0 &&
-		negotiated == 13 && guest_minor == 13, "relayd 2.14 is shown as 2.13");
+		negotiated == 13 && guest_minor == 14, "guest 2.13, relayd 2.14: both use 2.13");
+	r.minor = 13;
+	ok(lh_relayd_version_negotiate(15, &r, &negotiated, &guest_minor, err, sizeof(err)) == 0 &&
+		negotiated == 13 && guest_minor == 13,
+		"guest 2.15, relayd 2.13: both use 2.13 (no CTF 2)");
+	r.minor = 15;
+	ok(lh_relayd_version_negotiate(15, &r, &negotiated, &guest_minor, err, sizeof(err)) == 0 &&
+		negotiated == 15 && guest_minor == 15, "guest 2.15, relayd 2.15: both use 2.15");
+	r.minor = 16;
+	ok(lh_relayd_version_negotiate(15, &r, &negotiated, &guest_minor, err, sizeof(err)) == 0 &&
+		negotiated == 15 && guest_minor == 15, "relayd 2.16, a minor not checked here, is shown as 2.15");
 	r.minor = 11;
 	ok(lh_relayd_version_negotiate(13, &r, &negotiated, &guest_minor, err, sizeof(err)) == 0 &&
 		negotiated == 11 && guest_minor == 11, "relayd 2.11: both use 2.11");
 	r.minor = 10;
 	ok(lh_relayd_version_negotiate(13, &r, &negotiated, &guest_minor, err, sizeof(err)) == -1 &&
-		!strcmp(err, "lttng-relayd speaks protocol 2.10, not 2.11 to 2.13"),
+		!strcmp(err, "lttng-relayd speaks protocol 2.10, not 2.11 to 2.15"),
 		"relayd 2.10 refused");
 }
 
@@ -1014,7 +1112,7 @@ static void test_owned(void)
 
 int main(void)
 {
-	plan_tests(162);
+	plan_tests(179);
 
 	lh_buf_init(&out);
 	ctx = (struct lh_relayd_msg_ctx) {
@@ -1030,6 +1128,7 @@ int main(void)
 	test_version();
 	test_get_configuration();
 	test_create_session();
+	test_create_session_2_15();
 	test_nested_create_session();
 	test_add_stream();
 	test_trace_chunks();

@@ -567,9 +567,9 @@ static void ctl_version_advice(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 	}
 	ctl->state->ctf2_advised = true;
 	WARN_CTX(conn_log_ctx(conn), "VM %s: its LTTng speaks relayd protocol %d.%" PRIu32
-		", this relay %d.%d and lttng-relayd %d.%" PRIu32 ": its lttng refuses CTF 2 sessions (\"Trace format is not supported\"); create them with lttng create --trace-format=ctf-1.8",
+		", this host's lttng-relayd %d.%" PRIu32 ": its lttng refuses CTF 2 sessions below %d.%d (\"Trace format is not supported\"); run lttng-relayd 2.15 or later (--relayd-path, --relayd-url) or create them with lttng create --trace-format=ctf-1.8",
 		ctl->state->vm_name, LH_RELAYD_MAJOR, ctl->guest_minor, LH_RELAYD_MAJOR,
-		LH_RELAYD_MINOR_MAX, LH_RELAYD_MAJOR, relayd_minor);
+		relayd_minor, LH_RELAYD_MAJOR, LH_RELAYD_MINOR_CTF2);
 }
 
 /* Learn from one whole reply, and pass it on to the guest. */

@@ -46,8 +46,10 @@ sessions()
 	find "$LH_OUT/$1" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort
 }
 
-lh_vm_boot a vm-a --append "lh.hostname=guest-a lh.events=$A_EVENTS lh.rate=$A_RATE \
-lh.switch-timer=$A_SWITCH_TIMER_US"
+# One vCPU: each CPU's stream loses its own tail to the kill, so on two the
+# trace cut short may miss events below its last seq; on one it is a prefix.
+lh_vm_boot a vm-a --smp 1 --append "lh.hostname=guest-a lh.events=$A_EVENTS \
+lh.rate=$A_RATE lh.switch-timer=$A_SWITCH_TIMER_US"
 a_pid=$LH_VM_PID
 lh_vm_boot b vm-b --append "lh.hostname=guest-b lh.events=$B_EVENTS lh.rate=$B_RATE"
 b_pid=$LH_VM_PID

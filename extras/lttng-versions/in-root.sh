@@ -114,14 +114,16 @@ done
 }
 root=$1
 shift
+# The folder itself, not a link to it (build-root.sh's SUITE link), in both
+# runs of this script.
+[ -d "$root" ] || die "no root at $root: build one with build-root.sh SUITE"
+root=$(readlink -f "$root")
 
 # --- outside: checks, then a mount namespace of its own ----------------------------
 
 if [ -z "${LH_IN_ROOT_NS:-}" ]; then
 	[ "$(id -u)" -eq 0 ] || die "run as root (mount namespaces, chroot)"
 	command -v unshare > /dev/null || die "unshare not found; on Debian: apt-get install util-linux"
-	[ -d "$root" ] || die "no root at $root: build one with build-root.sh SUITE"
-	root=$(readlink -f "$root")
 	[ "$root" != / ] || die "the root cannot be /"
 	[ -f "$root/$VERSIONS" ] ||
 		die "$root is not a complete root of build-root.sh (no $VERSIONS): build it again"

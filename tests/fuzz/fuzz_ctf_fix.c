@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Fuzz target: the in-place fixer of CTF metadata files
- * (lh_ctf_md_fix_fd, src/common/ctf-metadata.c), on any file: packetized
- * metadata as lttng-relayd writes it from a guest's SEND_METADATA, or
- * plain TSDL text.
+ * (lh_ctf_md_fix_fd, src/common/ctf-metadata.h), on any file: packetized
+ * metadata as lttng-relayd writes it from a guest's SEND_METADATA before
+ * lttng 2.14, plain TSDL text, or CTF 2 (a JSON text sequence).
  *
  * Input: a flags byte (bit 1: set offset, bit 2: set freq), the offset
  * and freq picked from a table (one byte each), then the file.
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(ri == rf, "inspect returned %d, fix %d", ri, rf);
 	if (!rf) {
 		/* The same scan: the fix finds what inspecting found. */
-		FUZZ_CHECK(fixed.clock_found == inspect.clock_found &&
+		FUZZ_CHECK(fixed.form == inspect.form && fixed.clock_found == inspect.clock_found &&
 			fixed.has_offset == inspect.has_offset && fixed.offset == inspect.offset &&
 			fixed.has_freq == inspect.has_freq && fixed.freq == inspect.freq,
 			"fix and inspect disagree");

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Fuzz target: the streaming rewriter of CTF metadata
- * (lh_ctf_md_rewriter_*, src/common/ctf-metadata.c), fed SEND_METADATA
+ * (lh_ctf_md_rewriter_*, src/common/ctf-metadata.h), fed SEND_METADATA
  * payloads as filter.c feeds it, then the in-place fixer on what
  * lttng-relayd would have written from its output.
  *
  * Input: a flags byte, then the offset and freq picked from a table (one
  * byte each), then
- *   - structured (flags bit 4 clear): TSDL text that this target makes
- *     into well-formed metadata packets. Byte 0xff ends a packet, the
- *     next byte being its padding size; 0xfe cuts the message there. So
- *     every input is a valid stream, cut anywhere, whatever the text;
+ *   - structured (flags bits 4 and 7 clear): TSDL text that this target
+ *     makes into well-formed metadata packets. Byte 0xff ends a packet,
+ *     the next byte being its padding size; 0xfe cuts the message there.
+ *     So every input is a valid stream, cut anywhere, whatever the text;
+ *   - plain (bit 7 set, bit 4 clear): text sent as it is, as lttng 2.14
+ *     and later send it, TSDL or CTF 2 (first byte 0x1e); 0xfe cuts the
+ *     message there;
  *   - raw (bit 4 set): messages as u16 length (bit 15: flush first),
  *     u16 padding (bit 15: reset the stream first, as RESET_METADATA
  *     does; 12 bits of padding_size), then the bytes.
@@ -19,11 +22,15 @@
  * message rather than counted in its padding_size, bit 6 no values (find
  * and report only).
  *
- * Invariants, on a well-formed stream: it keeps its size and its packet
- * sizes, every packet's header but content_size is kept, content_size
- * grows only into the padding, the text changes only in digits and
- * spaces, and no packet is reported bad. On any stream: fixing the
- * output twice equals fixing it once (fuzz-ctf.h).
+ * Invariants, on a well-formed packetized stream: it keeps its size and
+ * its packet sizes, every packet's header but content_size is kept,
+ * content_size grows only into the padding, the text changes only in
+ * digits and spaces, and no packet is reported bad. On a plain stream:
+ * the text changes only in digits and spaces, grows by at most a quarter
+ * plus LH_CTF_MD_GROW_SLACK, and is the same as when sent whole unless a
+ * field was given up for holding too much; if sent whole it left nothing,
+ * the final fix leaves nothing either. On any stream: fixing the output
+ * twice equals fixing it once (fuzz-ctf.h).
  */
 #include "common/bytes.h"
 #include "tests/fuzz/fuzz-ctf.h"
@@ -220,6 +227,115 @@ static void run_structured(struct fuzz_in *in, uint8_t flags, struct lh_ctf_md_r
 	free(s.bytes.p);
 }
 
+/* The text, without digits and spaces: what a rewrite must keep. */
+static void skeleton_text(const uint8_t *p, size_t len, struct bytes *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (!fuzz_ctf_digit_or_space(p[i])) {
+			bytes_add(out, &p[i], 1, false);
+		}
+	}
+}
+
+static bool same_found(const struct lh_ctf_md_report *a, const struct lh_ctf_md_report *b)
+{
+	return a->form == b->form && a->clock_found == b->clock_found &&
+		a->has_offset == b->has_offset && a->offset == b->offset &&
+		a->has_freq == b->has_freq && a->freq == b->freq && a->bad_packet == b->bad_packet;
+}
+
+/* The plain text sent whole to a rewriter of its own, against the cut one's output. */
+static void check_whole(const struct bytes *text, const struct lh_ctf_md_values *values,
+		const struct lh_ctf_md_report *cut, const struct bytes *out)
+{
+	struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+	const struct lh_ctf_md_report *whole;
+	struct lh_ctf_md_report fixed;
+	struct bytes w = { 0 };
+	uint8_t *after;
+
+	FUZZ_CHECK(rw, "out of memory");
+	lh_ctf_md_rewriter_set_values(rw, values);
+	FUZZ_CHECK(lh_ctf_md_rewriter_feed(rw, text->p, text->len, 0, sink_emit, &w) == 0 &&
+		lh_ctf_md_rewriter_flush(rw, sink_emit, &w) == 0, "feed failed");
+	whole = lh_ctf_md_rewriter_report(rw);
+	FUZZ_CHECK(same_found(cut, whole), "cut and whole find different values");
+	/* Cut, a field may only be given up, for holding too much. */
+	FUZZ_CHECK(cut->left >= whole->left, "cut left %u fields, whole %u", cut->left,
+		whole->left);
+	if (cut->left == whole->left) {
+		FUZZ_CHECK(cut->rewritten == whole->rewritten && w.len == out->len &&
+			fuzz_same(w.p, out->p, w.len), "cut and whole streams differ");
+	}
+	if (values && !whole->left) {
+		/* What went through whole takes the same values in place. */
+		after = malloc(w.len ? w.len : 1);
+		FUZZ_CHECK(after, "out of memory");
+		FUZZ_CHECK(fuzz_ctf_fix(w.p, w.len, values, after, &fixed) == 0 && !fixed.left &&
+			fixed.rewritten == whole->rewritten,
+			"the final fix left %u fields, rewrote %u of %u", fixed.left,
+			fixed.rewritten, whole->rewritten);
+		free(after);
+	}
+	lh_ctf_md_rewriter_destroy(rw);
+	free(w.p);
+}
+
+static void run_plain(struct fuzz_in *in, const struct lh_ctf_md_values *values,
+		struct lh_ctf_md_rewriter *rw, struct bytes *out)
+{
+	struct bytes text = { 0 }, sk_in = { 0 }, sk_out = { 0 };
+	size_t cuts[MAX_MSGS], nr_cuts = 0, from = 0, i;
+	const struct lh_ctf_md_report *rep = lh_ctf_md_rewriter_report(rw);
+	enum lh_ctf_md_form form = LH_CTF_MD_FORM_UNKNOWN;
+
+	while (in->len) {
+		uint8_t c = fuzz_u8(in);
+
+		if (c != MARK_CUT) {
+			bytes_add(&text, &c, 1, false);
+		} else if (nr_cuts < MAX_MSGS) {
+			cuts[nr_cuts++] = text.len;
+		}
+	}
+	if (text.len) {
+		/* Text that begins like the packet magic would be taken for a packet. */
+		if (text.p[0] == (uint8_t) (PKT_MAGIC >> 24) || text.p[0] == (uint8_t) PKT_MAGIC) {
+			text.p[0] = ' ';
+		}
+		form = text.p[0] == 0x1e ? LH_CTF_MD_FORM_CTF2 : LH_CTF_MD_FORM_TSDL;
+	}
+	if (!text.len) {
+		/* Cuts alone: empty messages, from somewhere. */
+		bytes_add(&text, "", 1, false);
+		text.len = 0;
+	}
+	for (i = 0; i <= nr_cuts; i++) {
+		size_t to = i < nr_cuts ? cuts[i] : text.len;
+
+		FUZZ_CHECK(lh_ctf_md_rewriter_feed(rw, text.p + from, to - from, 0, sink_emit,
+			out) == 0, "feed failed");
+		from = to;
+	}
+	FUZZ_CHECK(lh_ctf_md_rewriter_flush(rw, sink_emit, out) == 0, "flush failed");
+	FUZZ_CHECK(!lh_ctf_md_rewriter_holding(rw), "holding after a flush");
+	FUZZ_CHECK(rep->form == form && !rep->bad_packet, "plain text of form %d taken for %d",
+		form, rep->form);
+	FUZZ_CHECK(out->len >= text.len &&
+		out->len <= text.len + text.len / 4 + LH_CTF_MD_GROW_SLACK,
+		"%zu bytes of text grew to %zu", text.len, out->len);
+	skeleton_text(text.p, text.len, &sk_in);
+	skeleton_text(out->p, out->len, &sk_out);
+	FUZZ_CHECK(sk_in.len == sk_out.len && fuzz_same(sk_in.p, sk_out.p, sk_in.len),
+		"the text changed in more than digits and spaces");
+	check_whole(&text, values, rep, out);
+	free(sk_in.p);
+	free(sk_out.p);
+	free(text.p);
+}
+
 static void run_raw(struct fuzz_in *in, struct lh_ctf_md_rewriter *rw, struct bytes *out)
 {
 	while (in->len) {
@@ -261,6 +377,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lh_ctf_md_rewriter_set_values(rw, flags & 0x40 ? NULL : &values);
 	if (flags & 0x10) {
 		run_raw(&in, rw, &out);
+	} else if (flags & 0x80) {
+		run_plain(&in, flags & 0x40 ? NULL : &values, rw, &out);
 	} else {
 		run_structured(&in, flags, rw, &out);
 	}

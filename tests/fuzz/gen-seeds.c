@@ -20,6 +20,7 @@
 #include <lttng-hyper/frame.h>
 
 #include "common/bytes.h"
+#include "common/ctf-metadata.h"
 #include "common/defaults.h"
 #include "common/relayd-msg.h"
 
@@ -473,6 +474,155 @@ static void md_packet(struct seed *s, const char *text, size_t len, size_t packe
 	}
 }
 
+#define RS	"\x1e"
+
+/* CTF 2 as the session daemon writes it (lttng-ust): pretty-printed, keys sorted. */
+static const char ust_ctf2[] =
+	RS "{\n  \"type\": \"preamble\",\n  \"uuid\": [\n    47,\n    94\n  ],\n"
+	"  \"version\": 2\n}"
+	RS "{\n"
+	"  \"environment\": {\n"
+	"    \"frequency\": 1000000000,\n"
+	"    \"hostname\": \"evil\\\", \\\"frequency\\\": 7, \\\"name\\\": \\\"monotonic\",\n"
+	"    \"name\": \"monotonic\",\n"
+	"    \"offset-from-origin\": {\n"
+	"      \"cycles\": 123456789,\n"
+	"      \"seconds\": 1712345678\n"
+	"    }\n"
+	"  },\n"
+	"  \"name\": \"\",\n"
+	"  \"type\": \"trace-class\"\n"
+	"}"
+	RS "{\n"
+	"  \"description\": \"Monotonic Clock\",\n"
+	"  \"frequency\": 1000000000,\n"
+	"  \"id\": \"monotonic\",\n"
+	"  \"name\": \"monotonic\",\n"
+	"  \"offset-from-origin\": {\n"
+	"    \"cycles\": 123456789,\n"
+	"    \"seconds\": 1712345678\n"
+	"  },\n"
+	"  \"origin\": \"unix-epoch\",\n"
+	"  \"type\": \"clock-class\",\n"
+	"  \"uid\": \"5a1c3e2e-1b0e-4d5c-9f4e-2b7d6c1a0f33\"\n"
+	"}"
+	RS "{\n"
+	"  \"default-clock-class-id\": \"monotonic\",\n"
+	"  \"id\": 0,\n"
+	"  \"type\": \"data-stream-class\"\n"
+	"}";
+
+/* As lttng-modules writes it: compact, "type" first, a newline after each fragment. */
+static const char kernel_ctf2[] =
+	RS "{\"type\":\"preamble\",\"version\":2,\"uuid\":[47,94]}\n"
+	RS "{\"type\":\"trace-class\",\"environment\":{\"domain\":\"kernel\","
+	"\"hostname\":\"a\\\"b\\\\\",\"name\":\"monotonic\",\"frequency\":1000000000}}\n"
+	RS "{\"type\":\"clock-class\",\"id\":\"monotonic\",\"name\":\"monotonic\","
+	"\"uid\":\"5a1c3e2e-1b0e-4d5c-9f4e-2b7d6c1a0f33\",\"description\":\"Monotonic Clock\","
+	"\"frequency\":1000000000,\"origin\":\"unix-epoch\","
+	"\"offset-from-origin\":{\"seconds\":1712345678,\"cycles\":123456789}}\n"
+	RS "{\"type\":\"clock-class\",\"name\":\"monotonic\",\"frequency\":1000000000,"
+	"\"offset-from-origin\":{\"seconds\":-5,\"cycles\":7}}\n";
+
+/* Plain flag of ctf_rewrite: the text as it is, 0xfe cutting messages. */
+#define CTF_PLAIN	0x80
+
+static int seed_emit(void *arg, const uint8_t *data, size_t len, uint32_t padding)
+{
+	struct seed *s = arg;
+
+	bytes(s, data, len);
+	while (padding--) {
+		u8(s, 0);
+	}
+	return 0;
+}
+
+/* text with a cut (0xfe) before each of the offsets in cuts, then nothing. */
+static void cut_text(struct seed *s, const char *text, const size_t *cuts, size_t nr_cuts)
+{
+	size_t from = 0, i, len = strlen(text);
+
+	for (i = 0; i < nr_cuts; i++) {
+		bytes(s, text + from, cuts[i] - from);
+		u8(s, 0xfe);
+		from = cuts[i];
+	}
+	bytes(s, text + from, len - from);
+}
+
+/* Plain metadata, as lttng 2.14 and later send it and lttng-relayd writes it. */
+static void seeds_ctf_plain(void)
+{
+	const struct lh_ctf_md_values reserve = {
+		.set_offset = true, .offset = 42, .set_freq = true, .freq = 999999950,
+		.min_width = LH_CTF_MD_RESERVE_WIDTH,
+	};
+	const size_t sig[] = { 13 };
+	const size_t ust_cuts[] = {
+		(size_t) (strstr(ust_ctf2, "\"frequency\": 1000000000,\n  \"id\"") - ust_ctf2) + 15,
+		(size_t) (strstr(ust_ctf2, "\"seconds\": 1712345678\n  }") - ust_ctf2) + 13,
+	};
+	const size_t kernel_cuts[] = {
+		(size_t) (strstr(kernel_ctf2, "\"cycles\":123456789}") - kernel_ctf2) + 11,
+	};
+	struct lh_ctf_md_rewriter *rw;
+	struct seed s;
+
+	/* ctf_rewrite, plain: the kernel's signature as a message of its own. */
+	s.len = 0;
+	u8(&s, CTF_PLAIN | CTF_SET_BOTH | CTF_WIDTH);
+	u8(&s, VALUE_42);
+	u8(&s, VALUE_FREQ);
+	cut_text(&s, clock_text, sig, 1);
+	write_seed("ctf_rewrite", "plain-tsdl", &s);
+	s.len = 3;
+	cut_text(&s, ust_ctf2, ust_cuts, 2);
+	write_seed("ctf_rewrite", "plain-ctf2-ust", &s);
+	s.len = 3;
+	cut_text(&s, kernel_ctf2, kernel_cuts, 1);
+	write_seed("ctf_rewrite", "plain-ctf2-kernel", &s);
+	s.buf[0] = CTF_PLAIN | 0x40;
+	write_seed("ctf_rewrite", "plain-ctf2-report-only", &s);
+	/* ctf_rewrite, raw: CTF 2 in two messages, the second with padding. */
+	s.len = 0;
+	u8(&s, 0x10 | CTF_SET_BOTH | CTF_WIDTH);
+	u8(&s, VALUE_42);
+	u8(&s, VALUE_FREQ);
+	be16(&s, (uint16_t) kernel_cuts[0]);
+	be16(&s, 0);
+	bytes(&s, kernel_ctf2, kernel_cuts[0]);
+	be16(&s, (uint16_t) (strlen(kernel_ctf2) - kernel_cuts[0]));
+	be16(&s, 16);
+	bytes(&s, kernel_ctf2 + kernel_cuts[0], strlen(kernel_ctf2) - kernel_cuts[0]);
+	write_seed("ctf_rewrite", "raw-ctf2", &s);
+
+	/* ctf_fix: CTF 2 files, as sent, then as the rewriter widened them. */
+	s.len = 0;
+	u8(&s, CTF_SET_BOTH);
+	u8(&s, VALUE_42);
+	u8(&s, VALUE_FREQ);
+	bytes(&s, ust_ctf2, strlen(ust_ctf2));
+	write_seed("ctf_fix", "ctf2-ust", &s);
+	s.len = 3;
+	bytes(&s, kernel_ctf2, strlen(kernel_ctf2));
+	write_seed("ctf_fix", "ctf2-kernel", &s);
+	s.len = 3;
+	rw = lh_ctf_md_rewriter_create();
+	if (!rw) {
+		fprintf(stderr, "gen-seeds: out of memory\n");
+		exit(EXIT_FAILURE);
+	}
+	lh_ctf_md_rewriter_set_values(rw, &reserve);
+	if (lh_ctf_md_rewriter_feed(rw, (const uint8_t *) ust_ctf2, strlen(ust_ctf2), 0, seed_emit,
+			&s) < 0 || lh_ctf_md_rewriter_flush(rw, seed_emit, &s) < 0) {
+		fprintf(stderr, "gen-seeds: rewriting failed\n");
+		exit(EXIT_FAILURE);
+	}
+	lh_ctf_md_rewriter_destroy(rw);
+	write_seed("ctf_fix", "ctf2-ust-widened", &s);
+}
+
 static void seeds_ctf(void)
 {
 	size_t len = strlen(clock_text);
@@ -544,6 +694,7 @@ static void seeds_ctf(void)
 	be16(&s, 0);
 	bytes(&s, clock_text, len);
 	write_seed("ctf_rewrite", "raw-not-packetized", &s);
+	seeds_ctf_plain();
 }
 
 /* --- port_frame: tests/unit/test_port_frame.c -------------------------- */

@@ -64,23 +64,6 @@ ok()
 	return "$status"
 }
 
-# todo REASON STATUS DESCRIPTION: a test of what is known not to work
-# yet (TAP TODO): its failure is expected (XFAIL), and a pass (XPASS)
-# fails the suite, so that the test is made a plain one.
-todo()
-{
-	local reason=$1 status=$2
-
-	shift 2
-	LH_RAN=$((LH_RAN + 1))
-	if [ "$status" -eq 0 ]; then
-		echo "ok $LH_RAN - $* # TODO $reason"
-	else
-		echo "not ok $LH_RAN - $* # TODO $reason"
-	fi
-	return "$status"
-}
-
 diag()
 {
 	printf '%s\n' "$*" | sed 's/^/# /'

@@ -11,11 +11,9 @@
 #
 #   guest \ host lttng-relayd    2.13 (own)         2.16 (--relayd-url)
 #   2.13                         complete, dated    complete, dated
-#   2.16, CTF 1.8                complete, dated    complete, dated (TODO)
-#   2.16, CTF 2                  refused, advised   complete, dated (TODO)
-#   2.16, CTF 2 under a 2.13 VM                     complete, dated (TODO)
-#
-# TODO: not dated right yet, the in-flight rewrite missing (see below).
+#   2.16, CTF 1.8                complete, dated    complete, dated
+#   2.16, CTF 2                  refused, advised   complete, dated
+#   2.16, CTF 2 under a 2.13 VM                     complete, dated
 # babeltrace2 2.0 (bookworm) reads the CTF 1.8 traces, 2.1 (sid) every one;
 # 2.0 says it cannot read CTF 2.
 
@@ -25,11 +23,6 @@ EVENTS=20000
 RATE=10000
 WALL_SHIFT=-2d
 SUITE=sid
-# Not done yet (issue 12): LTTng 2.14 and later send metadata unpacketized,
-# which the in-flight rewriter passes untouched, and it knows no CTF 2.
-# Where the relay owns the output, its final fix still corrects CTF 1.8.
-NO_PLAIN_REWRITE="the in-flight clock rewrite skips unpacketized metadata (LTTng 2.14+)"
-NO_CTF2_REWRITE="no CTF 2 clock rewrite yet"
 
 guest_trace()
 {
@@ -183,9 +176,9 @@ LH_CREATE_OPTS=--trace-format=ctf-1.8 cell b-ctf18 -r "$LH_ROOT"
 ok $? "guest 2.16 (CTF 1.8) into lttng-relayd 2.16: traced $EVENTS events" ||
 	diag "$(tail -n 5 "$LH_TMP/b-ctf18/guest.log")"
 dated "$LH_OUT/sid/b-ctf18"
-todo "$NO_PLAIN_REWRITE" $? "guest 2.16 (CTF 1.8) into 2.16, corrected in flight, babeltrace2 2.0: $(describe)"
+ok $? "guest 2.16 (CTF 1.8) into 2.16, corrected in flight, babeltrace2 2.0: $(describe)"
 dated "$LH_OUT/sid/b-ctf18" "$SID_BIN"
-todo "$NO_PLAIN_REWRITE" $? "guest 2.16 (CTF 1.8) into 2.16, babeltrace2 2.1: $(describe)"
+ok $? "guest 2.16 (CTF 1.8) into 2.16, babeltrace2 2.1: $(describe)"
 
 cell b-ctf2 -r "$LH_ROOT"
 ok $? "guest 2.16 (CTF 2) into lttng-relayd 2.16: traced $EVENTS events" ||
@@ -193,7 +186,7 @@ ok $? "guest 2.16 (CTF 2) into lttng-relayd 2.16: traced $EVENTS events" ||
 [ "$(metadata_head "$LH_OUT/sid/b-ctf2" | head -c 1)" = "{" ]
 ok $? "guest 2.16 (CTF 2): its metadata is a JSON text sequence"
 dated "$LH_OUT/sid/b-ctf2" "$SID_BIN"
-todo "$NO_CTF2_REWRITE" $? "guest 2.16 (CTF 2) into 2.16, corrected in flight, babeltrace2 2.1: $(describe)"
+ok $? "guest 2.16 (CTF 2) into 2.16, corrected in flight, babeltrace2 2.1: $(describe)"
 ! babeltrace2 "$LH_OUT/sid/b-ctf2" >/dev/null 2>"$LH_TMP/bt20-ctf2.err"
 ok $? "babeltrace2 2.0 refuses the CTF 2 trace: $(grep -m 1 -o -i 'metadata.*' "$LH_TMP/bt20-ctf2.err" | cut -c 1-100)"
 
@@ -209,7 +202,7 @@ cell b-child -r "$LH_ROOT"
 ok $? "guest 2.16 (CTF 2) b-child, nested under the 2.13 guest: traced $EVENTS events" ||
 	diag "$(tail -n 5 "$LH_TMP/b-child/guest.log")"
 dated "$LH_OUT/sid/b-parent/b-child" "$SID_BIN"
-todo "$NO_CTF2_REWRITE" $? "b-child under b-parent, corrected through both layers, babeltrace2 2.1: $(describe)"
+ok $? "b-child under b-parent, corrected through both layers, babeltrace2 2.1: $(describe)"
 CELL_START=$(date +%s)
 touch "$FLAGS/child.done"
 wait "$parent"

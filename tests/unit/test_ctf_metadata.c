@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Unit tests of the CTF metadata clock rewriter and file fixer
- * (src/common/ctf-metadata.h) on synthetic packetized metadata.
+ * (src/common/ctf-metadata.h) on synthetic metadata: packetized TSDL,
+ * plain TSDL, and CTF 2 as lttng-ust and lttng-modules write it.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +15,7 @@
 #include "common/ctf-metadata.h"
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	81
+#define NUM_TESTS	139
 
 #define HDR_LEN		37
 #define MAX_STREAM	(64 * 1024)
@@ -295,16 +297,23 @@ static void test_flush_mid_value(void)
 	lh_ctf_md_rewriter_destroy(rw);
 }
 
+/* A stream that begins as a packet and is none: passed untouched, and reported. */
 static void test_bad_packet(void)
 {
+	static uint8_t pkt[4096];
 	struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+	const struct lh_ctf_md_report *rep;
 	struct sink sink = { .len = 0 };
+	size_t len = make_packet(pkt, clock_text, strlen(clock_text), 4096, 1);
 
+	/* content_size shorter than the header. */
+	put32(pkt + 24, 8, 1);
 	lh_ctf_md_rewriter_set_values(rw, &new_values);
-	ok(lh_ctf_md_rewriter_feed(rw, (const uint8_t *) clock_text, strlen(clock_text), 0,
-		sink_emit, &sink) == 0 && sink.len == strlen(clock_text) &&
-		!memcmp(sink.buf, clock_text, sink.len), "not packetized: passed untouched");
-	ok(lh_ctf_md_rewriter_report(rw)->bad_packet, "not packetized: reported");
+	ok(lh_ctf_md_rewriter_feed(rw, pkt, len, 0, sink_emit, &sink) == 0 && sink.len == len &&
+		!memcmp(sink.buf, pkt, len), "malformed packet: passed untouched");
+	rep = lh_ctf_md_rewriter_report(rw);
+	ok(rep->bad_packet && rep->form == LH_CTF_MD_FORM_PACKETIZED && !rep->rewritten,
+		"malformed packet: reported");
 	lh_ctf_md_rewriter_destroy(rw);
 }
 
@@ -713,6 +722,549 @@ static void test_no_merge(void)
 	unlink(path);
 }
 
+/* --- plain streams: TSDL and CTF 2, as lttng 2.14 and later send them --- */
+
+#define RS	"\x1e"
+
+/* CTF 2's clock-class fragment as the session daemon writes it: keys sorted. */
+#define UST_CLOCK \
+	RS "{\n" \
+	"  \"description\": \"Monotonic Clock\",\n" \
+	"  \"frequency\": 1000000000,\n" \
+	"  \"id\": \"monotonic\",\n" \
+	"  \"name\": \"monotonic\",\n" \
+	"  \"offset-from-origin\": {\n" \
+	"    \"cycles\": 123456789,\n" \
+	"    \"seconds\": 1712345678\n" \
+	"  },\n" \
+	"  \"origin\": \"unix-epoch\",\n" \
+	"  \"type\": \"clock-class\",\n" \
+	"  \"uid\": \"5a1c3e2e-1b0e-4d5c-9f4e-2b7d6c1a0f33\"\n" \
+	"}"
+
+/* As lttng-modules writes it: compact, "type" first, a newline after. */
+#define KERNEL_CLOCK \
+	RS "{\"type\":\"clock-class\",\"id\":\"monotonic\",\"name\":\"monotonic\"," \
+	"\"uid\":\"5a1c3e2e-1b0e-4d5c-9f4e-2b7d6c1a0f33\",\"description\":\"Monotonic Clock\"," \
+	"\"frequency\":1000000000,\"origin\":\"unix-epoch\"," \
+	"\"offset-from-origin\":{\"seconds\":1712345678,\"cycles\":123456789}}\n"
+
+#define CTF2_GUEST_OFFSET	1712345678123456789ULL
+
+/*
+ * A UST stream: the clock among fragments with the same member names
+ * deeper (the environment, an event's attributes), in a string, or in a
+ * clock of another name.
+ */
+static const char ust_stream[] =
+	RS "{\n  \"type\": \"preamble\",\n  \"uuid\": [\n    47,\n    94\n  ],\n"
+	"  \"version\": 2\n}"
+	RS "{\n"
+	"  \"environment\": {\n"
+	"    \"domain\": \"ust\",\n"
+	"    \"frequency\": 1000000000,\n"
+	"    \"hostname\": \"evil\\\", \\\"frequency\\\": 7, \\\"name\\\": \\\"monotonic\",\n"
+	"    \"name\": \"monotonic\",\n"
+	"    \"offset-from-origin\": {\n"
+	"      \"cycles\": 123456789,\n"
+	"      \"seconds\": 1712345678\n"
+	"    }\n"
+	"  },\n"
+	"  \"name\": \"\",\n"
+	"  \"namespace\": \"lttng.org,2009\",\n"
+	"  \"type\": \"trace-class\"\n"
+	"}"
+	UST_CLOCK
+	RS "{\n"
+	"  \"frequency\": 1000000000,\n"
+	"  \"id\": \"realtime\",\n"
+	"  \"name\": \"realtime\",\n"
+	"  \"offset-from-origin\": {\n"
+	"    \"cycles\": 123456789,\n"
+	"    \"seconds\": 1712345678\n"
+	"  },\n"
+	"  \"type\": \"clock-class\"\n"
+	"}"
+	RS "{\n"
+	"  \"attributes\": {\n"
+	"    \"lttng.org,2009\": {\n"
+	"      \"frequency\": 1000000000,\n"
+	"      \"offset-from-origin\": {\n"
+	"        \"cycles\": 123456789,\n"
+	"        \"seconds\": 1712345678\n"
+	"      }\n"
+	"    }\n"
+	"  },\n"
+	"  \"id\": 0,\n"
+	"  \"name\": \"monotonic\",\n"
+	"  \"type\": \"event-record-class\"\n"
+	"}";
+
+/* A kernel stream, with the same decoys. */
+static const char kernel_stream[] =
+	RS "{\"type\":\"preamble\",\"version\":2,\"uuid\":[47,94]}\n"
+	RS "{\"type\":\"trace-class\",\"environment\":{\"domain\":\"kernel\","
+	"\"hostname\":\"a\\\"b\\\\\",\"name\":\"monotonic\",\"frequency\":1000000000,"
+	"\"offset-from-origin\":{\"seconds\":1712345678,\"cycles\":123456789}}}\n"
+	RS "{\"type\":\"clock-class\",\"id\":\"realtime\",\"name\":\"realtime\","
+	"\"frequency\":1000000000,\"offset-from-origin\":{\"seconds\":1712345678,"
+	"\"cycles\":123456789}}\n"
+	KERNEL_CLOCK
+	RS "{\"type\":\"event-record-class\",\"id\":0,\"name\":\"monotonic\",\"frequency\":1000000000,"
+	"\"attributes\":{\"lttng.org,2009\":{\"offset-from-origin\":{\"seconds\":1712345678,"
+	"\"cycles\":123456789}}}}\n";
+
+/* The in-flight values, then the final ones. */
+static const struct lh_ctf_md_values flight_values = {
+	.set_offset = true,
+	.offset = 1712345679000000042ULL,
+	.set_freq = true,
+	.freq = 999999950,
+	.min_width = LH_CTF_MD_RESERVE_WIDTH,
+};
+
+static const struct lh_ctf_md_values final_values = {
+	.set_offset = true,
+	.offset = 1795639999000000123ULL,
+	.set_freq = true,
+	.freq = 1000000021,
+};
+
+/* Replace, in s, each subs[i][0] (there once) by subs[i][1], into out. */
+static bool substitute(char *out, size_t cap, const char *s, const char *(*subs)[2], size_t n)
+{
+	static char tmp[MAX_STREAM];
+	size_t i;
+
+	if (strlen(s) >= cap) {
+		return false;
+	}
+	strcpy(out, s);
+	for (i = 0; i < n; i++) {
+		const char *at = strstr(out, subs[i][0]);
+		size_t old = strlen(subs[i][0]);
+
+		if (!at || strstr(at + 1, subs[i][0]) ||
+				strlen(out) - old + strlen(subs[i][1]) >= cap) {
+			return false;
+		}
+		snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int) (at - out), out, subs[i][1], at + old);
+		strcpy(out, tmp);
+	}
+	return true;
+}
+
+/* The CTF 2 stream with its clock's fields holding v, in fields of width characters. */
+static bool expect_ctf2(char *out, size_t cap, const char *stream, const char *clock,
+		const struct lh_ctf_md_values *v, int width)
+{
+	char freq[32], seconds[32], cycles[32], fragment[1024];
+	const char *values[][2] = {
+		{ "1000000000", freq }, { "123456789", cycles }, { "1712345678", seconds },
+	};
+	const char *whole[][2] = { { clock, fragment } };
+
+	snprintf(freq, sizeof(freq), "%-*" PRIu64, width, v->freq);
+	snprintf(seconds, sizeof(seconds), "%-*" PRIu64, width, v->offset / v->freq);
+	snprintf(cycles, sizeof(cycles), "%-*" PRIu64, width, v->offset % v->freq);
+	return substitute(fragment, sizeof(fragment), clock, values, 3) &&
+		substitute(out, cap, stream, whole, 1);
+}
+
+static bool expect_tsdl(char *out, size_t cap, const struct lh_ctf_md_values *v, int width)
+{
+	char freq[64], offset[64];
+	const char *values[][2] = {
+		{ "freq = 1000000000; /*", freq }, { "offset = 1795639570593412007;", offset },
+	};
+
+	snprintf(freq, sizeof(freq), "freq = %-*" PRIu64 "; /*", width, v->freq);
+	snprintf(offset, sizeof(offset), "offset = %-*" PRIu64 ";", width, v->offset);
+	return substitute(out, cap, clock_text, values, 2);
+}
+
+/*
+ * Feed len bytes of text to a new rewriter in messages of step bytes, or
+ * cut in two at cut (neither: whole), then flush; out gets what
+ * lttng-relayd writes, rep the report.
+ */
+static int run_plain(const char *text, size_t len, size_t cut, size_t step,
+		const struct lh_ctf_md_values *v, struct sink *out, struct lh_ctf_md_report *rep)
+{
+	struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+	size_t off = 0;
+	int ret = 0;
+
+	out->len = 0;
+	out->msgs = 0;
+	lh_ctf_md_rewriter_set_values(rw, v);
+	while (off < len && !ret) {
+		size_t n = step ? step : off < cut ? cut - off : len - off;
+
+		if (n > len - off) {
+			n = len - off;
+		}
+		ret = lh_ctf_md_rewriter_feed(rw, (const uint8_t *) text + off, n, 0, sink_emit, out);
+		off += n;
+	}
+	if (!ret) {
+		ret = lh_ctf_md_rewriter_flush(rw, sink_emit, out);
+	}
+	*rep = *lh_ctf_md_rewriter_report(rw);
+	lh_ctf_md_rewriter_destroy(rw);
+	out->buf[out->len] = '\0';
+	return ret;
+}
+
+static bool same_report(const struct lh_ctf_md_report *a, const struct lh_ctf_md_report *b)
+{
+	return a->form == b->form && a->clock_found == b->clock_found &&
+		a->has_offset == b->has_offset && a->offset == b->offset &&
+		a->has_freq == b->has_freq && a->freq == b->freq &&
+		a->rewritten == b->rewritten && a->left == b->left &&
+		a->bad_packet == b->bad_packet;
+}
+
+static bool same_stream(const struct sink *a, const struct sink *b)
+{
+	return a->len == b->len && !memcmp(a->buf, b->buf, a->len);
+}
+
+struct plain_case {
+	const char *name;
+	const char *text;
+	const char *clock;	/* CTF 2: the clock fragment in it */
+	enum lh_ctf_md_form form;
+	uint64_t guest_offset;
+};
+
+/*
+ * A plain stream rewritten in flight, whole, cut in two at every byte,
+ * and in messages of one byte: the same stream every time, since fields
+ * grow as they need. Then the final fix, in the fields made wide enough.
+ */
+static void test_plain_case(const struct plain_case *pc)
+{
+	static struct sink whole, part;
+	static char expect[MAX_STREAM], expect_final[MAX_STREAM];
+	static uint8_t after[MAX_STREAM], again[MAX_STREAM];
+	struct lh_ctf_md_report rep, part_rep;
+	size_t len = strlen(pc->text), cut, differ = 0;
+	char path[64];
+	bool built;
+	int fd;
+
+	if (pc->clock) {
+		built = expect_ctf2(expect, sizeof(expect), pc->text, pc->clock, &flight_values, 20) &&
+			expect_ctf2(expect_final, sizeof(expect_final), pc->text, pc->clock,
+				&final_values, 20);
+	} else {
+		built = expect_tsdl(expect, sizeof(expect), &flight_values, 20) &&
+			expect_tsdl(expect_final, sizeof(expect_final), &final_values, 20);
+	}
+	ok(built, "%s: the expected streams", pc->name);
+	ok(run_plain(pc->text, len, 0, 0, &flight_values, &whole, &rep) == 0 &&
+		whole.len == strlen(expect) && !memcmp(whole.buf, expect, whole.len),
+		"%s: rewritten in flight, the clock's fields only, 20 wide", pc->name);
+	ok(rep.form == pc->form && rep.clock_found && rep.has_freq && rep.freq == 1000000000 &&
+		rep.has_offset && rep.offset == pc->guest_offset && rep.rewritten == 2 &&
+		rep.left == 0 && !rep.bad_packet,
+		"%s: the guest's values reported, freq and offset rewritten", pc->name);
+	for (cut = 1; cut < len; cut++) {
+		if (run_plain(pc->text, len, cut, 0, &flight_values, &part, &part_rep) < 0 ||
+				!same_stream(&part, &whole) || !same_report(&part_rep, &rep)) {
+			differ++;
+		}
+	}
+	ok(differ == 0, "%s: cut in two at each of %zu bytes: the same (%zu differ)", pc->name,
+		len - 1, differ);
+	ok(run_plain(pc->text, len, 0, 1, &flight_values, &part, &part_rep) == 0 &&
+		same_stream(&part, &whole) && same_report(&part_rep, &rep),
+		"%s: in %zu messages of one byte: the same", pc->name, len);
+
+	/* At session end, on the file lttng-relayd wrote. */
+	fd = write_tmp(whole.buf, whole.len, path);
+	if (!ok(fd >= 0, "%s: temporary file", pc->name)) {
+		skip(3, "no temporary file");
+		return;
+	}
+	ok(lh_ctf_md_fix_fd(fd, &final_values, &rep) == 0 && rep.form == pc->form &&
+		rep.rewritten == 2 && rep.left == 0 && rep.offset == flight_values.offset &&
+		rep.freq == flight_values.freq,
+		"%s: the final fix fits, and finds the values written in flight", pc->name);
+	ok(read_back(fd, after, whole.len) == 0 && strlen(expect_final) == whole.len &&
+		!memcmp(after, expect_final, whole.len),
+		"%s: the final values in place, at the same length", pc->name);
+	ok(lh_ctf_md_fix_fd(fd, &final_values, &rep) == 0 &&
+		read_back(fd, again, whole.len) == 0 && !memcmp(after, again, whole.len),
+		"%s: fixing twice equals fixing once", pc->name);
+	close(fd);
+	unlink(path);
+}
+
+static void test_plain_streams(void)
+{
+	const struct plain_case cases[] = {
+		{ "TSDL", clock_text, NULL, LH_CTF_MD_FORM_TSDL, 1795639570593412007ULL },
+		{ "CTF 2 UST", ust_stream, UST_CLOCK, LH_CTF_MD_FORM_CTF2, CTF2_GUEST_OFFSET },
+		{ "CTF 2 kernel", kernel_stream, KERNEL_CLOCK, LH_CTF_MD_FORM_CTF2,
+			CTF2_GUEST_OFFSET },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_plain_case(&cases[i]);
+	}
+}
+
+/* A kernel clock fragment, its offset-from-origin's members given. */
+#define KERNEL_CLOCK_OFFSET(members) \
+	RS "{\"type\":\"clock-class\",\"name\":\"monotonic\",\"frequency\":1000000000," \
+	"\"offset-from-origin\":{" members "}}\n"
+
+/* A field as the rewriter writes it with flight_values: digits, then spaces, 20 wide. */
+static const char *flight_field(char *buf, size_t size, const char *key, uint64_t v)
+{
+	snprintf(buf, size, "\"%s\":%-20" PRIu64, key, v);
+	return buf;
+}
+
+/* Offsets the guest cannot have meant, and clocks whose name comes late. */
+static void test_ctf2_odd_clocks(void)
+{
+	static struct sink out;
+	const struct lh_ctf_md_values offset_only = {
+		.set_offset = true, .offset = 5, .min_width = LH_CTF_MD_RESERVE_WIDTH,
+	};
+	const uint64_t f = flight_values.freq;
+	struct lh_ctf_md_report rep;
+	char freq[64], seconds[64], cycles[64];
+	const char *text;
+
+	flight_field(freq, sizeof(freq), "frequency", f);
+	flight_field(seconds, sizeof(seconds), "seconds", flight_values.offset / f);
+	flight_field(cycles, sizeof(cycles), "cycles", flight_values.offset % f);
+
+	text = KERNEL_CLOCK_OFFSET("\"seconds\":-5,\"cycles\":7");
+	ok(run_plain(text, strlen(text), 0, 0, &flight_values, &out, &rep) == 0 &&
+		rep.clock_found && rep.has_freq && !rep.has_offset && rep.rewritten == 1 &&
+		rep.left == 2 && strstr((char *) out.buf, freq) &&
+		strstr((char *) out.buf, "{\"seconds\":-5,\"cycles\":7}"),
+		"negative seconds: no offset reported, seconds and cycles left");
+	text = KERNEL_CLOCK_OFFSET("\"seconds\":123456789012345678901,\"cycles\":7");
+	ok(run_plain(text, strlen(text), 0, 0, &flight_values, &out, &rep) == 0 &&
+		!rep.has_offset && rep.rewritten == 1 && rep.left == 2 &&
+		strstr((char *) out.buf, "\"seconds\":123456789012345678901,\"cycles\":7}"),
+		"seconds beyond 64 bits: no offset reported, seconds and cycles left");
+	text = KERNEL_CLOCK_OFFSET("\"seconds\":99999999999,\"cycles\":7");
+	ok(run_plain(text, strlen(text), 0, 0, &flight_values, &out, &rep) == 0 &&
+		!rep.has_offset && rep.rewritten == 2 && rep.left == 0 &&
+		strstr((char *) out.buf, seconds) && strstr((char *) out.buf, cycles),
+		"seconds * frequency beyond 64 bits: no offset reported, rewritten");
+	text = KERNEL_CLOCK_OFFSET("\"seconds\":1,\"cycles\":1500000000");
+	ok(run_plain(text, strlen(text), 0, 0, &flight_values, &out, &rep) == 0 &&
+		rep.has_offset && rep.offset == 2500000000ULL && rep.rewritten == 2 &&
+		rep.left == 0 && strstr((char *) out.buf, seconds) && strstr((char *) out.buf, cycles),
+		"cycles beyond the frequency: reported as found, rewritten right");
+
+	text = RS "{\"type\":\"clock-class\",\"frequency\":1000000000,"
+		"\"offset-from-origin\":{\"seconds\":1,\"cycles\":2},\"name\":\"monotonic\"}\n";
+	ok(run_plain(text, strlen(text), 0, 0, &flight_values, &out, &rep) == 0 &&
+		rep.clock_found && rep.rewritten == 1 && rep.left == 2 &&
+		strstr((char *) out.buf, freq) &&
+		strstr((char *) out.buf, "{\"seconds\":1,\"cycles\":2}"),
+		"name after the offset: frequency rewritten, seconds and cycles left");
+	text = RS "{\"type\":\"clock-class\",\"name\":\"monotonic\","
+		"\"offset-from-origin\":{\"seconds\":1,\"cycles\":2}}\n";
+	ok(run_plain(text, strlen(text), 0, 0, &offset_only, &out, &rep) == 0 &&
+		rep.clock_found && !rep.has_freq && rep.rewritten == 0 && rep.left == 2 &&
+		!strcmp((char *) out.buf, text),
+		"no frequency to split an offset with: seconds and cycles left");
+	/*
+	 * Quotes and a backslash escaped: a string ends at its last quote
+	 * only; and seconds and cycles count in offset-from-origin only.
+	 */
+	text = RS "{\"type\":\"clock-class\",\"name\":\"monotonic\","
+		"\"description\":\"a\\\",\\\"frequency\\\":7,\\\"b\\\\\",\"uid\":\"\\\"\","
+		"\"frequency\":1000000000,\"attributes\":{\"seconds\":5,\"cycles\":6},"
+		"\"offset-from-origin\":{\"seconds\":1,\"cycles\":2}}\n";
+	ok(run_plain(text, strlen(text), 0, 0, &flight_values, &out, &rep) == 0 &&
+		rep.rewritten == 2 && rep.left == 0 && strstr((char *) out.buf, freq) &&
+		strstr((char *) out.buf, seconds) && strstr((char *) out.buf, cycles) &&
+		strstr((char *) out.buf, "\\\"frequency\\\":7,") &&
+		strstr((char *) out.buf, "{\"seconds\":5,\"cycles\":6}"),
+		"escaped quotes, seconds elsewhere: only the clock's own members rewritten");
+}
+
+/* Only decoys: nothing found, nothing changed. */
+static void test_ctf2_decoys(void)
+{
+	static struct sink out;
+	static char text[MAX_STREAM];
+	struct lh_ctf_md_report rep;
+	const char *at;
+
+	/* The two streams without their clock. */
+	at = strstr(ust_stream, UST_CLOCK);
+	snprintf(text, sizeof(text), "%.*s%s", (int) (at - ust_stream), ust_stream,
+		at + strlen(UST_CLOCK));
+	at = strstr(kernel_stream, KERNEL_CLOCK);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), "%.*s%s",
+		(int) (at - kernel_stream), kernel_stream, at + strlen(KERNEL_CLOCK));
+	ok(run_plain(text, strlen(text), 0, 0, &flight_values, &out, &rep) == 0 &&
+		!strcmp((char *) out.buf, text), "decoys: the stream passes untouched");
+	ok(rep.form == LH_CTF_MD_FORM_CTF2 && !rep.clock_found && !rep.has_freq &&
+		!rep.has_offset && rep.rewritten == 0 && rep.left == 0, "decoys: no clock found");
+}
+
+/*
+ * A guest that never ends what it began (a string while a frequency
+ * waits for its clock's name, a number, its spaces): what the rewriter
+ * holds stays under LH_CTF_MD_HOLD_MAX, and every byte goes out.
+ */
+static void test_plain_hold_bounded(void)
+{
+	static const struct {
+		const char *start;
+		char fill;
+	} cases[] = {
+		{ RS "{\n  \"frequency\": 1000000000,\n  \"id\": \"", 'a' },
+		{ "clock {\n\tname = \"monotonic\";\n\toffset = 1", '7' },
+		{ RS "{\"type\":\"clock-class\",\"name\":\"monotonic\",\"frequency\":1000000000,"
+			"\"offset-from-origin\":{\"seconds\":1", ' ' },
+	};
+	static const char end[] = "\",\n  \"name\": \"monotonic\"\n}";
+	/* Values that fit: the bytes out are the bytes in. */
+	const struct lh_ctf_md_values fit = {
+		.set_offset = true, .offset = 42, .set_freq = true, .freq = 999999950,
+	};
+	static uint8_t msg[1000];
+	const size_t sizes[] = { sizeof(msg), 1 };
+	size_t c, z;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (z = 0; z < 2; z++) {
+			struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+			struct count_sink sink = { .bytes = 0 };
+			size_t fed = strlen(cases[c].start), most = 0, i;
+			bool fed_ok;
+
+			lh_ctf_md_rewriter_set_values(rw, &fit);
+			fed_ok = lh_ctf_md_rewriter_feed(rw, (const uint8_t *) cases[c].start, fed, 0,
+				count_emit, &sink) == 0;
+			memset(msg, cases[c].fill, sizeof(msg));
+			for (i = 0; i < 64 * sizeof(msg) / sizes[z] && fed_ok; i++) {
+				fed_ok = lh_ctf_md_rewriter_feed(rw, msg, sizes[z], 0, count_emit,
+					&sink) == 0;
+				fed += sizes[z];
+				if (fed - sink.bytes > most) {
+					most = fed - sink.bytes;
+				}
+			}
+			ok(fed_ok && most <= LH_CTF_MD_HOLD_MAX,
+				"plain, 64000 '%c' in messages of %zu: at most %zu bytes held",
+				cases[c].fill, sizes[z], most);
+			if (c == 0 && z == 0) {
+				/* The string ends at last: the frequency was given up. */
+				lh_ctf_md_rewriter_feed(rw, (const uint8_t *) end, strlen(end), 0,
+					count_emit, &sink);
+				fed += strlen(end);
+				ok(lh_ctf_md_rewriter_report(rw)->clock_found &&
+					lh_ctf_md_rewriter_report(rw)->left == 1,
+					"a frequency held too long is left");
+			}
+			ok(lh_ctf_md_rewriter_flush(rw, count_emit, &sink) == 0 && sink.bytes == fed,
+				"'%c' in messages of %zu: every byte emitted in the end",
+				cases[c].fill, sizes[z]);
+			lh_ctf_md_rewriter_destroy(rw);
+		}
+	}
+}
+
+/* The form told from the first bytes, told again after a reset. */
+static void test_forms(void)
+{
+	static uint8_t pkt[4096];
+	static struct sink out;
+	const size_t sig = strlen("/* CTF 1.8 */");
+	struct lh_ctf_md_rewriter *rw = lh_ctf_md_rewriter_create();
+	const struct lh_ctf_md_report *rep = lh_ctf_md_rewriter_report(rw);
+	size_t len = make_packet(pkt, clock_text, strlen(clock_text), 4096, 0);
+
+	ok(!strcmp(lh_ctf_md_form_name(LH_CTF_MD_FORM_PACKETIZED), "packetized") &&
+		!strcmp(lh_ctf_md_form_name(LH_CTF_MD_FORM_TSDL), "tsdl") &&
+		!strcmp(lh_ctf_md_form_name(LH_CTF_MD_FORM_CTF2), "ctf2") &&
+		!strcmp(lh_ctf_md_form_name(LH_CTF_MD_FORM_UNKNOWN), "unknown"), "form names");
+	lh_ctf_md_rewriter_set_values(rw, &new_values);
+	lh_ctf_md_rewriter_feed(rw, pkt, 0, 0, sink_emit, &out);
+	ok(rep->form == LH_CTF_MD_FORM_UNKNOWN && out.msgs == 1, "an empty message: no form yet");
+	lh_ctf_md_rewriter_feed(rw, pkt, len, (uint32_t) (4096 - len), sink_emit, &out);
+	ok(rep->form == LH_CTF_MD_FORM_PACKETIZED && rep->rewritten == 2, "a packet: packetized");
+
+	/* The kernel consumer sends its signature as a message of its own. */
+	lh_ctf_md_rewriter_reset(rw);
+	lh_ctf_md_rewriter_feed(rw, (const uint8_t *) clock_text, sig, 0, sink_emit, &out);
+	lh_ctf_md_rewriter_feed(rw, (const uint8_t *) clock_text + sig, strlen(clock_text) - sig,
+		0, sink_emit, &out);
+	ok(rep->form == LH_CTF_MD_FORM_TSDL && rep->rewritten == 4 && rep->left == 0 &&
+		!rep->bad_packet, "reset, then a signature alone and TSDL text: plain TSDL");
+	lh_ctf_md_rewriter_reset(rw);
+	lh_ctf_md_rewriter_feed(rw, (const uint8_t *) KERNEL_CLOCK, strlen(KERNEL_CLOCK), 0,
+		sink_emit, &out);
+	ok(rep->form == LH_CTF_MD_FORM_CTF2 && rep->rewritten == 6, "reset, then CTF 2");
+	lh_ctf_md_rewriter_destroy(rw);
+}
+
+/* The final fix of a CTF 2 file the rewriter never saw: what does not fit is left. */
+static void test_fix_ctf2_no_room(void)
+{
+	const struct lh_ctf_md_values v = {
+		.set_offset = true, .offset = 17123456780000000000ULL,
+		.set_freq = true, .freq = 1000000000,
+	};
+	const char *text = KERNEL_CLOCK;
+	struct lh_ctf_md_report rep;
+	char after[1024];
+	size_t len = strlen(text);
+	char path[64];
+	int fd = write_tmp((const uint8_t *) text, len, path);
+
+	if (!ok(fd >= 0, "CTF 2 file: temporary file")) {
+		skip(2, "no temporary file");
+		return;
+	}
+	ok(lh_ctf_md_fix_fd(fd, &v, &rep) == 0 && rep.form == LH_CTF_MD_FORM_CTF2 &&
+		rep.has_offset && rep.offset == CTF2_GUEST_OFFSET && rep.rewritten == 1 &&
+		rep.left == 1, "CTF 2 file: 11-digit seconds left, frequency and cycles fixed");
+	read_back(fd, (uint8_t *) after, len);
+	after[len] = '\0';
+	ok(strstr(after, "{\"seconds\":1712345678,\"cycles\":0        }}\n") != NULL,
+		"CTF 2 file: in place, padded with spaces");
+	close(fd);
+	unlink(path);
+}
+
+/* A guest that writes a clock of many fields gets them widened only so much. */
+static void test_plain_growth_bounded(void)
+{
+	static char text[MAX_STREAM];
+	static struct sink out;
+	struct lh_ctf_md_report rep;
+	size_t len, i;
+	int ret;
+
+	strcpy(text, "clock {\n\tname = \"monotonic\";\n");
+	for (i = 0; i < 500; i++) {
+		strcat(text, "\tfreq = 1;\n");
+	}
+	strcat(text, "};\n");
+	len = strlen(text);
+	ret = run_plain(text, len, 0, 0, &flight_values, &out, &rep);
+	ok(ret == 0 && out.len <= len + len / 4 + LH_CTF_MD_GROW_SLACK && rep.left > 0 &&
+		rep.rewritten + rep.left == 500,
+		"500 fields: %zu bytes grew to %zu, %u fields left", len, out.len, rep.left);
+}
+
 int main(void)
 {
 	plan_tests(NUM_TESTS);
@@ -731,5 +1283,12 @@ int main(void)
 	test_cut_anywhere();
 	test_grow_then_zeros();
 	test_no_merge();
+	test_plain_streams();
+	test_ctf2_odd_clocks();
+	test_ctf2_decoys();
+	test_plain_hold_bounded();
+	test_forms();
+	test_fix_ctf2_no_room();
+	test_plain_growth_bounded();
 	return exit_status();
 }

@@ -20,11 +20,6 @@ void md_json_init(struct md_json *j, struct lh_ctf_md_report *report, md_field_c
 	j->arg = arg;
 }
 
-static bool is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static bool is_letter(uint8_t c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -33,21 +28,7 @@ static bool is_letter(uint8_t c)
 /* A character that makes one token with digits just before it. */
 static bool extends_number(uint8_t c)
 {
-	return is_digit(c) || is_letter(c) || c == '.' || c == '+' || c == '-' || c == '_';
-}
-
-static void tok_add(struct md_json *j, uint8_t c)
-{
-	if (j->tok_len + 1 < sizeof(j->tok)) {
-		j->tok[j->tok_len++] = (char) c;
-	} else {
-		j->tok_long = true;
-	}
-}
-
-static bool tok_is(const struct md_json *j, const char *word)
-{
-	return !j->tok_long && j->tok_len == strlen(word) && !memcmp(j->tok, word, j->tok_len);
+	return md_is_digit(c) || is_letter(c) || c == '.' || c == '+' || c == '-' || c == '_';
 }
 
 /* The level of the innermost object or array, if it is of depth 1 or 2. */
@@ -59,23 +40,23 @@ static struct md_json_level *cur_level(struct md_json *j)
 static enum md_json_key key_lookup(const struct md_json *j)
 {
 	if (j->depth == 1) {
-		if (tok_is(j, "name")) {
+		if (md_token_is(&j->tok, "name")) {
 			return JSON_KEY_NAME;
 		}
-		if (tok_is(j, "type")) {
+		if (md_token_is(&j->tok, "type")) {
 			return JSON_KEY_TYPE;
 		}
-		if (tok_is(j, "frequency")) {
+		if (md_token_is(&j->tok, "frequency")) {
 			return JSON_KEY_FREQUENCY;
 		}
-		if (tok_is(j, "offset-from-origin")) {
+		if (md_token_is(&j->tok, "offset-from-origin")) {
 			return JSON_KEY_OFFSET;
 		}
 	} else if (j->in_offset) {
-		if (tok_is(j, "seconds")) {
+		if (md_token_is(&j->tok, "seconds")) {
 			return JSON_KEY_SECONDS;
 		}
-		if (tok_is(j, "cycles")) {
+		if (md_token_is(&j->tok, "cycles")) {
 			return JSON_KEY_CYCLES;
 		}
 	}
@@ -213,12 +194,12 @@ static void freq_found(struct md_json *j, const struct md_field *f)
 	if (fr->name == JSON_NAME_OTHER) {
 		return;
 	}
-	if (j->num_valid && !fr->has_freq) {
+	if (j->num.valid && !fr->has_freq) {
 		fr->has_freq = true;
 		fr->freq = f->value;
 	}
 	if (fr->name == JSON_NAME_UNKNOWN) {
-		if (j->num_valid && !fr->pending) {
+		if (j->num.valid && !fr->pending) {
 			fr->pending = true;
 			memcpy(fr->pending_pos, f->pos, f->nr_pos * sizeof(f->pos[0]));
 			fr->pending_nr_pos = f->nr_pos;
@@ -231,7 +212,7 @@ static void freq_found(struct md_json *j, const struct md_field *f)
 	}
 	clock_check(j);
 	clock_report(j);
-	if (!j->num_valid) {
+	if (!j->num.valid) {
 		j->report->left++;
 		return;
 	}
@@ -246,13 +227,13 @@ static void offset_part_found(struct md_json *j, struct md_field *f)
 		return;
 	}
 	if (f->key == MD_FIELD_SECONDS) {
-		if (!j->num_valid) {
+		if (!j->num.valid) {
 			fr->seconds_bad = true;
 		} else if (!fr->has_seconds) {
 			fr->has_seconds = true;
 			fr->seconds = f->value;
 		}
-	} else if (j->num_valid && !fr->has_cycles) {
+	} else if (j->num.valid && !fr->has_cycles) {
 		fr->has_cycles = true;
 		fr->cycles = f->value;
 	}
@@ -261,30 +242,12 @@ static void offset_part_found(struct md_json *j, struct md_field *f)
 		return;
 	}
 	clock_report(j);
-	if (!j->num_valid || fr->seconds_bad) {
+	if (!j->num.valid || fr->seconds_bad) {
 		j->report->left++;
 		return;
 	}
 	f->freq = fr->has_freq ? fr->freq : 0;
 	field_done(j, f);
-}
-
-static void number_add(struct md_json *j, uint8_t c, uint64_t pos)
-{
-	if (!is_digit(c) || j->nr_digits >= MD_DIGITS_MAX || (j->nr_digits && !j->num_value)) {
-		/* A fraction, an exponent, too many digits, or a leading zero. */
-		j->num_valid = false;
-	} else if (j->num_value > (UINT64_MAX - (c - '0')) / 10) {
-		j->num_valid = false;
-	} else {
-		j->num_value = j->num_value * 10 + (c - '0');
-	}
-	j->nr_digits++;
-	if (j->nr_pos < MD_FIELD_MAX) {
-		j->pos[j->nr_pos++] = pos;
-	} else {
-		j->num_valid = false;
-	}
 }
 
 static void number_start(struct md_json *j, uint8_t c, uint64_t pos)
@@ -294,21 +257,12 @@ static void number_start(struct md_json *j, uint8_t c, uint64_t pos)
 	j->lex = JSON_LEX_NUMBER;
 	j->num_key = key == JSON_KEY_FREQUENCY || key == JSON_KEY_SECONDS ||
 		key == JSON_KEY_CYCLES ? key : JSON_KEY_OTHER;
-	j->nr_pos = 0;
-	j->nr_digits = 0;
-	j->num_value = 0;
+	md_number_start(&j->num);
 	/* A minus sign is no digit the fix could write over. */
-	j->num_valid = c != '-';
-	if (c != '-') {
-		number_add(j, c, pos);
-	}
-}
-
-/* The field's trailing spaces: room left by an earlier rewrite. */
-static void number_space(struct md_json *j, uint64_t pos)
-{
-	if (j->nr_pos < MD_FIELD_MAX) {
-		j->pos[j->nr_pos++] = pos;
+	if (c == '-') {
+		j->num.valid = false;
+	} else {
+		md_number_add(&j->num, c, pos);
 	}
 }
 
@@ -316,13 +270,13 @@ static void number_space(struct md_json *j, uint64_t pos)
 static void number_end(struct md_json *j, uint8_t next)
 {
 	struct md_field f = {
-		.pos = j->pos,
-		.nr_pos = j->nr_pos,
-		.value = j->num_value,
+		.pos = j->num.pos,
+		.nr_pos = j->num.nr_pos,
+		.value = j->num.value,
 	};
 
 	/* As in TSDL: the last space keeps the value from merging with what follows. */
-	if (j->lex == JSON_LEX_NUMBER_SPACES && extends_number(next) && f.nr_pos > j->nr_digits) {
+	if (j->lex == JSON_LEX_NUMBER_SPACES && extends_number(next) && f.nr_pos > j->num.nr_digits) {
 		f.nr_pos--;
 		f.apart = true;
 	}
@@ -358,9 +312,9 @@ static void string_end(struct md_json *j)
 	}
 	key = value_key(j);
 	if (key == JSON_KEY_NAME) {
-		name_found(j, tok_is(j, "monotonic"));
+		name_found(j, md_token_is(&j->tok, "monotonic"));
 	} else if (key == JSON_KEY_TYPE) {
-		type_found(j, tok_is(j, "clock-class"));
+		type_found(j, md_token_is(&j->tok, "clock-class"));
 	}
 	value_done(j);
 }
@@ -458,9 +412,8 @@ void md_json_byte(struct md_json *j, uint8_t c, uint64_t pos)
 		case JSON_LEX_TEXT:
 			if (c == '"') {
 				j->lex = JSON_LEX_STRING;
-				j->tok_len = 0;
-				j->tok_long = false;
-			} else if (c == '-' || is_digit(c)) {
+				md_token_reset(&j->tok);
+			} else if (c == '-' || md_is_digit(c)) {
 				number_start(j, c, pos);
 			} else if (is_letter(c)) {
 				j->lex = JSON_LEX_WORD;
@@ -477,15 +430,15 @@ void md_json_byte(struct md_json *j, uint8_t c, uint64_t pos)
 			if (c == '\\') {
 				j->lex = JSON_LEX_STRING_ESC;
 			}
-			tok_add(j, c);
+			md_token_add(&j->tok, c);
 			return;
 		case JSON_LEX_STRING_ESC:
 			j->lex = JSON_LEX_STRING;
-			tok_add(j, c);
+			md_token_add(&j->tok, c);
 			return;
 		case JSON_LEX_WORD:
 			/* true, false or null */
-			if (is_letter(c) || is_digit(c)) {
+			if (is_letter(c) || md_is_digit(c)) {
 				return;
 			}
 			j->lex = JSON_LEX_TEXT;
@@ -493,19 +446,19 @@ void md_json_byte(struct md_json *j, uint8_t c, uint64_t pos)
 			continue;
 		case JSON_LEX_NUMBER:
 			if (extends_number(c)) {
-				number_add(j, c, pos);
+				md_number_add(&j->num, c, pos);
 				return;
 			}
 			if (c == ' ') {
 				j->lex = JSON_LEX_NUMBER_SPACES;
-				number_space(j, pos);
+				md_number_space(&j->num, pos);
 				return;
 			}
 			number_end(j, c);
 			continue;
 		case JSON_LEX_NUMBER_SPACES:
 			if (c == ' ') {
-				number_space(j, pos);
+				md_number_space(&j->num, pos);
 				return;
 			}
 			number_end(j, c);
@@ -523,13 +476,13 @@ bool md_json_open_field(const struct md_json *j, uint64_t *pos)
 		*pos = fr->pending_pos[0];
 		return true;
 	}
-	if (!open || !j->num_valid || fr->name == JSON_NAME_OTHER) {
+	if (!open || !j->num.valid || fr->name == JSON_NAME_OTHER) {
 		return false;
 	}
 	if (j->num_key == JSON_KEY_FREQUENCY ||
 			((j->num_key == JSON_KEY_SECONDS || j->num_key == JSON_KEY_CYCLES) &&
 			fr->name == JSON_NAME_MONOTONIC && !fr->seconds_bad)) {
-		*pos = j->pos[0];
+		*pos = j->num.pos[0];
 		return true;
 	}
 	return false;

@@ -18,7 +18,7 @@
 #ifndef LH_COMMON_CTF_METADATA_JSON_H
 #define LH_COMMON_CTF_METADATA_JSON_H
 
-#include "common/ctf-metadata-field.h"
+#include "common/ctf-metadata-lex.h"
 
 #define MD_JSON_RS		0x1E
 
@@ -81,15 +81,8 @@ struct md_json_fragment {
 
 struct md_json {
 	enum md_json_lex lex;
-	char tok[MD_TOKEN_MAX];
-	size_t tok_len;
-	bool tok_long;
-	/* The number being read. */
-	uint64_t pos[MD_FIELD_MAX];
-	size_t nr_pos;
-	size_t nr_digits;
-	bool num_valid;
-	uint64_t num_value;
+	struct md_token tok;
+	struct md_number num;
 	enum md_json_key num_key;	/* the clock member it is the value of, if any */
 	/* The parser. */
 	unsigned int depth;

@@ -22,39 +22,20 @@ static bool is_ident_start(uint8_t c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
-static bool is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static bool is_space(uint8_t c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static void tok_add(struct md_tsdl *s, uint8_t c)
-{
-	if (s->tok_len + 1 < sizeof(s->tok)) {
-		s->tok[s->tok_len++] = (char) c;
-	} else {
-		s->tok_long = true;
-	}
-}
-
-static bool tok_is(const struct md_tsdl *s, const char *word)
-{
-	return !s->tok_long && s->tok_len == strlen(word) && !memcmp(s->tok, word, s->tok_len);
-}
-
 static enum md_tsdl_key key_lookup(const struct md_tsdl *s)
 {
-	if (tok_is(s, "name")) {
+	if (md_token_is(&s->tok, "name")) {
 		return TSDL_KEY_NAME;
 	}
-	if (tok_is(s, "offset")) {
+	if (md_token_is(&s->tok, "offset")) {
 		return TSDL_KEY_OFFSET;
 	}
-	if (tok_is(s, "freq")) {
+	if (md_token_is(&s->tok, "freq")) {
 		return TSDL_KEY_FREQ;
 	}
 	return TSDL_KEY_OTHER;
@@ -74,7 +55,7 @@ static bool at_target_value(const struct md_tsdl *s)
 /* An identifier or a string ended (the token is in s->tok). */
 static void parse_word(struct md_tsdl *s, bool is_string)
 {
-	s->clock_kw = !is_string && s->depth == 0 && tok_is(s, "clock");
+	s->clock_kw = !is_string && s->depth == 0 && md_token_is(&s->tok, "clock");
 	if (s->clock_kw) {
 		return;
 	}
@@ -87,7 +68,7 @@ static void parse_word(struct md_tsdl *s, bool is_string)
 		s->stmt = TSDL_STMT_KEY;
 		break;
 	case TSDL_STMT_EQ:
-		if (s->key == TSDL_KEY_NAME && tok_is(s, "monotonic")) {
+		if (s->key == TSDL_KEY_NAME && md_token_is(&s->tok, "monotonic")) {
 			s->clock_mono = true;
 			s->report->clock_found = true;
 		}
@@ -143,44 +124,14 @@ static void number_start(struct md_tsdl *s, uint8_t c, uint64_t pos)
 	s->clock_kw = false;
 	s->lex = TSDL_LEX_NUMBER;
 	s->target = at_target_value(s);
-	s->pos[0] = pos;
-	s->nr_pos = 1;
-	s->nr_digits = 1;
-	s->num_valid = true;
-	s->num_value = c - '0';
-}
-
-/* A digit, or a letter (0x1F, 10ULL): only plain decimals are rewritten. */
-static void number_add(struct md_tsdl *s, uint8_t c, uint64_t pos)
-{
-	if (!is_digit(c) || s->nr_digits >= MD_DIGITS_MAX || s->num_value == 0) {
-		/* Letters, too many digits, or a leading zero (octal). */
-		s->num_valid = false;
-	} else if (s->num_value > (UINT64_MAX - (c - '0')) / 10) {
-		s->num_valid = false;
-	} else {
-		s->num_value = s->num_value * 10 + (c - '0');
-	}
-	s->nr_digits++;
-	if (s->nr_pos < MD_FIELD_MAX) {
-		s->pos[s->nr_pos++] = pos;
-	} else {
-		s->num_valid = false;
-	}
-}
-
-/* Spaces after the digits belong to the field (room left by an earlier rewrite). */
-static void number_space(struct md_tsdl *s, uint64_t pos)
-{
-	if (s->nr_pos < MD_FIELD_MAX) {
-		s->pos[s->nr_pos++] = pos;
-	}
+	md_number_start(&s->num);
+	md_number_add(&s->num, c, pos);
 }
 
 /* A character that would make one token with digits written just before it. */
 static bool extends_number(uint8_t c)
 {
-	return is_ident_start(c) || is_digit(c) || c == '.';
+	return is_ident_start(c) || md_is_digit(c) || c == '.';
 }
 
 /* The number ended; next is the character after it and its spaces. */
@@ -197,8 +148,8 @@ static void number_end(struct md_tsdl *s, uint8_t next)
 	 * must not become "9999999500"). A valid number has at most
 	 * MD_DIGITS_MAX digits, so that space is recorded.
 	 */
-	if (s->lex == TSDL_LEX_NUMBER_SPACES && extends_number(next) && s->nr_pos > s->nr_digits) {
-		s->nr_pos--;
+	if (s->lex == TSDL_LEX_NUMBER_SPACES && extends_number(next) && s->num.nr_pos > s->num.nr_digits) {
+		s->num.nr_pos--;
 		apart = true;
 	}
 	s->lex = TSDL_LEX_TEXT;
@@ -212,19 +163,19 @@ static void number_end(struct md_tsdl *s, uint8_t next)
 	s->target = false;
 	field = (struct md_field) {
 		.key = s->key == TSDL_KEY_OFFSET ? MD_FIELD_OFFSET : MD_FIELD_FREQ,
-		.pos = s->pos,
-		.nr_pos = s->nr_pos,
+		.pos = s->num.pos,
+		.nr_pos = s->num.nr_pos,
 		.apart = apart,
-		.value = s->num_value,
+		.value = s->num.value,
 	};
-	if (s->num_valid && field.key == MD_FIELD_OFFSET && !r->has_offset) {
+	if (s->num.valid && field.key == MD_FIELD_OFFSET && !r->has_offset) {
 		r->has_offset = true;
 		r->offset = field.value;
-	} else if (s->num_valid && field.key == MD_FIELD_FREQ && !r->has_freq) {
+	} else if (s->num.valid && field.key == MD_FIELD_FREQ && !r->has_freq) {
 		r->has_freq = true;
 		r->freq = field.value;
 	}
-	if (!s->num_valid) {
+	if (!s->num.valid) {
 		r->left++;
 		return;
 	}
@@ -249,14 +200,12 @@ void md_tsdl_byte(struct md_tsdl *s, uint8_t c, uint64_t pos)
 				s->lex = TSDL_LEX_SLASH;
 			} else if (c == '"') {
 				s->lex = TSDL_LEX_STRING;
-				s->tok_len = 0;
-				s->tok_long = false;
+				md_token_reset(&s->tok);
 			} else if (is_ident_start(c)) {
 				s->lex = TSDL_LEX_IDENT;
-				s->tok_len = 0;
-				s->tok_long = false;
-				tok_add(s, c);
-			} else if (is_digit(c)) {
+				md_token_reset(&s->tok);
+				md_token_add(&s->tok, c);
+			} else if (md_is_digit(c)) {
 				number_start(s, c, pos);
 			} else if (!is_space(c)) {
 				parse_punct(s, c);
@@ -300,35 +249,35 @@ void md_tsdl_byte(struct md_tsdl *s, uint8_t c, uint64_t pos)
 			if (c == '\\') {
 				s->lex = TSDL_LEX_STRING_ESC;
 			}
-			tok_add(s, c);
+			md_token_add(&s->tok, c);
 			return;
 		case TSDL_LEX_STRING_ESC:
 			s->lex = TSDL_LEX_STRING;
-			tok_add(s, c);
+			md_token_add(&s->tok, c);
 			return;
 		case TSDL_LEX_IDENT:
-			if (is_ident_start(c) || is_digit(c)) {
-				tok_add(s, c);
+			if (is_ident_start(c) || md_is_digit(c)) {
+				md_token_add(&s->tok, c);
 				return;
 			}
 			s->lex = TSDL_LEX_TEXT;
 			parse_word(s, false);
 			continue;
 		case TSDL_LEX_NUMBER:
-			if (is_ident_start(c) || is_digit(c)) {
-				number_add(s, c, pos);
+			if (is_ident_start(c) || md_is_digit(c)) {
+				md_number_add(&s->num, c, pos);
 				return;
 			}
 			if (c == ' ') {
 				s->lex = TSDL_LEX_NUMBER_SPACES;
-				number_space(s, pos);
+				md_number_space(&s->num, pos);
 				return;
 			}
 			number_end(s, c);
 			continue;
 		case TSDL_LEX_NUMBER_SPACES:
 			if (c == ' ') {
-				number_space(s, pos);
+				md_number_space(&s->num, pos);
 				return;
 			}
 			number_end(s, c);
@@ -339,10 +288,10 @@ void md_tsdl_byte(struct md_tsdl *s, uint8_t c, uint64_t pos)
 
 bool md_tsdl_open_field(const struct md_tsdl *s, uint64_t *pos)
 {
-	if (!s->target || !s->num_valid ||
+	if (!s->target || !s->num.valid ||
 			(s->lex != TSDL_LEX_NUMBER && s->lex != TSDL_LEX_NUMBER_SPACES)) {
 		return false;
 	}
-	*pos = s->pos[0];
+	*pos = s->num.pos[0];
 	return true;
 }

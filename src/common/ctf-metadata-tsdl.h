@@ -8,7 +8,7 @@
 #ifndef LH_COMMON_CTF_METADATA_TSDL_H
 #define LH_COMMON_CTF_METADATA_TSDL_H
 
-#include "common/ctf-metadata-field.h"
+#include "common/ctf-metadata-lex.h"
 
 enum md_tsdl_lex {
 	TSDL_LEX_TEXT,
@@ -40,15 +40,8 @@ enum md_tsdl_key {
 
 struct md_tsdl {
 	enum md_tsdl_lex lex;
-	char tok[MD_TOKEN_MAX];
-	size_t tok_len;
-	bool tok_long;
-	/* The number being read. */
-	uint64_t pos[MD_FIELD_MAX];
-	size_t nr_pos;
-	size_t nr_digits;
-	bool num_valid;
-	uint64_t num_value;
+	struct md_token tok;
+	struct md_number num;
 	bool target;		/* it is an offset or freq of the monotonic clock */
 	/* The parser. */
 	unsigned int depth;

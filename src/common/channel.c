@@ -9,7 +9,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,21 +38,6 @@ static const struct channel_scheme channel_schemes[] = {
 	{ "tcp-listen://", LTTNG_HYPER_CHANNEL_TCP_LISTEN, false },
 };
 
-/* Write a parse error into err, if the caller gave room for one. */
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0) {
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Characters of a host name, an IPv4 address or (in brackets) an IPv6 one. */
 static bool is_host_char(char c, bool bracketed)
 {
@@ -80,7 +64,7 @@ static int parse_host(const char **p, const char *str, char *host, size_t hostle
 		b++;
 		e = strchr(b, ']');
 		if (!e) {
-			set_err(err, errlen, "missing ']' after IPv6 address in '%s'", str);
+			lh_set_err(err, errlen, "missing ']' after IPv6 address in '%s'", str);
 			return -1;
 		}
 	} else {
@@ -88,16 +72,16 @@ static int parse_host(const char **p, const char *str, char *host, size_t hostle
 	}
 	len = e - b;
 	if (len == 0) {
-		set_err(err, errlen, "missing host in '%s'", str);
+		lh_set_err(err, errlen, "missing host in '%s'", str);
 		return -1;
 	}
 	if (len >= hostlen || len > 255) {
-		set_err(err, errlen, "host too long in '%s'", str);
+		lh_set_err(err, errlen, "host too long in '%s'", str);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
 		if (!is_host_char(b[i], bracketed)) {
-			set_err(err, errlen, "invalid character '%c' in host of '%s'",
+			lh_set_err(err, errlen, "invalid character '%c' in host of '%s'",
 				b[i], str);
 			return -1;
 		}
@@ -119,12 +103,12 @@ static int parse_port(const char *b, size_t len, const char *str, uint16_t *port
 	size_t i;
 
 	if (len == 0) {
-		set_err(err, errlen, "missing port in '%s'", str);
+		lh_set_err(err, errlen, "missing port in '%s'", str);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
 		if (b[i] < '0' || b[i] > '9') {
-			set_err(err, errlen, "invalid port '%.*s' in '%s'", (int) len, b, str);
+			lh_set_err(err, errlen, "invalid port '%.*s' in '%s'", (int) len, b, str);
 			return -1;
 		}
 		/* Stop accumulating early so a long digit string cannot overflow. */
@@ -133,7 +117,7 @@ static int parse_port(const char *b, size_t len, const char *str, uint16_t *port
 		}
 	}
 	if (v == 0 || v > 65535) {
-		set_err(err, errlen, "port %.*s out of range (1-65535) in '%s'", (int) len, b, str);
+		lh_set_err(err, errlen, "port %.*s out of range (1-65535) in '%s'", (int) len, b, str);
 		return -1;
 	}
 	*port = (uint16_t) v;
@@ -148,12 +132,12 @@ static int parse_host_port(const char *p, const char *str, char *host, size_t ho
 		return -1;
 	}
 	if (*p != ':') {
-		set_err(err, errlen, "missing port in '%s'; expected HOST:PORT", str);
+		lh_set_err(err, errlen, "missing port in '%s'; expected HOST:PORT", str);
 		return -1;
 	}
 	p++;
 	if (strchr(p, ':')) {
-		set_err(err, errlen, "too many ':' in '%s' (IPv6 addresses go in brackets)", str);
+		lh_set_err(err, errlen, "too many ':' in '%s' (IPv6 addresses go in brackets)", str);
 		return -1;
 	}
 	return parse_port(p, strlen(p), str, port, err, errlen);
@@ -171,7 +155,7 @@ static const char *skip_prefix(const char *str, const char *const *prefixes,
 			return str + len;
 		}
 	}
-	set_err(err, errlen, "invalid URL '%s'; expected %s", str, expected);
+	lh_set_err(err, errlen, "invalid URL '%s'; expected %s", str, expected);
 	return NULL;
 }
 
@@ -194,10 +178,10 @@ int lttng_hyper_channel_parse(const char *str, struct lttng_hyper_channel_uri *u
 	if (!scheme) {
 		len = strcspn(str, ":");
 		if (str[len] == '\0') {
-			set_err(err, errlen, "missing channel type in '%s'; "
+			lh_set_err(err, errlen, "missing channel type in '%s'; "
 				CHANNEL_TYPES_HINT, str);
 		} else {
-			set_err(err, errlen, "unknown channel type '%.*s' in '%s'; "
+			lh_set_err(err, errlen, "unknown channel type '%.*s' in '%s'; "
 				CHANNEL_TYPES_HINT, (int) len, str, str);
 		}
 		return -1;
@@ -211,12 +195,12 @@ int lttng_hyper_channel_parse(const char *str, struct lttng_hyper_channel_uri *u
 	}
 	len = strlen(rest);
 	if (len == 0) {
-		set_err(err, errlen, "missing path in '%s'", str);
+		lh_set_err(err, errlen, "missing path in '%s'", str);
 		return -1;
 	}
 	/* The path must fit sun_path with its NUL, so sockaddr_un needs no special case. */
 	if (len >= sizeof(uri->path)) {
-		set_err(err, errlen, "%s path too long (max %zu) in '%s'",
+		lh_set_err(err, errlen, "%s path too long (max %zu) in '%s'",
 			scheme->type == LTTNG_HYPER_CHANNEL_VIRTIO_SERIAL ?
 				"virtio-serial" : "unix socket",
 			sizeof(uri->path) - 1, str);
@@ -530,11 +514,11 @@ int lttng_hyper_net_url_parse(const char *str, char *host, size_t hostlen,
 		p += len;
 	}
 	if (*p == '/') {
-		set_err(err, errlen, "a path after the host is not supported in '%s'", str);
+		lh_set_err(err, errlen, "a path after the host is not supported in '%s'", str);
 		return -1;
 	}
 	if (*p != '\0') {
-		set_err(err, errlen, "unexpected '%s' in '%s'; expected net://HOST[:CTRL[:DATA]]",
+		lh_set_err(err, errlen, "unexpected '%s' in '%s'; expected net://HOST[:CTRL[:DATA]]",
 			p, str);
 		return -1;
 	}

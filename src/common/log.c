@@ -113,3 +113,15 @@ void lh_log_errno(const char *ctx, const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 }
+
+void lh_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

@@ -10,6 +10,7 @@
 #define LH_COMMON_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum lh_log_level {
 	LH_LOG_ERR = 0,
@@ -61,5 +62,12 @@ void lh_log(enum lh_log_level level, const char *ctx, const char *fmt, ...)
 #define PERROR(fmt, ...) lh_log_errno(NULL, fmt, ##__VA_ARGS__)
 void lh_log_errno(const char *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Write a reason into a caller's err buffer of errlen bytes (none if err
+ * is NULL or errlen 0): how parsers and checks say why they refused.
+ */
+void lh_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif /* LH_COMMON_LOG_H */

@@ -12,7 +12,6 @@
  */
 #include <inttypes.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "common/bytes.h"
 #include "common/defaults.h"
 #include "common/path.h"
+#include "common/log.h"
 #include "common/relayd-msg.h"
 
 /* lttng-tools' limits (include/lttng/constant.h), counting the NUL. */
@@ -126,18 +126,6 @@ void lh_relayd_version_encode(uint32_t major, uint32_t minor, uint8_t *out)
 {
 	lh_put_be32(out, major);
 	lh_put_be32(out + 4, minor);
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /*
@@ -330,7 +318,7 @@ static int emit_header(struct msg_check *c, uint64_t len)
 	};
 
 	if (lh_buf_reserve(c->out, LH_RELAYD_CTRL_HDR_LEN) < 0) {
-		set_err(c->err, c->errlen, "%s: out of memory", c->name);
+		lh_set_err(c->err, c->errlen, "%s: out of memory", c->name);
 		return -1;
 	}
 	lh_relayd_ctrl_hdr_encode(&hdr, lh_buf_tail(c->out));
@@ -341,7 +329,7 @@ static int emit_header(struct msg_check *c, uint64_t len)
 static int emit_bytes(struct msg_check *c, const void *p, size_t len)
 {
 	if (lh_buf_append(c->out, p, len) < 0) {
-		set_err(c->err, c->errlen, "%s: out of memory", c->name);
+		lh_set_err(c->err, c->errlen, "%s: out of memory", c->name);
 		return -1;
 	}
 	return 0;
@@ -359,7 +347,7 @@ static int emit_verbatim(struct msg_check *c)
 static int check_len(struct msg_check *c, size_t expected)
 {
 	if (c->len != expected) {
-		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected %zu",
+		lh_set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected %zu",
 			c->name, c->len, expected);
 		return -1;
 	}
@@ -386,21 +374,21 @@ static int check_string(struct msg_check *c, const char *field, const uint8_t *s
 		if (allow_absent) {
 			return 0;
 		}
-		set_err(c->err, c->errlen, "%s: %s missing (length 0)", c->name, field);
+		lh_set_err(c->err, c->errlen, "%s: %s missing (length 0)", c->name, field);
 		return -1;
 	}
 	if (len > max) {
-		set_err(c->err, c->errlen, "%s: %s of %" PRIu32 " bytes exceeds %" PRIu32,
+		lh_set_err(c->err, c->errlen, "%s: %s of %" PRIu32 " bytes exceeds %" PRIu32,
 			c->name, field, len, max);
 		return -1;
 	}
 	if (s[len - 1] != '\0') {
-		set_err(c->err, c->errlen, "%s: %s not NUL-terminated within its %" PRIu32 " bytes",
+		lh_set_err(c->err, c->errlen, "%s: %s not NUL-terminated within its %" PRIu32 " bytes",
 			c->name, field, len);
 		return -1;
 	}
 	if (memchr(s, '\0', len - 1)) {
-		set_err(c->err, c->errlen, "%s: %s has an embedded NUL", c->name, field);
+		lh_set_err(c->err, c->errlen, "%s: %s has an embedded NUL", c->name, field);
 		return -1;
 	}
 	return 0;
@@ -437,7 +425,7 @@ static int check_path(struct msg_check *c, const char *field, const uint8_t *s,
 		return 0;
 	}
 	escape(str, slen, quoted, sizeof(quoted));
-	set_err(c->err, c->errlen, "%s: unsafe %s \"%s\"", c->name, field, quoted);
+	lh_set_err(c->err, c->errlen, "%s: unsafe %s \"%s\"", c->name, field, quoted);
 	return -1;
 }
 
@@ -452,7 +440,7 @@ static int check_version(struct msg_check *c)
 	major = lh_get_be32(c->payload);
 	minor = lh_get_be32(c->payload + 4);
 	if (major != LH_RELAYD_MAJOR || minor < LH_RELAYD_MINOR_MIN) {
-		set_err(c->err, c->errlen,
+		lh_set_err(c->err, c->errlen,
 			"relayd protocol %" PRIu32 ".%" PRIu32 " not supported (%d.%d to %d.%d)",
 			major, minor, LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MIN,
 			LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX);
@@ -495,14 +483,14 @@ static int nested_base_path(struct msg_check *c, const uint8_t *fixed, const cha
 	} else {
 		if (!localtime_r(&created, &tm) ||
 				!strftime(datetime, sizeof(datetime), "%Y%m%d-%H%M%S", &tm)) {
-			set_err(c->err, c->errlen, "%s: creation time %" PRIu64 " cannot be a date",
+			lh_set_err(c->err, c->errlen, "%s: creation time %" PRIu64 " cannot be a date",
 				c->name, lh_get_be64(fixed + CS_OFF_CREATION_TIME));
 			return -1;
 		}
 		len = snprintf(out, outlen, "%s/%s-%s", c->ctx->base_prefix, name, datetime);
 	}
 	if (len < 0 || (size_t) len >= outlen) {
-		set_err(c->err, c->errlen, "%s: the nested VM's base path would exceed %zu bytes",
+		lh_set_err(c->err, c->errlen, "%s: the nested VM's base path would exceed %zu bytes",
 			c->name, outlen - 1);
 		return -1;
 	}
@@ -531,7 +519,7 @@ static int check_create_session(struct msg_check *c)
 	int i, ret;
 
 	if (c->len < fixed_len) {
-		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %zu",
+		lh_set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %zu",
 			c->name, c->len, fixed_len);
 		return -1;
 	}
@@ -540,7 +528,7 @@ static int check_create_session(struct msg_check *c)
 	base_len = lh_get_be32(p + CS_OFF_BASE_PATH_LEN);
 	expected = (uint64_t) fixed_len + name_len + host_len + base_len;
 	if (c->len != expected) {
-		set_err(c->err, c->errlen,
+		lh_set_err(c->err, c->errlen,
 			"%s: payload of %zu bytes does not match its declared lengths (%zu + %" PRIu32
 			" + %" PRIu32 " + %" PRIu32 ")",
 			c->name, c->len, fixed_len, name_len, host_len, base_len);
@@ -550,7 +538,7 @@ static int check_create_session(struct msg_check *c)
 	if (fixed_len == CS_FIXED_LEN_2_15) {
 		format = lh_get_be32(p + CS_OFF_TRACE_FORMAT);
 		if (format != CS_TRACE_FORMAT_CTF_1_8 && format != CS_TRACE_FORMAT_CTF_2) {
-			set_err(c->err, c->errlen, "%s: trace format %" PRIu32
+			lh_set_err(c->err, c->errlen, "%s: trace format %" PRIu32
 				" is neither CTF 1.8 (%d) nor CTF 2 (%d)", c->name, format,
 				CS_TRACE_FORMAT_CTF_1_8, CS_TRACE_FORMAT_CTF_2);
 			return -1;
@@ -582,7 +570,7 @@ static int check_create_session(struct msg_check *c)
 	}
 	/* lttng-relayd reserves the nil UUID for peers older than 2.11. */
 	if (nil) {
-		set_err(c->err, c->errlen, "%s: nil sessiond UUID", c->name);
+		lh_set_err(c->err, c->errlen, "%s: nil sessiond UUID", c->name);
 		return -1;
 	}
 
@@ -617,7 +605,7 @@ static int check_add_stream(struct msg_check *c)
 	uint64_t expected, tracefile_size, tracefile_count;
 
 	if (c->len < AS_FIXED_LEN) {
-		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
+		lh_set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
 			c->name, c->len, AS_FIXED_LEN);
 		return -1;
 	}
@@ -625,7 +613,7 @@ static int check_add_stream(struct msg_check *c)
 	path_len = lh_get_be32(p + AS_OFF_PATHNAME_LEN);
 	expected = (uint64_t) AS_FIXED_LEN + channel_len + path_len;
 	if (c->len != expected) {
-		set_err(c->err, c->errlen,
+		lh_set_err(c->err, c->errlen,
 			"%s: payload of %zu bytes does not match its declared lengths (%d + %" PRIu32
 			" + %" PRIu32 ")",
 			c->name, c->len, AS_FIXED_LEN, channel_len, path_len);
@@ -642,7 +630,7 @@ static int check_add_stream(struct msg_check *c)
 		return -1;
 	}
 	if (!strcmp((const char *) channel, LH_SYNC_FILE_NAME)) {
-		set_err(c->err, c->errlen, "%s: channel_name \"%s\" is the relay's own file",
+		lh_set_err(c->err, c->errlen, "%s: channel_name \"%s\" is the relay's own file",
 			c->name, LH_SYNC_FILE_NAME);
 		return -1;
 	}
@@ -654,13 +642,13 @@ static int check_add_stream(struct msg_check *c)
 	tracefile_size = lh_get_be64(p + AS_OFF_TRACEFILE_SIZE);
 	tracefile_count = lh_get_be64(p + AS_OFF_TRACEFILE_COUNT);
 	if (tracefile_size && !tracefile_count) {
-		set_err(c->err, c->errlen,
+		lh_set_err(c->err, c->errlen,
 			"%s: tracefile_size %" PRIu64 " with tracefile_count 0 would crash lttng-relayd before 2.16; give the channel --tracefile-count too",
 			c->name, tracefile_size);
 		return -1;
 	}
 	if (tracefile_count > LH_RELAYD_MAX_TRACEFILE_COUNT) {
-		set_err(c->err, c->errlen, "%s: tracefile_count %" PRIu64 " exceeds %u",
+		lh_set_err(c->err, c->errlen, "%s: tracefile_count %" PRIu64 " exceeds %u",
 			c->name, tracefile_count, LH_RELAYD_MAX_TRACEFILE_COUNT);
 		return -1;
 	}
@@ -673,13 +661,13 @@ static int check_send_metadata(struct msg_check *c)
 	uint32_t padding;
 
 	if (c->len < MD_HDR_LEN) {
-		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
+		lh_set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
 			c->name, c->len, MD_HDR_LEN);
 		return -1;
 	}
 	padding = lh_get_be32(c->payload + MD_OFF_PADDING);
 	if (c->len - MD_HDR_LEN + (uint64_t) padding > LH_RELAYD_MAX_PACKET) {
-		set_err(c->err, c->errlen, "%s: packet of %zu + %" PRIu32 " padding bytes exceeds %u",
+		lh_set_err(c->err, c->errlen, "%s: packet of %zu + %" PRIu32 " padding bytes exceeds %u",
 			c->name, c->len - MD_HDR_LEN, padding, LH_RELAYD_MAX_PACKET);
 		return -1;
 	}
@@ -693,7 +681,7 @@ static int check_rotate_streams(struct msg_check *c)
 	size_t i;
 
 	if (c->len < rs_header_lens[0]) {
-		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %zu",
+		lh_set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %zu",
 			c->name, c->len, rs_header_lens[0]);
 		return -1;
 	}
@@ -704,13 +692,13 @@ static int check_rotate_streams(struct msg_check *c)
 		}
 	}
 	if (i == sizeof(rs_header_lens) / sizeof(rs_header_lens[0])) {
-		set_err(c->err, c->errlen,
+		lh_set_err(c->err, c->errlen,
 			"%s: payload of %zu bytes does not hold %" PRIu32 " stream positions",
 			c->name, c->len, count);
 		return -1;
 	}
 	if (c->payload[4] > 1) {
-		set_err(c->err, c->errlen, "%s: bad new_chunk_id.is_set %u",
+		lh_set_err(c->err, c->errlen, "%s: bad new_chunk_id.is_set %u",
 			c->name, c->payload[4]);
 		return -1;
 	}
@@ -724,13 +712,13 @@ static int check_create_trace_chunk(struct msg_check *c)
 	uint32_t name_len;
 
 	if (c->len < CTC_FIXED_LEN) {
-		set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
+		lh_set_err(c->err, c->errlen, "%s: payload of %zu bytes, expected at least %d",
 			c->name, c->len, CTC_FIXED_LEN);
 		return -1;
 	}
 	name_len = lh_get_be32(c->payload + CTC_OFF_NAME_LEN);
 	if (c->len != (uint64_t) CTC_FIXED_LEN + name_len) {
-		set_err(c->err, c->errlen,
+		lh_set_err(c->err, c->errlen,
 			"%s: payload of %zu bytes does not match its declared lengths (%d + %" PRIu32 ")",
 			c->name, c->len, CTC_FIXED_LEN, name_len);
 		return -1;
@@ -756,7 +744,7 @@ static int check_close_trace_chunk(struct msg_check *c)
 	is_set = c->payload[CLTC_OFF_IS_SET];
 	command = lh_get_be32(c->payload + CLTC_OFF_COMMAND);
 	if (is_set > 1 || (is_set && command > CLTC_COMMAND_MAX)) {
-		set_err(c->err, c->errlen, "%s: bad close_command (is_set %u, value %" PRIu32 ")",
+		lh_set_err(c->err, c->errlen, "%s: bad close_command (is_set %u, value %" PRIu32 ")",
 			c->name, is_set, command);
 		return -1;
 	}
@@ -788,28 +776,28 @@ int lh_relayd_ctrl_hdr_check(const struct lh_relayd_msg_ctx *ctx,
 	const struct cmd_desc *desc = cmd_desc(hdr->cmd);
 
 	if (!desc) {
-		set_err(err, errlen, "unknown relayd command %" PRIu32, hdr->cmd);
+		lh_set_err(err, errlen, "unknown relayd command %" PRIu32, hdr->cmd);
 		return -1;
 	}
 	if (desc->refused) {
-		set_err(err, errlen, "%s refused: %s", desc->name, desc->refused);
+		lh_set_err(err, errlen, "%s refused: %s", desc->name, desc->refused);
 		return -1;
 	}
 	if (hdr->cmd == LH_RELAYD_VERSION && ctx->minor) {
-		set_err(err, errlen, "VERSION sent twice");
+		lh_set_err(err, errlen, "VERSION sent twice");
 		return -1;
 	}
 	if (hdr->cmd != LH_RELAYD_VERSION && !ctx->minor) {
-		set_err(err, errlen, "%s before VERSION", desc->name);
+		lh_set_err(err, errlen, "%s before VERSION", desc->name);
 		return -1;
 	}
 	if (ctx->minor < desc->min_minor) {
-		set_err(err, errlen, "%s needs protocol %d.%" PRIu32 " (negotiated %d.%" PRIu32 ")",
+		lh_set_err(err, errlen, "%s needs protocol %d.%" PRIu32 " (negotiated %d.%" PRIu32 ")",
 			desc->name, LH_RELAYD_MAJOR, desc->min_minor, LH_RELAYD_MAJOR, ctx->minor);
 		return -1;
 	}
 	if (hdr->data_size > ctx->max_payload) {
-		set_err(err, errlen, "%s: payload of %" PRIu64 " bytes exceeds the limit (%" PRIu64 ")",
+		lh_set_err(err, errlen, "%s: payload of %" PRIu64 " bytes exceeds the limit (%" PRIu64 ")",
 			desc->name, hdr->data_size, ctx->max_payload);
 		return -1;
 	}
@@ -828,7 +816,7 @@ int lh_relayd_msg_filter(const struct lh_relayd_msg_ctx *ctx, const uint8_t *msg
 
 	memset(info, 0, sizeof(*info));
 	if (len < LH_RELAYD_CTRL_HDR_LEN) {
-		set_err(err, errlen, "control message of %zu bytes is shorter than its header", len);
+		lh_set_err(err, errlen, "control message of %zu bytes is shorter than its header", len);
 		return -1;
 	}
 	lh_relayd_ctrl_hdr_decode(msg, &hdr);
@@ -837,7 +825,7 @@ int lh_relayd_msg_filter(const struct lh_relayd_msg_ctx *ctx, const uint8_t *msg
 	}
 	desc = cmd_desc(hdr.cmd);
 	if (hdr.data_size != len - LH_RELAYD_CTRL_HDR_LEN) {
-		set_err(err, errlen, "%s: header announces %" PRIu64 " payload bytes, got %zu",
+		lh_set_err(err, errlen, "%s: header announces %" PRIu64 " payload bytes, got %zu",
 			desc->name, hdr.data_size, len - LH_RELAYD_CTRL_HDR_LEN);
 		return -1;
 	}
@@ -883,14 +871,14 @@ static ssize_t reply_with_path(const char *what, size_t fixed, uint32_t path_len
 	const uint8_t *path = buf + fixed;
 
 	if (path_len >= RELAYD_PATH_MAX) {
-		set_err(err, errlen, "%s reply: path of %" PRIu32 " bytes", what, path_len);
+		lh_set_err(err, errlen, "%s reply: path of %" PRIu32 " bytes", what, path_len);
 		return -1;
 	}
 	if (len < fixed + path_len) {
 		return 0;
 	}
 	if (path_len && (path[path_len - 1] != '\0' || memchr(path, '\0', path_len - 1))) {
-		set_err(err, errlen, "%s reply: malformed path", what);
+		lh_set_err(err, errlen, "%s reply: malformed path", what);
 		return -1;
 	}
 	return (ssize_t) (fixed + path_len);
@@ -954,7 +942,7 @@ ssize_t lh_relayd_reply_parse(enum lh_relayd_reply kind, const uint8_t *buf,
 	default:
 		break;
 	}
-	set_err(err, errlen, "no reply expected");
+	lh_set_err(err, errlen, "no reply expected");
 	return -1;
 }
 
@@ -1011,7 +999,7 @@ int lh_relayd_version_negotiate(uint32_t forwarded_minor,
 	uint32_t relayd_minor = reply->minor;
 
 	if (reply->major != LH_RELAYD_MAJOR || relayd_minor < LH_RELAYD_MINOR_MIN) {
-		set_err(err, errlen,
+		lh_set_err(err, errlen,
 			"lttng-relayd speaks protocol %" PRIu32 ".%" PRIu32 ", not %d.%d to %d.%d",
 			reply->major, relayd_minor, LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MIN,
 			LH_RELAYD_MAJOR, LH_RELAYD_MINOR_MAX);

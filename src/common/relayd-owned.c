@@ -1,25 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Ownership of relay sessions and streams (src/common/relayd-owned.h). */
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/relayd-msg.h"
 #include "common/relayd-owned.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 enum slot_state {
 	SLOT_EMPTY = 0,
@@ -99,11 +86,11 @@ int lh_relayd_owned_check_room(const struct lh_relayd_owned *owned, uint32_t cmd
 		char *err, size_t errlen)
 {
 	if (cmd == LH_RELAYD_CREATE_SESSION && owned->nr_sessions >= owned->max_sessions) {
-		set_err(err, errlen, "session limit (%u) reached", owned->max_sessions);
+		lh_set_err(err, errlen, "session limit (%u) reached", owned->max_sessions);
 		return -1;
 	}
 	if (cmd == LH_RELAYD_ADD_STREAM && owned->nr_active >= owned->max_streams) {
-		set_err(err, errlen, "stream limit (%u) reached", owned->max_streams);
+		lh_set_err(err, errlen, "stream limit (%u) reached", owned->max_streams);
 		return -1;
 	}
 	return 0;
@@ -142,7 +129,7 @@ int lh_relayd_owned_add_session(struct lh_relayd_owned *owned, uint64_t id,
 	unsigned int i;
 
 	if (find_session(owned, id)) {
-		set_err(err, errlen, "lttng-relayd handed out session %" PRIu64 " twice", id);
+		lh_set_err(err, errlen, "lttng-relayd handed out session %" PRIu64 " twice", id);
 		return -1;
 	}
 	if (lh_relayd_owned_check_room(owned, LH_RELAYD_CREATE_SESSION, err, errlen) < 0) {
@@ -228,14 +215,14 @@ int lh_relayd_owned_add_stream(struct lh_relayd_owned *owned, uint64_t id,
 	size_t i;
 
 	if (lh_relayd_owned_has_stream(owned, id)) {
-		set_err(err, errlen, "lttng-relayd handed out stream %" PRIu64 " twice", id);
+		lh_set_err(err, errlen, "lttng-relayd handed out stream %" PRIu64 " twice", id);
 		return -1;
 	}
 	if (lh_relayd_owned_check_room(owned, LH_RELAYD_ADD_STREAM, err, errlen) < 0) {
 		return -1;
 	}
 	if ((owned->nr_used + 1) * 2 > owned->capacity && streams_rehash(owned) < 0) {
-		set_err(err, errlen, "out of memory");
+		lh_set_err(err, errlen, "out of memory");
 		return -1;
 	}
 	i = free_slot(owned->streams, owned->capacity, id);

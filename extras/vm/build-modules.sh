@@ -26,6 +26,8 @@ Options:
   -c, --cache DIR         cache folder (default: \${XDG_CACHE_HOME:-\$HOME/.cache}/lttng-hyper)
   -k, --kernel-abi ABI    kernel release, e.g. 6.1.0-56-amd64, fetched by build-guest.sh
                           into the cache (default: the newest cached)
+  -s, --suite SUITE       lttng-modules-dkms of Debian SUITE (e.g. sid), through a
+                          private apt list in the cache (default: the machine's list)
   -h, --help              show this help
 EOF
 }
@@ -48,6 +50,7 @@ need_cmd()
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
 kabi=
+suite=
 root=
 
 while [ $# -gt 0 ]; do
@@ -58,6 +61,10 @@ while [ $# -gt 0 ]; do
 		;;
 	-k|--kernel-abi)
 		kabi=${2:?$1 needs a value}
+		shift 2
+		;;
+	-s|--suite)
+		suite=${2:?$1 needs a value}
 		shift 2
 		;;
 	-h|--help)
@@ -89,6 +96,8 @@ MODULES=(lttng-ring-buffer-client-discard lttng-ring-buffer-client-overwrite
 	lttng-ring-buffer-metadata-client lttng-ring-buffer-client-mmap-discard
 	lttng-ring-buffer-client-mmap-overwrite lttng-ring-buffer-metadata-mmap-client
 	lttng-probe-sched)
+# Where --suite fetches its package list.
+MIRROR=http://deb.debian.org/debian
 
 need_cmd apt-get apt
 need_cmd dpkg-deb dpkg
@@ -115,10 +124,27 @@ workdir=$(mktemp -d "${TMPDIR:-/tmp}/lttng-hyper-modules.XXXXXX")
 
 # lttng-modules-dkms: the candidate of the package list, else the newest
 # cached. The package is kept, since the archive moves on.
-debdir=$cache/lttng-modules
+debdir=$cache/lttng-modules${suite:+-$suite}
 mkdir -p "$debdir" || die "cannot create $debdir"
-lmver=$({ apt-cache show --no-all-versions lttng-modules-dkms 2> /dev/null || true; } |
-	sed -n 's/^Version: //p' | head -n 1)
+apt_opts=(-q -o APT::Sandbox::User=root)
+if [ -n "$suite" ]; then
+	# Another suite's list, private: the machine's apt sources, lists and
+	# preferences are neither read nor changed.
+	aptdir=$cache/apt-$suite
+	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" ||
+		die "cannot create $aptdir"
+	echo "deb $MIRROR $suite main" > "$aptdir/sources.list"
+	apt_opts+=(-o "Dir::Etc::SourceList=$aptdir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
+		-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
+		-o Acquire::Languages=none)
+	log "updating a private apt list of $suite in $aptdir"
+	apt-get "${apt_opts[@]}" update > "$workdir/apt.log" 2>&1 ||
+		log "apt-get update of $suite failed, trying the cache:" \
+			"$(tail -n 1 "$workdir/apt.log")"
+fi
+lmver=$({ apt-cache "${apt_opts[@]}" show --no-all-versions lttng-modules-dkms 2> /dev/null ||
+	true; } | sed -n 's/^Version: //p' | head -n 1)
 if [ -z "$lmver" ]; then
 	lmdeb=$(find "$debdir" -name 'lttng-modules-dkms_*_all.deb' | sort -V | tail -n 1)
 	[ -n "$lmdeb" ] || die "no lttng-modules-dkms in the package list or in $debdir: apt-get update"
@@ -128,8 +154,7 @@ else
 	lmdeb=$debdir/lttng-modules-dkms_${lmver//:/%3a}_all.deb
 	if [ ! -f "$lmdeb" ]; then
 		log "downloading lttng-modules-dkms $lmver"
-		# apt's sandbox user may not write into a root-only cache.
-		(cd "$workdir" && apt-get download -q -o APT::Sandbox::User=root \
+		(cd "$workdir" && apt-get "${apt_opts[@]}" download \
 			"lttng-modules-dkms=$lmver") > "$workdir/apt.log" 2>&1 ||
 			die "apt-get download lttng-modules-dkms failed:
 $(tail -n 5 "$workdir/apt.log")"
@@ -137,9 +162,13 @@ $(tail -n 5 "$workdir/apt.log")"
 	fi
 fi
 
-mapfile -t patches < <(find "$srcdir/patches" -maxdepth 1 -name 'lttng-modules-*.patch' \
+# Patches are made for one upstream series (2.13, ...): the next may carry
+# the fix, or need another.
+series=$(echo "${lmver#*:}" | cut -d . -f 1,2)
+mapfile -t patches < <(find "$srcdir/patches" -maxdepth 1 -name "lttng-modules-$series-*.patch" \
 	2> /dev/null | LC_ALL=C sort)
-key=$( (echo "${MODULES[*]}"; cat /dev/null "${patches[@]}") | sha256sum | cut -c 1-12)
+key=$( (echo "${MODULES[*]}"; for p in "${patches[@]}"; do echo "${p##*/}"; cat "$p"; done) |
+	sha256sum | cut -c 1-12)
 out=$cache/modules/$kabi-$kver-lttng-modules-$lmver-$key
 
 if [ -d "$out" ]; then

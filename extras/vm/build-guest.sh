@@ -32,6 +32,11 @@ Options:
                           extras/lttng-tools/build-lttng-tools.sh) instead of the
                           system's; installed at the same path in the guest, with
                           links from /usr/bin
+      --lttng-root ROOT   the guest's lttng-tools and lttng-ust from ROOT, a Debian
+                          root made by extras/lttng-versions/build-root.sh (sid:
+                          LTTng 2.16), in a chroot of the image (add-lttng-root.sh);
+                          --gen-events must then be built in ROOT, and
+                          --kernel-tracing takes lttng-modules from ROOT's suite
       --kernel-tracing    add lttng-modules built for the kernel (build-modules.sh),
                           so that the guest can trace its kernel (lh.kernel=1)
       --bench PATH        add what bench/vm.sh needs: the relayd-push program at
@@ -68,6 +73,7 @@ hyperd=./src/bin/lttng-hyperd/lttng-hyperd
 gen_events=./tests/utils/gen-events
 kernel_tracing=0
 lttng_tools=
+lttng_root=
 relayd_push=
 pingpong=
 nested=0
@@ -97,6 +103,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--lttng-tools)
 		lttng_tools=${2:?$1 needs a value}
+		shift 2
+		;;
+	--lttng-root)
+		lttng_root=${2:?$1 needs a value}
 		shift 2
 		;;
 	--kernel-tracing)
@@ -437,7 +447,14 @@ need_cmd apt-get apt
 need_cmd cpio cpio
 need_cmd zstd zstd
 need_cmd objcopy binutils
-if [ -n "$lttng_tools" ]; then
+if [ -n "$lttng_tools" ] && [ -n "$lttng_root" ]; then
+	die "--lttng-tools or --lttng-root, not both"
+fi
+if [ -n "$lttng_root" ]; then
+	[ -f "$lttng_root/.lttng-hyper-versions" ] ||
+		die "$lttng_root is not a root of extras/lttng-versions/build-root.sh"
+	lttng_bins=()
+elif [ -n "$lttng_tools" ]; then
 	# The real folder: the programs were built for it (sessiond finds its
 	# consumerd and schema there).
 	lttng_tools=$(readlink -f "$lttng_tools") || die "no folder $lttng_tools"
@@ -473,7 +490,7 @@ if ! dpkg-query -W -f '${Status}' busybox-static 2> /dev/null | grep -q installe
 fi
 busybox=$(dpkg -L busybox-static | grep '/busybox$' | head -n 1) ||
 	die "no busybox in the busybox-static package"
-if [ -z "$lttng_tools" ]; then
+if [ -z "$lttng_tools" ] && [ -z "$lttng_root" ]; then
 	consumerd=$(dpkg -L lttng-tools | grep '/libexec/lttng-consumerd$' | head -n 1) ||
 		die "no lttng-consumerd in the lttng-tools package"
 	lttng_bins=("$(command -v lttng)" "$(command -v lttng-sessiond)" "$consumerd")
@@ -521,7 +538,10 @@ for bin in "${lttng_bins[@]}"; do
 	install_elf "$bin"
 done
 # lttng-sessiond refuses to start without the session schema.
-if [ -n "$lttng_tools" ]; then
+if [ -n "$lttng_root" ]; then
+	"$srcdir/add-lttng-root.sh" --gen-events "$gen_events" "$lttng_root" "$root" ||
+		die "cannot add the LTTng of $lttng_root"
+elif [ -n "$lttng_tools" ]; then
 	for xsd in $(find "$lttng_tools/share/xml" -name '*.xsd'); do
 		install_path "$xsd"
 	done
@@ -533,16 +553,18 @@ else
 		install_path "$xsd"
 	done
 fi
-# lttng-ust's run-time libraries, including those it dlopen()s or that
-# users preload (liblttng-ust-fork, -fd, ...).
-for lib in $(dpkg -L liblttng-ust1 liblttng-ust-common1 liblttng-ust-ctl5 |
-		grep '/liblttng-ust[a-z-]*\.so\.[0-9]*$'); do
-	install_elf "$lib"
-done
+if [ -z "$lttng_root" ]; then
+	# lttng-ust's run-time libraries, including those it dlopen()s or
+	# that users preload (liblttng-ust-fork, -fd, ...).
+	for lib in $(dpkg -L liblttng-ust1 liblttng-ust-common1 liblttng-ust-ctl5 |
+			grep '/liblttng-ust[a-z-]*\.so\.[0-9]*$'); do
+		install_elf "$lib"
+	done
+	install -m 0755 "$gen_events" "$root/usr/bin/gen-events"
+	install_libs "$gen_events"
+fi
 install -m 0755 "$hyperd" "$root/usr/bin/lttng-hyperd"
 install_libs "$hyperd"
-install -m 0755 "$gen_events" "$root/usr/bin/gen-events"
-install_libs "$gen_events"
 if [ -n "$relayd_push" ]; then
 	install -m 0755 "$relayd_push" "$root/usr/bin/relayd-push"
 	install_libs "$relayd_push"
@@ -552,7 +574,12 @@ if [ -n "$pingpong" ]; then
 	install_libs "$pingpong"
 fi
 if [ "$kernel_tracing" -eq 1 ]; then
-	"$srcdir/build-modules.sh" --cache "$cache" --kernel-abi "$kabi" "$root" ||
+	suite=
+	if [ -n "$lttng_root" ]; then
+		suite=$(sed -n 's/^suite=//p' "$lttng_root/.lttng-hyper-versions")
+	fi
+	"$srcdir/build-modules.sh" --cache "$cache" --kernel-abi "$kabi" ${suite:+--suite "$suite"} \
+		"$root" ||
 		die "cannot build lttng-modules for $kabi"
 fi
 nested_hash=
@@ -581,6 +608,9 @@ cp "$initrd" "$output/initrd.img"
 	cat "$kdir/versions"
 	if [ "$kernel_tracing" -eq 1 ]; then
 		cat "$root/lib/modules/$kabi/extra/lttng-modules.versions"
+	fi
+	if [ -n "$lttng_root" ]; then
+		cat "$root/opt/lttng-root/versions"
 	fi
 	echo "initramfs $hash"
 	if [ -n "$nested_hash" ]; then

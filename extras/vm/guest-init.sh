@@ -160,7 +160,25 @@ mount_fs()
 	mount -t devpts devpts /dev/pts &&
 	mount -t tmpfs -o mode=1777 tmpfs /dev/shm &&
 	mount -t tmpfs -o mode=1777 tmpfs /tmp &&
-	mount -t tmpfs -o mode=0755 tmpfs /var/run/lttng
+	mount -t tmpfs -o mode=0755 tmpfs /var/run/lttng &&
+	mount_lttng_root
+}
+
+# An image built with --lttng-root runs another LTTng chrooted in
+# /opt/lttng-root (add-lttng-root.sh): it shares this system's file
+# systems, sessiond's folder, LTTNG_HOME and the kernel modules.
+mount_lttng_root()
+{
+	r=/opt/lttng-root
+	[ -d $r ] || return 0
+	mount -o bind /proc $r/proc &&
+	mount -o bind /sys $r/sys &&
+	mount -o rbind /dev $r/dev &&
+	mount -o bind /tmp $r/tmp &&
+	mount -o bind /var/run/lttng $r/run/lttng &&
+	mount -o bind /root $r/root &&
+	mount -o bind /lib/modules $r/usr/lib/modules &&
+	say "LTTng of $(sed -n 's/^lttng-root //p' $r/versions | tr '\n' ' ')in $r"
 }
 
 # The load order was worked out from the modules' dependencies at build time.

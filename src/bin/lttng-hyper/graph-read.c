@@ -824,9 +824,14 @@ static int add_source(struct graph_state *g, bt_graph *graph,
 	bt_value *params = bt_value_map_create(), *inputs = NULL;
 	bt_graph_add_component_status st;
 	uint64_t p, nr_ports;
-	char name[32];
+	char name[32], why[128];
 
 	snprintf(name, sizeof(name), "lh-%zu", t);
+	if (lh_trace_unreadable(&g->traces[t], why, sizeof(why))) {
+		bt_value_put_ref(params);
+		ERR("%s: %s (leave its layer out with --layer)", g->traces[t].dir, why);
+		return -1;
+	}
 	if (!params ||
 			bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) !=
 				BT_VALUE_MAP_INSERT_ENTRY_STATUS_OK ||

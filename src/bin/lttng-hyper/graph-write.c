@@ -63,16 +63,6 @@ static const char *rel_path(const struct graph_state *g, const char *path)
 	return path;
 }
 
-/* How far the correction moved the guest's events: offset / freq - guest's, exactly. */
-static int64_t sync_shift_ns(const struct lh_sync_info *si)
-{
-	uint64_t freq = si->has_freq && si->freq ? si->freq : 1000000000;
-	uint64_t gfreq = si->has_guest_freq && si->guest_freq ? si->guest_freq : 1000000000;
-
-	return (int64_t) ((__int128) si->offset * 1000000000 / freq -
-		(__int128) si->guest_offset * 1000000000 / gfreq);
-}
-
 static void write_sync(struct out *o, const struct graph_state *g, const struct band *b)
 {
 	size_t i, j;
@@ -95,7 +85,7 @@ static void write_sync(struct out *o, const struct graph_state *g, const struct 
 		sb_puts(&o->sb, ",\"status\":");
 		out_str(o, si->status[0] ? si->status : "unknown");
 		if (si->has_offset && si->has_guest_offset) {
-			OUT_PRINTF(o, ",\"shift_ns\":%" PRId64, sync_shift_ns(si));
+			OUT_PRINTF(o, ",\"shift_ns\":%" PRId64, lh_sync_shift_ns(si));
 		}
 		if (si->has_error) {
 			OUT_PRINTF(o, ",\"error_ns\":%" PRIu64, si->error_ns);
@@ -489,7 +479,7 @@ static void write_summary(struct out *o, struct graph_state *g, const struct lin
 					g->traces[b->traces[j - 1]].sync.path))) {
 				if (si->has_offset && si->has_guest_offset) {
 					snprintf(buf, sizeof(buf), "%s%+.9f s (%s)",
-						any_sync ? "; " : "", sync_shift_ns(si) / 1e9,
+						any_sync ? "; " : "", lh_sync_shift_ns(si) / 1e9,
 						si->status);
 				} else {
 					snprintf(buf, sizeof(buf), "%s%s", any_sync ? "; " : "",

@@ -51,8 +51,9 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  show DIR                  One line per layer of the traces under DIR (host,\n"
-		"                            vm1, vm1/l2...): events, time range, and the clock\n"
-		"                            correction applied with its error bound\n"
+		"                            vm1, vm1/l2...): CTF version, events, time range,\n"
+		"                            and the clock correction applied with its error\n"
+		"                            bound\n"
 		"  sync-fix DIR              Re-apply each sync file's clock correction to the\n"
 		"                            metadata of its trace (idempotent)\n"
 		"    --inspect               Print what the metadata holds and what the sync\n"
@@ -160,8 +161,13 @@ static int count_events(const bt_component_class_source *fs_class, struct lh_tra
 	bt_value *inputs = NULL;
 	bt_graph *graph = bt_graph_create(0);
 	uint64_t i, nr_ports;
+	char why[128];
 	int ret = -1;
 
+	if (lh_trace_unreadable(t, why, sizeof(why))) {
+		ERR("%s: %s", t->dir, why);
+		goto end;
+	}
 	if (!params || !graph ||
 			bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) !=
 				BT_VALUE_MAP_INSERT_ENTRY_STATUS_OK ||
@@ -229,10 +235,8 @@ static void format_correction(const struct lh_sync_info *si, char *buf, size_t l
 	} else if (!si->has_offset || !si->has_guest_offset) {
 		snprintf(buf, len, "%s", si->status[0] ? si->status : "none");
 	} else {
-		/* The shift applied to the guest's events, at freq = 1 GHz. */
-		double shift = ((double) si->offset - (double) si->guest_offset) / 1e9;
-
-		snprintf(buf, len, "%+.6f s, error <= %" PRIu64 " ns%s%s", shift,
+		snprintf(buf, len, "%+.6f s, error <= %" PRIu64 " ns%s%s",
+			(double) lh_sync_shift_ns(si) / 1e9,
 			si->has_error ? si->error_ns : 0,
 			strcmp(si->status, "applied") ? ", " : "",
 			strcmp(si->status, "applied") ? si->status : "");
@@ -264,22 +268,37 @@ static int cmd_show(const char *top)
 		bt_plugin_put_ref(plugin);
 		return -1;
 	}
-	printf("%-20s %6s %12s  %-29s  %-29s  %s\n", "LAYER", "TRACES", "EVENTS", "FIRST (UTC)",
-		"LAST (UTC)", "CLOCK CORRECTION");
+	printf("%-20s %6s %-4s %12s  %-29s  %-29s  %s\n", "LAYER", "TRACES", "CTF", "EVENTS",
+		"FIRST (UTC)", "LAST (UTC)", "CLOCK CORRECTION");
 	while (i < found.nr) {
 		struct lh_trace sum = { .has_range = false };
-		size_t j, nr = 0;
-		char first[48] = "-", last[48] = "-", corr[96];
+		const char *ctf = lh_trace_ctf_version(found.traces[i].form);
+		size_t j, nr_read = 0;
+		char events[24] = "-", first[48] = "-", last[48] = "-", corr[96];
 
 		for (j = i; j < found.nr && !strcmp(found.traces[j].layer, found.traces[i].layer);
 				j++) {
 			struct lh_trace *t = &found.traces[j];
+			bool read_ok = count_events(fs_class, t) == 0;
 
-			if (count_events(fs_class, t) < 0) {
+			if (t->form != found.traces[i].form) {
+				ctf = "mix";
+			}
+			if (verbose) {
+				format_correction(&t->sync, corr, sizeof(corr));
+				if (read_ok) {
+					snprintf(events, sizeof(events), "%" PRIu64 " events", t->events);
+				} else {
+					snprintf(events, sizeof(events), "not read");
+				}
+				printf("  %s: CTF %s, %s, clock correction %s\n", t->dir,
+					lh_trace_ctf_version(t->form), events, corr);
+			}
+			if (!read_ok) {
 				ret = -1;
 				continue;
 			}
-			nr++;
+			nr_read++;
 			sum.events += t->events;
 			if (t->has_range) {
 				if (!sum.has_range || t->first_ns < sum.first_ns) {
@@ -290,19 +309,20 @@ static int cmd_show(const char *top)
 				}
 				sum.has_range = true;
 			}
-			if (verbose) {
-				format_correction(&t->sync, corr, sizeof(corr));
-				printf("  %s: %" PRIu64 " events, clock correction %s\n", t->dir,
-					t->events, corr);
-			}
+		}
+		/* A layer none of whose traces could be read has no count to give. */
+		if (nr_read) {
+			snprintf(events, sizeof(events), "%" PRIu64, sum.events);
+		} else {
+			snprintf(events, sizeof(events), "-");
 		}
 		if (sum.has_range) {
 			format_ns(sum.first_ns, first, sizeof(first));
 			format_ns(sum.last_ns, last, sizeof(last));
 		}
 		format_correction(&found.traces[i].sync, corr, sizeof(corr));
-		printf("%-20s %6zu %12" PRIu64 "  %-29s  %-29s  %s\n", found.traces[i].layer, nr,
-			sum.events, first, last, corr);
+		printf("%-20s %6zu %-4s %12s  %-29s  %-29s  %s\n", found.traces[i].layer, j - i,
+			ctf, events, first, last, corr);
 		i = j;
 	}
 	bt_plugin_put_ref(plugin);
@@ -361,8 +381,8 @@ static int fix_one(const struct lh_trace *t, enum fix_mode mode)
 		return -1;
 	}
 	if (mode == FIX_INSPECT) {
-		printf("%s:\n  metadata:  offset = %" PRIu64 ", freq = %" PRIu64 "\n", path,
-			rep.offset, rep.freq);
+		printf("%s:\n  metadata:  CTF %s, offset = %" PRIu64 ", freq = %" PRIu64 "\n", path,
+			lh_trace_ctf_version(rep.form), rep.offset, rep.freq);
 		printf("  sync file: offset = %" PRIu64 ", freq = %" PRIu64 " (guest's: offset = %"
 			PRIu64 ", freq = %" PRIu64 "), status %s\n", si->offset, si->freq,
 			si->guest_offset, si->guest_freq, si->status[0] ? si->status : "unknown");

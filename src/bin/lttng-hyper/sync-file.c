@@ -74,3 +74,12 @@ int lh_sync_file_read(const char *path, struct lh_sync_info *si)
 	fclose(f);
 	return ret;
 }
+
+int64_t lh_sync_shift_ns(const struct lh_sync_info *si)
+{
+	uint64_t freq = si->has_freq && si->freq ? si->freq : 1000000000;
+	uint64_t gfreq = si->has_guest_freq && si->guest_freq ? si->guest_freq : 1000000000;
+
+	return (int64_t) ((__int128) si->offset * 1000000000 / freq -
+		(__int128) si->guest_offset * 1000000000 / gfreq);
+}

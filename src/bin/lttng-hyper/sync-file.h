@@ -34,4 +34,13 @@ int lh_sync_file_read(const char *path, struct lh_sync_info *si);
  */
 int lh_sync_file_parse(FILE *f, const char *path, struct lh_sync_info *si);
 
+/*
+ * How far the correction moved the guest's events, in ns: offset / freq
+ * minus guest_offset / guest_freq, exactly (a frequency missing or 0
+ * counts as 1 GHz). The relay changes freq when the guest's clock drifts,
+ * and then offset is in other cycles than guest_offset. Needs has_offset
+ * and has_guest_offset.
+ */
+int64_t lh_sync_shift_ns(const struct lh_sync_info *si);
+
 #endif /* LH_LTTNG_HYPER_SYNC_FILE_H */

@@ -2,6 +2,8 @@
 /*
  * Finding traces and their layers (traces.h).
  */
+#include <babeltrace2/babeltrace.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,21 @@ static void sync_find(const char *top, const char *dir, struct lh_sync_info *si)
 		}
 		*slash = '\0';
 	}
+}
+
+/* The form of a metadata file, told as the relay tells it. */
+static enum lh_ctf_md_form metadata_form(const char *path)
+{
+	struct lh_ctf_md_report rep;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		return LH_CTF_MD_FORM_UNKNOWN;
+	}
+	ret = lh_ctf_md_fix_fd(fd, NULL, &rep);
+	close(fd);
+	return ret < 0 ? LH_CTF_MD_FORM_UNKNOWN : rep.form;
 }
 
 /* The layer of a trace: its path under top, without the LTTng levels. */
@@ -97,6 +114,7 @@ static int walk_cb(const char *path, const struct stat *st, int type, struct FTW
 	t->dir[dir_len] = '\0';
 	layer_of(walk.top, t->dir, t->layer, sizeof(t->layer));
 	sync_find(walk.top, t->dir, &t->sync);
+	t->form = metadata_form(path);
 	walk.nr++;
 	return 0;
 }
@@ -130,4 +148,29 @@ int lh_traces_find(const char *top, struct lh_trace **traces, size_t *nr)
 	*traces = walk.traces;
 	*nr = walk.nr;
 	return 0;
+}
+
+const char *lh_trace_ctf_version(enum lh_ctf_md_form form)
+{
+	switch (form) {
+	case LH_CTF_MD_FORM_PACKETIZED:
+	case LH_CTF_MD_FORM_TSDL:
+		return "1.8";
+	case LH_CTF_MD_FORM_CTF2:
+		return "2";
+	default:
+		return "?";
+	}
+}
+
+const char *lh_trace_unreadable(const struct lh_trace *t, char *buf, size_t len)
+{
+	unsigned int major = bt_version_get_major(), minor = bt_version_get_minor();
+
+	if (t->form != LH_CTF_MD_FORM_CTF2 || major > 2 || (major == 2 && minor >= 1)) {
+		return NULL;
+	}
+	snprintf(buf, len, "CTF 2, which libbabeltrace2 %u.%u.%u cannot read (2.1 or later can)",
+		major, minor, bt_version_get_patch());
+	return buf;
 }

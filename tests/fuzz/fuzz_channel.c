@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Fuzz target: the channel path, the host's mux (src/common/mux.c) over
+ * Fuzz target: the channel path, the host's mux (src/common/mux*.c) over
  * a real socket pair in a real event loop, fed a guest's byte stream:
  * what a VM writes into its virtio-serial port. Each connection it opens
  * gets a local socket whose far end reads and discards, as lttng-relayd

@@ -22,16 +22,11 @@ extern "C" {
 
 #define LTTNG_HYPER_DEFAULT_CHANNEL "virtio-serial:/dev/virtio-ports/org.lttng.hyper.0"
 
-enum lttng_hyper_channel_type {
-	LTTNG_HYPER_CHANNEL_VIRTIO_SERIAL,
-	LTTNG_HYPER_CHANNEL_UNIX,
-	LTTNG_HYPER_CHANNEL_UNIX_LISTEN,
-	LTTNG_HYPER_CHANNEL_TCP,
-	LTTNG_HYPER_CHANNEL_TCP_LISTEN,
-};
+/* A kind of channel, and how it is opened (src/common/transport.h). */
+struct lttng_hyper_transport;
 
 struct lttng_hyper_channel_uri {
-	enum lttng_hyper_channel_type type;
+	const struct lttng_hyper_transport *transport;
 	/* virtio-serial and unix: the path. tcp: the host or address. */
 	char path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
 	char host[256];
@@ -47,16 +42,24 @@ void lttng_hyper_channel_format(const struct lttng_hyper_channel_uri *uri,
 bool lttng_hyper_channel_is_listener(const struct lttng_hyper_channel_uri *uri);
 /*
  * Open a connecting channel (virtio-serial, unix, tcp). Returns a
- * non-blocking, close-on-exec fd, or -1 with errno set. A TCP connect may
- * still be in progress (the fd becomes writable when it completes).
+ * non-blocking, close-on-exec fd, or -1 with errno set (EINVAL for a
+ * listening one). A connect may still be in progress (the fd becomes
+ * writable when it completes).
  */
 int lttng_hyper_channel_connect(const struct lttng_hyper_channel_uri *uri);
 /*
- * Open a listening channel (unix-listen, tcp-listen): a non-blocking,
- * close-on-exec listening socket, or -1 with errno set. A stale unix
- * socket file at the path is replaced.
+ * Open a listening channel (unix-listen, tcp-listen): a
+ * non-blocking, close-on-exec listening socket, or -1 with errno set
+ * (EINVAL for a connecting one). A stale unix socket file at the path is
+ * replaced.
  */
 int lttng_hyper_channel_listen(const struct lttng_hyper_channel_uri *uri);
+/*
+ * Accept a peer on a listening channel's socket, and set what a new
+ * connection of that kind needs (TCP_NODELAY). Returns a non-blocking,
+ * close-on-exec fd, or -1 with errno set.
+ */
+int lttng_hyper_channel_accept(const struct lttng_hyper_channel_uri *uri, int listen_fd);
 
 /*
  * Parse "tcp://ADDR:PORT" (an lttng port URL, as lttng-relayd's -C/-D/-L

@@ -1,42 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Hyper channel addresses (lttng-hyper/channel.h): parsing, formatting,
- * and opening the sockets and devices they name. Also the lttng-style
- * tcp:// and net:// URLs the daemons take for their relayd ports.
+ * Hyper channel addresses (lttng-hyper/channel.h): parsing, formatting
+ * and opening, each by its kind's table (transport.h). Also the address
+ * parsers the kinds share, and the lttng-style tcp:// and net:// URLs
+ * the daemons take for their relayd ports.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lttng-hyper/channel.h>
 
 #include "common/defaults.h"
 #include "common/log.h"
-
-#define CHANNEL_LISTEN_BACKLOG	16
-#define CHANNEL_TYPES_HINT \
-	"expected virtio-serial:, unix:, unix-listen:, tcp://, tcp-listen://"
-
-struct channel_scheme {
-	const char *prefix;
-	enum lttng_hyper_channel_type type;
-	bool is_path;		/* PATH follows, else //HOST:PORT */
-};
-
-static const struct channel_scheme channel_schemes[] = {
-	{ "virtio-serial:", LTTNG_HYPER_CHANNEL_VIRTIO_SERIAL, true },
-	{ "unix:", LTTNG_HYPER_CHANNEL_UNIX, true },
-	{ "unix-listen:", LTTNG_HYPER_CHANNEL_UNIX_LISTEN, true },
-	{ "tcp://", LTTNG_HYPER_CHANNEL_TCP, false },
-	{ "tcp-listen://", LTTNG_HYPER_CHANNEL_TCP_LISTEN, false },
-};
+#include "common/transport.h"
 
 /* Characters of a host name, an IPv4 address or (in brackets) an IPv6 one. */
 static bool is_host_char(char c, bool bracketed)
@@ -125,7 +104,7 @@ static int parse_port(const char *b, size_t len, const char *str, uint16_t *port
 }
 
 /* Parse "HOST:PORT" at p, the whole rest of str. */
-static int parse_host_port(const char *p, const char *str, char *host, size_t hostlen,
+int lh_parse_host_port(const char *p, const char *str, char *host, size_t hostlen,
 		uint16_t *port, char *err, size_t errlen)
 {
 	if (parse_host(&p, str, host, hostlen, err, errlen)) {
@@ -159,50 +138,44 @@ static const char *skip_prefix(const char *str, const char *const *prefixes,
 	return NULL;
 }
 
-/* Parse a channel URI: "TYPE:PATH" or "TYPE://HOST:PORT". */
-int lttng_hyper_channel_parse(const char *str, struct lttng_hyper_channel_uri *uri,
-		char *err, size_t errlen)
+/* A decimal u32 of len bytes at b, the "what" of str. */
+int lh_parse_u32(const char *b, size_t len, const char *str, const char *what,
+		uint32_t *v, char *err, size_t errlen)
 {
-	const struct channel_scheme *scheme = NULL;
-	const char *rest = NULL;
-	size_t i, len;
+	uint64_t n = 0;
+	size_t i;
 
-	for (i = 0; i < sizeof(channel_schemes) / sizeof(channel_schemes[0]); i++) {
-		len = strlen(channel_schemes[i].prefix);
-		if (!strncmp(str, channel_schemes[i].prefix, len)) {
-			scheme = &channel_schemes[i];
-			rest = str + len;
-			break;
-		}
-	}
-	if (!scheme) {
-		len = strcspn(str, ":");
-		if (str[len] == '\0') {
-			lh_set_err(err, errlen, "missing channel type in '%s'; "
-				CHANNEL_TYPES_HINT, str);
-		} else {
-			lh_set_err(err, errlen, "unknown channel type '%.*s' in '%s'; "
-				CHANNEL_TYPES_HINT, (int) len, str, str);
-		}
+	if (len == 0) {
+		lh_set_err(err, errlen, "missing %s in '%s'", what, str);
 		return -1;
 	}
-
-	memset(uri, 0, sizeof(*uri));
-	uri->type = scheme->type;
-	if (!scheme->is_path) {
-		return parse_host_port(rest, str, uri->host, sizeof(uri->host), &uri->port,
-			err, errlen);
+	for (i = 0; i < len; i++) {
+		if (b[i] < '0' || b[i] > '9') {
+			lh_set_err(err, errlen, "invalid %s '%.*s' in '%s'", what, (int) len, b, str);
+			return -1;
+		}
+		n = n * 10 + (uint64_t) (b[i] - '0');
+		if (n > UINT32_MAX) {
+			lh_set_err(err, errlen, "%s %.*s out of range in '%s'", what, (int) len, b, str);
+			return -1;
+		}
 	}
-	len = strlen(rest);
+	*v = (uint32_t) n;
+	return 0;
+}
+
+int lh_parse_path(const char *rest, const char *str, const char *what,
+		struct lttng_hyper_channel_uri *uri, char *err, size_t errlen)
+{
+	size_t len = strlen(rest);
+
 	if (len == 0) {
 		lh_set_err(err, errlen, "missing path in '%s'", str);
 		return -1;
 	}
 	/* The path must fit sun_path with its NUL, so sockaddr_un needs no special case. */
 	if (len >= sizeof(uri->path)) {
-		lh_set_err(err, errlen, "%s path too long (max %zu) in '%s'",
-			scheme->type == LTTNG_HYPER_CHANNEL_VIRTIO_SERIAL ?
-				"virtio-serial" : "unix socket",
+		lh_set_err(err, errlen, "%s path too long (max %zu) in '%s'", what,
 			sizeof(uri->path) - 1, str);
 		return -1;
 	}
@@ -210,268 +183,79 @@ int lttng_hyper_channel_parse(const char *str, struct lttng_hyper_channel_uri *u
 	return 0;
 }
 
+/* Parse a channel URI: its kind's scheme, then what that kind reads. */
+int lttng_hyper_channel_parse(const char *str, struct lttng_hyper_channel_uri *uri,
+		char *err, size_t errlen)
+{
+	const struct lttng_hyper_transport *t = lh_transport_find(str);
+	char kinds[512];
+	size_t len;
+
+	if (!t) {
+		lh_transport_syntaxes(LH_TRANSPORT_GUEST_END | LH_TRANSPORT_HOST_END,
+			kinds, sizeof(kinds));
+		len = strcspn(str, ":");
+		if (str[len] == '\0') {
+			lh_set_err(err, errlen, "missing channel type in '%s'; expected %s",
+				str, kinds);
+		} else {
+			lh_set_err(err, errlen, "unknown channel type '%.*s' in '%s'; expected %s",
+				(int) len, str, str, kinds);
+		}
+		return -1;
+	}
+	memset(uri, 0, sizeof(*uri));
+	uri->transport = t;
+	return t->parse(str + strlen(t->scheme), str, uri, err, errlen);
+}
+
 /* Canonical text of uri, as lttng_hyper_channel_parse reads it back. */
 void lttng_hyper_channel_format(const struct lttng_hyper_channel_uri *uri,
 		char *buf, size_t len)
 {
-	const char *prefix = "";
-	bool v6 = strchr(uri->host, ':') != NULL;
-	size_t i;
+	size_t n;
 
-	for (i = 0; i < sizeof(channel_schemes) / sizeof(channel_schemes[0]); i++) {
-		if (channel_schemes[i].type == uri->type) {
-			prefix = channel_schemes[i].prefix;
-		}
-	}
-	if (uri->type == LTTNG_HYPER_CHANNEL_TCP || uri->type == LTTNG_HYPER_CHANNEL_TCP_LISTEN) {
-		snprintf(buf, len, "%s%s%s%s:%u", prefix, v6 ? "[" : "", uri->host,
-			v6 ? "]" : "", uri->port);
-	} else {
-		snprintf(buf, len, "%s%s", prefix, uri->path);
-	}
+	snprintf(buf, len, "%s", uri->transport->scheme);
+	n = strlen(buf);
+	uri->transport->format(uri, buf + n, len - n);
 }
 
 /* Listeners accept their peer; the others connect to it. */
 bool lttng_hyper_channel_is_listener(const struct lttng_hyper_channel_uri *uri)
 {
-	return uri->type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN ||
-		uri->type == LTTNG_HYPER_CHANNEL_TCP_LISTEN;
+	return uri->transport->listens;
 }
 
-/* Fill a sockaddr_un; the parser already bounded the path length. */
-static int unix_addr(const char *path, struct sockaddr_un *sun)
-{
-	size_t len = strlen(path);
-
-	if (len >= sizeof(sun->sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, path, len + 1);
-	return 0;
-}
-
-/*
- * Connect to a unix stream socket. A non-blocking unix connect completes
- * or fails at once; EAGAIN means the listener's backlog is full.
- */
-static int unix_connect(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd, saved;
-
-	if (unix_addr(path, &sun)) {
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *) &sun, sizeof(sun))) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * A socket file left by a previous run makes bind() fail with EADDRINUSE.
- * Remove it, but only if it is a socket nobody listens on: never delete a
- * regular file given by mistake, nor take over a live daemon's address.
- */
-static int unix_remove_stale(const char *path)
-{
-	struct stat st;
-	int fd;
-
-	if (lstat(path, &st)) {
-		return errno == ENOENT ? 0 : -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		ERR("Refusing to replace '%s': it exists and is not a socket", path);
-		errno = EEXIST;
-		return -1;
-	}
-	fd = unix_connect(path);
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (fd >= 0 || errno == EAGAIN) {
-		ERR("Unix socket '%s' is in use by a running listener", path);
-		errno = EADDRINUSE;
-		return -1;
-	}
-	if (unlink(path) && errno != ENOENT) {
-		PERROR("Cannot remove stale unix socket '%s'", path);
-		return -1;
-	}
-	DBG("Removed stale unix socket '%s'", path);
-	return 0;
-}
-
-/* Listen on a unix stream socket, replacing a stale one. */
-static int unix_listen(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd, saved;
-
-	if (unix_addr(path, &sun) || unix_remove_stale(path)) {
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) ||
-			listen(fd, CHANNEL_LISTEN_BACKLOG)) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * getaddrinfo() for host:port. Its errors are not errno values: log the
- * reason and map it to the closest errno for the caller.
- */
-static int resolve(const char *host, uint16_t port, bool passive, struct addrinfo **res)
-{
-	struct addrinfo hints;
-	char service[6];
-	int ret;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-	snprintf(service, sizeof(service), "%u", port);
-	ret = getaddrinfo(host && host[0] ? host : NULL, service, &hints, res);
-	if (ret == 0) {
-		return 0;
-	}
-	if (ret == EAI_SYSTEM) {
-		PERROR("Cannot resolve '%s'", host ? host : "");
-		return -1;
-	}
-	ERR("Cannot resolve '%s': %s", host ? host : "", gai_strerror(ret));
-	switch (ret) {
-	case EAI_MEMORY:
-		errno = ENOMEM;
-		break;
-	case EAI_AGAIN:
-		errno = EAGAIN;
-		break;
-	default:
-		errno = EHOSTUNREACH;
-		break;
-	}
-	return -1;
-}
-
-/*
- * Start a non-blocking connect to the first address of host that takes
- * it. EINPROGRESS is success: the fd turns writable when it completes.
- */
-int lttng_hyper_tcp_connect(const char *host, uint16_t port)
-{
-	struct addrinfo *res, *ai;
-	int fd = -1, saved = 0, one = 1;
-
-	if (resolve(host, port, false, &res)) {
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		/* relayd control replies are small and latency-bound: no Nagle. */
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0 &&
-				(connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-				 errno == EINPROGRESS)) {
-			break;
-		}
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errno = saved;
-	}
-	return fd;
-}
-
-/* Listen on the first address of host that binds; empty host: any address. */
-int lttng_hyper_tcp_listen(const char *host, uint16_t port)
-{
-	struct addrinfo *res, *ai;
-	int fd = -1, saved = 0, one = 1;
-
-	if (resolve(host, port, true, &res)) {
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		/* A restarted daemon must not wait out TIME_WAIT to bind again. */
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-				bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-				listen(fd, CHANNEL_LISTEN_BACKLOG) == 0) {
-			break;
-		}
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errno = saved;
-	}
-	return fd;
-}
-
-/* Open a connecting channel: the device, or a socket to the listener. */
 int lttng_hyper_channel_connect(const struct lttng_hyper_channel_uri *uri)
 {
-	switch (uri->type) {
-	case LTTNG_HYPER_CHANNEL_VIRTIO_SERIAL:
-		/* O_NOCTTY: the port is a character device and must not become our tty. */
-		return open(uri->path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	case LTTNG_HYPER_CHANNEL_UNIX:
-		return unix_connect(uri->path);
-	case LTTNG_HYPER_CHANNEL_TCP:
-		return lttng_hyper_tcp_connect(uri->host, uri->port);
-	default:
+	if (uri->transport->listens) {
 		errno = EINVAL;
 		return -1;
 	}
+	return uri->transport->open(uri);
 }
 
-/* Open a listening channel. */
 int lttng_hyper_channel_listen(const struct lttng_hyper_channel_uri *uri)
 {
-	switch (uri->type) {
-	case LTTNG_HYPER_CHANNEL_UNIX_LISTEN:
-		return unix_listen(uri->path);
-	case LTTNG_HYPER_CHANNEL_TCP_LISTEN:
-		return lttng_hyper_tcp_listen(uri->host, uri->port);
-	default:
+	if (!uri->transport->listens) {
 		errno = EINVAL;
 		return -1;
 	}
+	return uri->transport->open(uri);
+}
+
+int lttng_hyper_channel_accept(const struct lttng_hyper_channel_uri *uri, int listen_fd)
+{
+	int fd, saved;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0 || !uri->transport->tune || uri->transport->tune(fd) == 0) {
+		return fd;
+	}
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 /* "tcp://ADDR:PORT", or tcp6:// as lttng also takes; the port is required. */
@@ -484,7 +268,7 @@ int lttng_hyper_tcp_url_parse(const char *str, char *host, size_t hostlen,
 	if (!p) {
 		return -1;
 	}
-	return parse_host_port(p, str, host, hostlen, port, err, errlen);
+	return lh_parse_host_port(p, str, host, hostlen, port, err, errlen);
 }
 
 /*

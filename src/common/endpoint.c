@@ -16,6 +16,7 @@
 #include "common/endpoint.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/transport.h"
 
 struct lh_endpoint {
 	struct lh_loop *loop;
@@ -113,7 +114,7 @@ static void accept_cb(struct lh_watch *watch, int listen_fd, uint32_t events, vo
 	struct lh_endpoint *ep = arg;
 	int fd;
 
-	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = lttng_hyper_channel_accept(&ep->uri, listen_fd);
 	if (fd < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
 				errno == ECONNABORTED) {
@@ -197,10 +198,8 @@ void lh_endpoint_destroy(struct lh_endpoint *ep)
 		if (close(ep->listen_fd) < 0) {
 			lh_log_errno(ep->log_ctx, "close listening socket");
 		}
-		/* The socket file is ours: leave no stale one behind. */
-		if (ep->uri.type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN &&
-				unlink(ep->uri.path) < 0 && errno != ENOENT) {
-			lh_log_errno(ep->log_ctx, "unlink %s", ep->uri.path);
+		if (ep->uri.transport->unlisten) {
+			ep->uri.transport->unlisten(&ep->uri);
 		}
 	}
 	free(ep);

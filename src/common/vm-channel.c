@@ -4,8 +4,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +21,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "common/transport.h"
 #include "common/vm-channel.h"
 
 struct lh_vm_channel {
@@ -200,13 +199,7 @@ static int channel_open(struct lh_vm_channel *vc, int fd)
 static int endpoint_conn_cb(struct lh_endpoint *ep, int fd, void *arg)
 {
 	struct lh_vm_channel *vc = arg;
-	const int one = 1;
 
-	if (vc->cfg.uri.type == LTTNG_HYPER_CHANNEL_TCP_LISTEN &&
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
-		/* Relayd replies cross the channel: latency matters more than segments. */
-		lh_log_errno(vc->log_ctx, "TCP_NODELAY on %s", vc->channel);
-	}
 	if (vc->mux) {
 		INFO_CTX(vc->log_ctx, "new channel connection replaces the current one");
 		channel_close(vc);
@@ -217,8 +210,7 @@ static int endpoint_conn_cb(struct lh_endpoint *ep, int fd, void *arg)
 int lh_vm_spec_parse(const char *arg, struct lh_vm_spec *spec, char *err, size_t errlen)
 {
 	const char *eq = strchr(arg, '=');
-	char why[256];
-	char *abs;
+	char why[256], kinds[256];
 
 	memset(spec, 0, sizeof(*spec));
 	if (!eq) {
@@ -235,36 +227,24 @@ int lh_vm_spec_parse(const char *arg, struct lh_vm_spec *spec, char *err, size_t
 		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
-	switch (spec->uri.type) {
-	case LTTNG_HYPER_CHANNEL_UNIX:
-	case LTTNG_HYPER_CHANNEL_UNIX_LISTEN:
-		abs = lh_absolute_path(spec->uri.path);
-		if (!abs) {
-			snprintf(err, errlen, "cannot make the socket path absolute");
-			return -1;
-		}
-		if (strlen(abs) >= sizeof(spec->uri.path)) {
-			snprintf(err, errlen, "socket path %s is longer than %zu bytes", abs,
-				sizeof(spec->uri.path) - 1);
-			free(abs);
-			return -1;
-		}
-		strcpy(spec->uri.path, abs);
-		free(abs);
-		break;
-	case LTTNG_HYPER_CHANNEL_TCP_LISTEN:
-		break;
-	default:
-		snprintf(err, errlen, "this channel is for the guest end; a VM's host end takes unix:PATH, unix-listen:PATH or tcp-listen://ADDR:PORT");
+	if (!(spec->uri.transport->ends & LH_TRANSPORT_HOST_END)) {
+		lh_transport_syntaxes(LH_TRANSPORT_HOST_END, kinds, sizeof(kinds));
+		snprintf(err, errlen, "this channel is for the guest end; a VM's host end takes %s",
+			kinds);
+		return -1;
+	}
+	if (spec->uri.transport->absolute &&
+			spec->uri.transport->absolute(&spec->uri, err, errlen) < 0) {
 		return -1;
 	}
 	lttng_hyper_channel_format(&spec->uri, spec->channel, sizeof(spec->channel));
 	return 0;
 }
 
-static bool is_unix(const struct lttng_hyper_channel_uri *uri)
+/* The system object a channel names, when two kinds can name one. */
+static const char *channel_object(const struct lttng_hyper_channel_uri *uri)
 {
-	return uri->type == LTTNG_HYPER_CHANNEL_UNIX || uri->type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN;
+	return uri->transport->object ? uri->transport->object(uri) : NULL;
 }
 
 bool lh_vm_spec_conflict(const struct lh_vm_spec *a, const struct lh_vm_spec *b,
@@ -285,7 +265,8 @@ bool lh_vm_spec_same_socket(const struct lh_vm_spec *a, const struct lh_vm_spec 
 		return true;
 	}
 	/* unix: and unix-listen: on one path would be one socket for two VMs. */
-	if (is_unix(&a->uri) && is_unix(&b->uri) && !strcmp(a->uri.path, b->uri.path)) {
+	if (channel_object(&a->uri) && channel_object(&b->uri) &&
+			!strcmp(channel_object(&a->uri), channel_object(&b->uri))) {
 		snprintf(err, errlen, "channel %s uses the socket of VM %s's channel %s",
 			b->channel, a->name, a->channel);
 		return true;
@@ -367,8 +348,7 @@ const char *lh_vm_channel_log_ctx(const struct lh_vm_channel *vc)
 
 void lh_vm_channel_get_status(const struct lh_vm_channel *vc, struct lh_vm_channel_status *st)
 {
-	bool listens = vc->cfg.uri.type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN ||
-		vc->cfg.uri.type == LTTNG_HYPER_CHANNEL_TCP_LISTEN;
+	bool listens = vc->cfg.uri.transport->listens;
 
 	if (!vc->mux) {
 		st->state = listens ? "listening" : "connecting";

@@ -21,6 +21,8 @@
 #include <lttng-hyper/channel.h>
 #include <lttng-hyper/frame.h>
 
+#include "common/transport.h"
+
 #include "tests/utils/tap.h"
 
 #define NUM_TESTS	141
@@ -572,7 +574,7 @@ static void test_strings(void)
 }
 
 /* Parse str and check that it formats back to itself. */
-static bool channel_ok(const char *str, enum lttng_hyper_channel_type type,
+static bool channel_ok(const char *str, const struct lttng_hyper_transport *type,
 		struct lttng_hyper_channel_uri *uri)
 {
 	char err[256] = "", back[512];
@@ -586,7 +588,7 @@ static bool channel_ok(const char *str, enum lttng_hyper_channel_type type,
 		diag("'%s' formats back as '%s'", str, back);
 		return false;
 	}
-	return uri->type == type;
+	return uri->transport == type;
 }
 
 /* Parse str, expecting failure with an error containing want. */
@@ -611,29 +613,29 @@ static void test_channel_parse(void)
 	struct lttng_hyper_channel_uri uri;
 	char path[200], str[256];
 
-	ok(channel_ok(LTTNG_HYPER_DEFAULT_CHANNEL, LTTNG_HYPER_CHANNEL_VIRTIO_SERIAL, &uri) &&
+	ok(channel_ok(LTTNG_HYPER_DEFAULT_CHANNEL, &lh_transport_virtio_serial, &uri) &&
 		!strcmp(uri.path, "/dev/virtio-ports/org.lttng.hyper.0") &&
 		!lttng_hyper_channel_is_listener(&uri), "virtio-serial:PATH");
-	ok(channel_ok("unix:/run/vm1.sock", LTTNG_HYPER_CHANNEL_UNIX, &uri) &&
+	ok(channel_ok("unix:/run/vm1.sock", &lh_transport_unix, &uri) &&
 		!strcmp(uri.path, "/run/vm1.sock") && !lttng_hyper_channel_is_listener(&uri),
 		"unix:PATH");
-	ok(channel_ok("unix-listen:rel/vm.sock", LTTNG_HYPER_CHANNEL_UNIX_LISTEN, &uri) &&
+	ok(channel_ok("unix-listen:rel/vm.sock", &lh_transport_unix_listen, &uri) &&
 		!strcmp(uri.path, "rel/vm.sock") && lttng_hyper_channel_is_listener(&uri),
 		"unix-listen:PATH");
-	ok(channel_ok("tcp://127.0.0.1:6000", LTTNG_HYPER_CHANNEL_TCP, &uri) &&
+	ok(channel_ok("tcp://127.0.0.1:6000", &lh_transport_tcp, &uri) &&
 		!strcmp(uri.host, "127.0.0.1") && uri.port == 6000, "tcp://ADDR:PORT");
-	ok(channel_ok("tcp://host-1.example:65535", LTTNG_HYPER_CHANNEL_TCP, &uri) &&
+	ok(channel_ok("tcp://host-1.example:65535", &lh_transport_tcp, &uri) &&
 		!strcmp(uri.host, "host-1.example") && uri.port == 65535, "tcp://NAME:65535");
-	ok(channel_ok("tcp-listen://0.0.0.0:1", LTTNG_HYPER_CHANNEL_TCP_LISTEN, &uri) &&
+	ok(channel_ok("tcp-listen://0.0.0.0:1", &lh_transport_tcp_listen, &uri) &&
 		uri.port == 1 && lttng_hyper_channel_is_listener(&uri), "tcp-listen://ADDR:1");
-	ok(channel_ok("tcp://[::1]:6000", LTTNG_HYPER_CHANNEL_TCP, &uri) &&
+	ok(channel_ok("tcp://[::1]:6000", &lh_transport_tcp, &uri) &&
 		!strcmp(uri.host, "::1"), "tcp://[IPv6]:PORT");
 
 	memset(path, 'p', 107);
 	path[0] = '/';
 	path[107] = '\0';
 	snprintf(str, sizeof(str), "unix:%s", path);
-	ok(channel_ok(str, LTTNG_HYPER_CHANNEL_UNIX, &uri), "unix path of 107 bytes");
+	ok(channel_ok(str, &lh_transport_unix, &uri), "unix path of 107 bytes");
 	snprintf(str, sizeof(str), "unix-listen:%sp", path);
 	ok(channel_bad(str, "unix socket path too long (max 107)"), "unix path of 108 bytes");
 

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
+#include "common/transport.h"
 #include "common/vm-channel.h"
 #include "tests/utils/loop-run.h"
 #include "tests/utils/tap.h"
@@ -102,16 +103,16 @@ static void test_spec(const char *dir)
 	size_t room;
 
 	ok(spec_ok("vm1=unix:/run/vm1.sock", &spec) && !strcmp(spec.name, "vm1") &&
-		spec.uri.type == LTTNG_HYPER_CHANNEL_UNIX &&
+		spec.uri.transport == &lh_transport_unix &&
 		!strcmp(spec.uri.path, "/run/vm1.sock") &&
 		!strcmp(spec.channel, "unix:/run/vm1.sock"),
 		"unix:PATH: name, type, path and canonical channel");
 	ok(spec_ok("vm_2=unix-listen:/run/vm2.sock", &spec) &&
-		spec.uri.type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN &&
+		spec.uri.transport == &lh_transport_unix_listen &&
 		!strcmp(spec.channel, "unix-listen:/run/vm2.sock"),
 		"unix-listen:PATH");
 	ok(spec_ok("Vm-3=tcp-listen://127.0.0.1:4000", &spec) &&
-		spec.uri.type == LTTNG_HYPER_CHANNEL_TCP_LISTEN &&
+		spec.uri.transport == &lh_transport_tcp_listen &&
 		!strcmp(spec.uri.host, "127.0.0.1") && spec.uri.port == 4000 &&
 		!strcmp(spec.channel, "tcp-listen://127.0.0.1:4000"),
 		"tcp-listen://ADDR:PORT");

@@ -808,7 +808,7 @@ static int run(struct pg *pg)
 		ERR("--port %s: %s", pg->o.port, err);
 		return -1;
 	}
-	if (pg->uri.type == LTTNG_HYPER_CHANNEL_UNIX_LISTEN) {
+	if (lttng_hyper_channel_is_listener(&pg->uri)) {
 		pg->listen_fd = lttng_hyper_channel_listen(&pg->uri);
 		if (pg->listen_fd < 0) {
 			PERROR("listening on %s", pg->o.port);

@@ -30,6 +30,7 @@
 
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/transport.h"
 #include "relayd.h"
 
 /* The request is one short line; the client has this long to send it. */
@@ -523,7 +524,7 @@ static void log_hook(enum lh_log_level level, const char *ctx, const char *msg, 
 struct lh_relay_control *lh_relay_control_create(struct lh_loop *loop, const char *path,
 		const struct lh_relay_control_source *src)
 {
-	struct lttng_hyper_channel_uri uri = { .type = LTTNG_HYPER_CHANNEL_UNIX_LISTEN };
+	struct lttng_hyper_channel_uri uri = { .transport = &lh_transport_unix_listen };
 	struct lh_relay_control *ctl;
 	mode_t old_mask;
 

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/number.h"
+#include "common/transport.h"
 #include "common/vm-channel.h"
 #include "relayd.h"
 
@@ -132,10 +133,9 @@ static void usage(FILE *out)
 		"Receive the LTTng traces of virtual machines over hyper channels and have\n"
 		"lttng-relayd write them under OUTPUT/NAME/.\n"
 		"\n"
-		"  --vm NAME=CHANNEL         Serve the VM called NAME on CHANNEL, one of\n"
-		"                              unix:PATH               connect (QEMU's server=on socket)\n"
-		"                              unix-listen:PATH        listen\n"
-		"                              tcp-listen://ADDR:PORT  listen\n"
+		"  --vm NAME=CHANNEL         Serve the VM called NAME on CHANNEL, one of\n");
+	lh_transport_usage(out, LH_TRANSPORT_HOST_END, 30);
+	fprintf(out,
 		"  --vm-data NAME=CHANNEL    Also take trace packets from VM NAME's lttng-consumerd\n"
 		"                            on CHANNEL, a data port (same forms; repeatable)\n"
 		"  -o, --output DIR          Output of the lttng-relayd started\n"

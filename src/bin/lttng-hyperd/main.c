@@ -44,6 +44,7 @@
 #include "common/mux.h"
 #include "common/number.h"
 #include "common/vm-channel.h"
+#include "common/transport.h"
 #include "index-ack.h"
 
 #define PROGNAME		"lttng-hyperd"
@@ -170,9 +171,10 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -c, --channel=CHANNEL    Hyper channel to the host (default:\n"
-		"                           " LTTNG_HYPER_DEFAULT_CHANNEL ").\n"
-		"                           One of virtio-serial:PATH, unix:PATH or\n"
-		"                           tcp://HOST:PORT.\n"
+		"                           " LTTNG_HYPER_DEFAULT_CHANNEL "),\n"
+		"                           one of:\n");
+	lh_transport_usage(out, LH_TRANSPORT_GUEST_END, 29);
+	fprintf(out,
 		"  -C, --control-port=URL   Listen for relayd control connections on URL\n"
 		"                           (default: " LH_DEFAULT_CONTROL_URL ").\n"
 		"  -D, --data-port=URL      Listen for relayd data connections on URL\n"
@@ -187,8 +189,10 @@ static void usage(FILE *out)
 		"      --vm=NAME=CHANNEL    Also serve the hyper channel of VM NAME, which\n"
 		"                           this guest runs, and carry its traces to the\n"
 		"                           host as the nested VM NAME (repeatable).\n"
-		"                           CHANNEL: unix:PATH, unix-listen:PATH or\n"
-		"                           tcp-listen://ADDR:PORT.\n"
+		"                           CHANNEL, one of:\n",
+		LH_DEFAULT_HOST_TIMEOUT_MS);
+	lh_transport_usage(out, LH_TRANSPORT_HOST_END, 29);
+	fprintf(out,
 		"      --early-index-ack    Answer each index packet at once instead of\n"
 		"                           waiting for lttng-relayd's reply (fewer\n"
 		"                           discarded events when the host is slow).\n"
@@ -198,8 +202,7 @@ static void usage(FILE *out)
 		"URL format: tcp://ADDRESS:PORT\n"
 		"\n"
 		"In the guest: lttng create SESSION --set-url=net://127.0.0.1\n"
-		"See " PROGNAME "(8) for details.\n",
-		LH_DEFAULT_HOST_TIMEOUT_MS);
+		"See " PROGNAME "(8) for details.\n");
 }
 
 /* Report a command-line error the way every LTTng tool does, and exit. */
@@ -1006,7 +1009,7 @@ int main(int argc, const char **argv)
 	struct hyperd hd = { .sig_fd = -1 };
 	int status = EXIT_FAILURE;
 	char channel_str[sizeof(hd.log_ctx) - sizeof("channel=")];
-	char err[256];
+	char err[256], kinds[256];
 	char *pidfile = NULL;
 
 	hd.listeners[0].fd = -1;
@@ -1019,8 +1022,10 @@ int main(int argc, const char **argv)
 			&hd.channel, err, sizeof(err)) < 0) {
 		option_error("--channel: %s", err);
 	}
-	if (lttng_hyper_channel_is_listener(&hd.channel)) {
-		option_error("--channel: the guest agent connects to the host; listening channels are for lttng-hyper-relayd");
+	if (!(hd.channel.transport->ends & LH_TRANSPORT_GUEST_END)) {
+		lh_transport_syntaxes(LH_TRANSPORT_GUEST_END, kinds, sizeof(kinds));
+		option_error("--channel: %s is lttng-hyper-relayd's end of a channel; the guest agent takes %s",
+			hd.channel.transport->syntax, kinds);
 	}
 	lttng_hyper_channel_format(&hd.channel, channel_str, sizeof(channel_str));
 	snprintf(hd.log_ctx, sizeof(hd.log_ctx), "channel=%s", channel_str);

@@ -39,12 +39,13 @@
 
 #include "common/daemon.h"
 #include "common/defaults.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/mux.h"
 #include "common/number.h"
-#include "common/vm-channel.h"
 #include "common/transport.h"
+#include "common/vm-channel.h"
 #include "index-ack.h"
 
 #define PROGNAME		"lttng-hyperd"
@@ -91,11 +92,8 @@ struct hyperd {
 	struct lh_mux *mux;
 	/* The host's HELLO arrived on the current mux. */
 	bool channel_up;
-	/* Pending channel (re)connection. */
-	struct lh_timer *reconnect;
-	uint64_t backoff_ms;
-	/* An outage is logged once, when it starts, not on every retry. */
-	bool outage_logged;
+	/* Connects to the host with back-off, or listens for it (endpoint.h). */
+	struct lh_endpoint *ep;
 	/* Acknowledge indexes at once (index-ack.h): --early-index-ack. */
 	bool early_index_ack;
 	struct listener listeners[2];
@@ -156,7 +154,6 @@ static const struct poptOption long_options[] = {
 	POPT_TABLEEND
 };
 
-static void channel_connect(struct hyperd *hd);
 static void children_stop(struct hyperd *hd);
 
 /* Print the usage summary, as lttng-relayd --help would. */
@@ -347,42 +344,6 @@ static void fatal_stop(struct hyperd *hd)
 	lh_loop_stop(hd->loop);
 }
 
-/* The back-off timer fired: try the channel again. */
-static void reconnect_cb(struct lh_timer *timer, void *arg)
-{
-	struct hyperd *hd = arg;
-
-	hd->reconnect = NULL;
-	channel_connect(hd);
-}
-
-/*
- * The channel is down or could not come up. Log it once per outage, not
- * on every retry, and try again after the back-off, which doubles up to
- * its bound so that a host away for long is neither hammered nor left
- * waiting long once it is back.
- */
-static void channel_failed(struct hyperd *hd, const char *why)
-{
-	if (!hd->outage_logged) {
-		WARN_CTX(hd->log_ctx, "%s; retrying until the host answers", why);
-		hd->outage_logged = true;
-	} else {
-		DBG_CTX(hd->log_ctx, "channel attempt failed: %s; next one in %llu ms",
-				why, (unsigned long long) hd->backoff_ms);
-	}
-	hd->reconnect = lh_loop_timer(hd->loop, hd->backoff_ms, reconnect_cb, hd);
-	if (!hd->reconnect) {
-		ERR_CTX(hd->log_ctx, "cannot arm the reconnection timer");
-		fatal_stop(hd);
-		return;
-	}
-	hd->backoff_ms *= 2;
-	if (hd->backoff_ms > LH_RECONNECT_MAX_MS) {
-		hd->backoff_ms = LH_RECONNECT_MAX_MS;
-	}
-}
-
 /* The channel to the host is up and takes the VM paths of nested VMs. */
 static bool upward_nested(const struct hyperd *hd)
 {
@@ -506,8 +467,7 @@ static void on_ready(struct lh_mux *mux, const struct lttng_hyper_hello *peer)
 
 	INFO_CTX(hd->log_ctx, "channel up, host calls this VM '%s'", peer->name);
 	hd->channel_up = true;
-	hd->outage_logged = false;
-	hd->backoff_ms = LH_RECONNECT_MIN_MS;
+	lh_endpoint_peer_alive(hd->ep);
 	if (hd->nr_children && !(peer->caps & LTTNG_HYPER_CAP_NESTED)) {
 		WARN_CTX(hd->log_ctx, "the host does not take nested VMs: the VMs this guest serves are not traced");
 	}
@@ -529,7 +489,7 @@ static void on_conn_closed(struct lh_mux *mux, struct lh_mux_conn *conn)
 /*
  * The channel failed. The mux has already closed every relayd socket, so
  * sessiond and consumerd see their relay go away instead of hanging; a
- * fresh mux replaces this one after the back-off.
+ * fresh mux replaces this one on the next channel connection.
  */
 static void on_channel_error(struct lh_mux *mux, const char *why)
 {
@@ -547,7 +507,8 @@ static void on_channel_error(struct lh_mux *mux, const char *why)
 		lh_loop_stop(hd->loop);
 		return;
 	}
-	channel_failed(hd, what);
+	WARN_CTX(hd->log_ctx, "%s", what);
+	lh_endpoint_conn_lost(hd->ep);
 }
 
 static const struct lh_mux_ops mux_ops = {
@@ -556,17 +517,20 @@ static const struct lh_mux_ops mux_ops = {
 	.on_channel_error = on_channel_error,
 };
 
-/* Open the channel and start a mux on it; on failure, retry later. */
-static void channel_connect(struct hyperd *hd)
+/*
+ * A channel connection (endpoint.h): start a mux on it. A listening
+ * channel's new connection replaces the current one, since a host that
+ * reconnects does so before the old connection is known to be dead.
+ */
+static int channel_conn_cb(struct lh_endpoint *ep, int fd, void *arg)
 {
-	char why[256];
-	int fd;
+	struct hyperd *hd = arg;
 
-	fd = lttng_hyper_channel_connect(&hd->channel);
-	if (fd < 0) {
-		snprintf(why, sizeof(why), "cannot open the channel: %s", strerror(errno));
-		channel_failed(hd, why);
-		return;
+	if (hd->mux) {
+		INFO_CTX(hd->log_ctx, "new channel connection replaces the current one");
+		lh_mux_destroy(hd->mux);
+		hd->mux = NULL;
+		hd->channel_up = false;
 	}
 	hd->mux = lh_mux_create(hd->loop, fd, &hd->mux_cfg, &mux_ops, hd);
 	if (!hd->mux) {
@@ -574,10 +538,11 @@ static void channel_connect(struct hyperd *hd)
 		if (close(fd) < 0) {
 			PERROR("close channel");
 		}
-		channel_failed(hd, "cannot start the multiplexer on the channel");
-		return;
+		WARN_CTX(hd->log_ctx, "cannot start the multiplexer on the channel");
+		return -1;
 	}
 	DBG_CTX(hd->log_ctx, "channel open, waiting for the host's HELLO");
+	return 0;
 }
 
 static void listener_cb(struct lh_watch *watch, int fd, uint32_t events, void *arg);
@@ -773,10 +738,9 @@ static void begin_stop(struct hyperd *hd)
 	hd->stopping = true;
 	listeners_close(hd);
 	children_stop(hd);
-	if (hd->reconnect) {
-		lh_timer_cancel(hd->reconnect);
-		hd->reconnect = NULL;
-	}
+	/* No new channel connection: the current one drains, or we stop. */
+	lh_endpoint_destroy(hd->ep);
+	hd->ep = NULL;
 	if (!hd->mux || !lh_mux_is_ready(hd->mux)) {
 		lh_loop_stop(hd->loop);
 		return;
@@ -938,12 +902,22 @@ static void children_stop(struct hyperd *hd)
 /* Everything that may fail after start-up: the loop, signals, the channel. */
 static int start(struct hyperd *hd, const struct options *opts)
 {
+	struct lh_endpoint_config ep_cfg = {
+		.uri = hd->channel,
+		.log_ctx = hd->log_ctx,
+		.label = hd->log_ctx + strlen("channel="),
+		.owner = "this guest's tracing",
+	};
 	size_t i;
 	int ret = -1;
 
 	hd->loop = lh_loop_create();
 	if (!hd->loop) {
 		ERR("cannot create the event loop");
+		goto end;
+	}
+	hd->ep = lh_endpoint_create(hd->loop, &ep_cfg, channel_conn_cb, hd);
+	if (!hd->ep) {
 		goto end;
 	}
 	hd->sig_fd = lh_signalfd_create();
@@ -967,8 +941,9 @@ static int start(struct hyperd *hd, const struct options *opts)
 	INFO("listening for relayd control connections on %s and data connections on %s",
 			opts->control_url ? opts->control_url : LH_DEFAULT_CONTROL_URL,
 			opts->data_url ? opts->data_url : LH_DEFAULT_DATA_URL);
-	hd->backoff_ms = LH_RECONNECT_MIN_MS;
-	channel_connect(hd);
+	if (lh_endpoint_start(hd->ep) < 0) {
+		goto end;
+	}
 	if (children_start(hd, opts) < 0) {
 		goto end;
 	}
@@ -986,8 +961,8 @@ static void cleanup(struct hyperd *hd)
 		lh_mux_destroy(hd->mux);
 		hd->mux = NULL;
 	}
-	if (hd->reconnect) {
-		lh_timer_cancel(hd->reconnect);
+	if (hd->ep) {
+		lh_endpoint_destroy(hd->ep);
 	}
 	if (hd->stop_timer) {
 		lh_timer_cancel(hd->stop_timer);
@@ -1026,6 +1001,11 @@ int main(int argc, const char **argv)
 		lh_transport_syntaxes(LH_TRANSPORT_GUEST_END, kinds, sizeof(kinds));
 		option_error("--channel: %s is lttng-hyper-relayd's end of a channel; the guest agent takes %s",
 			hd.channel.transport->syntax, kinds);
+	}
+	/* The agent runs from /: a relative socket path must not move. */
+	if (hd.channel.transport->absolute &&
+			hd.channel.transport->absolute(&hd.channel, err, sizeof(err)) < 0) {
+		option_error("--channel: %s", err);
 	}
 	lttng_hyper_channel_format(&hd.channel, channel_str, sizeof(channel_str));
 	snprintf(hd.log_ctx, sizeof(hd.log_ctx), "channel=%s", channel_str);

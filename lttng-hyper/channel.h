@@ -8,6 +8,8 @@
  *   unix-listen:PATH         listen on a unix stream socket, one peer at a time
  *   tcp://HOST:PORT          connect over TCP
  *   tcp-listen://ADDR:PORT   listen on TCP, one peer at a time
+ *   vsock:CID:PORT           connect over vsock to context CID (the host: a guest's)
+ *   vsock-listen:PORT        listen on vsock, one peer at a time (in the guest)
  */
 #ifndef LTTNG_HYPER_CHANNEL_H
 #define LTTNG_HYPER_CHANNEL_H
@@ -31,6 +33,9 @@ struct lttng_hyper_channel_uri {
 	char path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
 	char host[256];
 	uint16_t port;
+	/* vsock: the context id (none when listening) and port. */
+	uint32_t cid;
+	uint32_t vsock_port;
 };
 
 /* Parse a channel URI. Returns 0, or -1 with a message in err. */
@@ -41,14 +46,14 @@ void lttng_hyper_channel_format(const struct lttng_hyper_channel_uri *uri,
 		char *buf, size_t len);
 bool lttng_hyper_channel_is_listener(const struct lttng_hyper_channel_uri *uri);
 /*
- * Open a connecting channel (virtio-serial, unix, tcp). Returns a
+ * Open a connecting channel (virtio-serial, unix, tcp, vsock). Returns a
  * non-blocking, close-on-exec fd, or -1 with errno set (EINVAL for a
  * listening one). A connect may still be in progress (the fd becomes
  * writable when it completes).
  */
 int lttng_hyper_channel_connect(const struct lttng_hyper_channel_uri *uri);
 /*
- * Open a listening channel (unix-listen, tcp-listen): a
+ * Open a listening channel (unix-listen, tcp-listen, vsock-listen): a
  * non-blocking, close-on-exec listening socket, or -1 with errno set
  * (EINVAL for a connecting one). A stale unix socket file at the path is
  * replaced.

@@ -13,6 +13,8 @@ static const struct lttng_hyper_transport *const transports[] = {
 	&lh_transport_unix_listen,
 	&lh_transport_tcp,
 	&lh_transport_tcp_listen,
+	&lh_transport_vsock,
+	&lh_transport_vsock_listen,
 };
 
 #define NR_TRANSPORTS	(sizeof(transports) / sizeof(transports[0]))

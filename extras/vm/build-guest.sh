@@ -138,7 +138,7 @@ done
 
 # Virtio-serial for the hyper channel; virtio-rng, since under TCG the
 # random pool is not ready for long after boot and lttng-sessiond's seed
-# then blocks; vsock for later transports. Their dependencies are found in
+# then blocks; vsock for the vsock channels. Their dependencies are found in
 # the modules themselves.
 MODULES="virtio_pci virtio_console virtio_rng vmw_vsock_virtio_transport"
 # The benchmark compares with stock net:// over QEMU's user-mode network.
@@ -413,6 +413,8 @@ add_nested()
 	# the module of the guest's CPU loads, so they have an order of their own.
 	add_module kvm_intel lh-kvm-load-order
 	add_module kvm_amd lh-kvm-load-order
+	# The host side of vsock, for a nested guest's vsock channel.
+	add_module vhost_vsock
 	install -m 0755 "$srcdir/launch-guest.sh" "$dir/launch-guest.sh"
 	install_elf "$(command -v bash)"
 	# The launcher's KVM probe needs GNU timeout (--kill-after), which

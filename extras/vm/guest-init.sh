@@ -28,6 +28,10 @@
 #                                    --lttng-tools, booted with those ports)
 #   lh.hide-module=NAME              remove that lttng module first (a guest without
 #                                    the kernel tracer, for tests)
+#   lh.channel=vsock:PORT            the hyper channel: lttng-hyperd listens on
+#                                    vsock-listen:PORT for its host, which connects
+#                                    to this guest's context id (default: the
+#                                    virtio-serial port org.lttng.hyper.0)
 #
 # lh.mode=pingpong plays the guest's side of pingpong (an image built with
 # build-guest.sh --pingpong, booted with a second port, org.lttng.pingpong.0,
@@ -43,6 +47,9 @@
 #   lh.l2-name=NAME                  the nested VM's name (default: l2)
 #   lh.l2-mem=MB                     its memory (default: 256)
 #   lh.l2-timeout=SECONDS            how long it may run (default: 900)
+#   lh.l2-channel=vsock              the nested guest's hyper channel is vsock
+#                                    (vhost-vsock here, context id 3, port 5000),
+#                                    not virtio-serial
 #   lh.l2-accel=auto|kvm|tcg         its accelerator (default: auto, which
 #                                    probes KVM when this guest has /dev/kvm)
 #   lh.l2-KEY=VALUE                  any other: lh.KEY=VALUE for the nested
@@ -85,6 +92,9 @@ HYPERD_PID=/var/run/lttng-hyperd.pid
 HYPERD_LOG=/tmp/lttng-hyperd.log
 NESTED_DIR=/usr/share/lttng-hyper/nested
 L2_SOCK=/run/lh-l2.sock
+# lh.l2-channel=vsock: the nested guest's context id and port.
+L2_VSOCK_CID=3
+L2_VSOCK_PORT=5000
 L2_CONSOLE=/tmp/l2-console.log
 L2_LAUNCH_LOG=/tmp/l2-launch.log
 # The nested guest's kernel runs under TCG within TCG, where every second
@@ -215,7 +225,13 @@ find_port()
 # ARGS: more lttng-hyperd options.
 start_hyperd()
 {
-	set -- -d --pidfile "$HYPERD_PID" --log "$HYPERD_LOG" -c "virtio-serial:$PORT_LINK" "$@"
+	local channel=virtio-serial:$PORT_LINK
+	case "$(param channel '')" in
+	vsock:*)
+		channel=vsock-listen:$(param channel '' | cut -d : -f 2)
+		;;
+	esac
+	set -- -d --pidfile "$HYPERD_PID" --log "$HYPERD_LOG" -c "$channel" "$@"
 	if [ "$(param verbose 0)" = 1 ]; then
 		set -- "$@" -vvv
 	fi
@@ -466,7 +482,7 @@ l2_append()
 
 	for word in $(cat /proc/cmdline); do
 		case "$word" in
-		lh.l2-name=*|lh.l2-mem=*|lh.l2-timeout=*|lh.l2-accel=*)
+		lh.l2-name=*|lh.l2-mem=*|lh.l2-timeout=*|lh.l2-accel=*|lh.l2-channel=*)
 			;;
 		lh.l2-*=*)
 			out="$out lh.${word#lh.l2-}"
@@ -474,12 +490,15 @@ l2_append()
 		esac
 	done
 	# param() takes the first: lh.l2-mode may override lh.mode=trace.
+	if [ "$(param l2-channel virtio-serial)" = vsock ]; then
+		out="$out lh.channel=vsock:$L2_VSOCK_PORT"
+	fi
 	echo "${out# } lh.mode=trace $L2_BOOT_ARGS"
 }
 
 mode_nested()
 {
-	local timeout deadline status l2_pid accel
+	local timeout deadline status l2_pid accel l2_channel
 
 	l2_name=$(param l2-name l2)
 	l2_seen=0
@@ -500,12 +519,19 @@ mode_nested()
 	fi
 
 	mkdir -p "$(dirname "$L2_SOCK")"
-	start_hyperd --vm "$l2_name=unix:$L2_SOCK"
+	l2_channel=unix:$L2_SOCK
+	set --
+	if [ "$(param l2-channel virtio-serial)" = vsock ]; then
+		# This guest is the nested guest's host: it connects to its context id.
+		l2_channel=vsock:$L2_VSOCK_CID:$L2_VSOCK_PORT
+		set -- --vsock-cid "$L2_VSOCK_CID"
+	fi
+	start_hyperd --vm "$l2_name=$l2_channel"
 	start_sessiond
 	wait_channel
 
-	say "starting the nested guest $l2_name (accelerator: $accel): $(l2_append)"
-	"$NESTED_DIR/launch-guest.sh" --kernel "$NESTED_DIR/kernel" \
+	say "starting the nested guest $l2_name (accelerator: $accel, channel $l2_channel): $(l2_append)"
+	"$NESTED_DIR/launch-guest.sh" "$@" --kernel "$NESTED_DIR/kernel" \
 		--initrd "$NESTED_DIR/initrd.img" --socket "$L2_SOCK" --name "$l2_name" \
 		--mem "$(param l2-mem 256)" --smp 1 --accel "$accel" --append "$(l2_append)" \
 		--serial-log "$L2_CONSOLE" < /dev/null > "$L2_LAUNCH_LOG" 2>&1 &

@@ -33,6 +33,9 @@ Options:
                          sockets PREFIX-ust64.sock, PREFIX-ust32.sock and
                          PREFIX-kernel.sock (the host relay's --vm-data)
   --extra-port NAME=SOCK another virtio-serial port (repeatable)
+  --vsock-cid CID        give the guest a vsock device (vhost-vsock-pci, which
+                         needs /dev/vhost-vsock) with context id CID, for a
+                         hyper channel vsock:CID:PORT
   --user-net             give the guest a virtio-net device on QEMU's user-mode
                          network (the guest reaches the host's 127.0.0.1 at
                          10.0.2.2): only for comparisons with stock net://
@@ -66,6 +69,7 @@ rtc_base=
 serial_log=
 pidfile=
 extra_ports=()
+vsock_cid=
 user_net=0
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
 
@@ -121,6 +125,9 @@ while [ $# -gt 0 ]; do
 		;;
 	--extra-port)
 		extra_ports+=("$2")
+		;;
+	--vsock-cid)
+		vsock_cid=$2
 		;;
 	--cache)
 		cache=$2
@@ -277,6 +284,10 @@ for port in "${extra_ports[@]}"; do
 		-device "virtserialport,bus=vser0.0,chardev=port$n,name=${port%%=*}")
 	n=$((n + 1))
 done
+if [ -n "$vsock_cid" ]; then
+	[ -c /dev/vhost-vsock ] || die "--vsock-cid needs /dev/vhost-vsock: modprobe vhost_vsock"
+	args+=(-device "vhost-vsock-pci,guest-cid=$vsock_cid")
+fi
 if [ "$user_net" -eq 1 ]; then
 	args+=(-nic user,model=virtio-net-pci)
 fi

@@ -681,6 +681,41 @@ lh_trace_describe()
 	echo "$LH_COUNT events, $LH_DUPS duplicates, seq $LH_MIN..$LH_MAX, hostnames '$LH_HOSTNAMES', $LH_DISCARDED discard warnings"
 }
 
+# lh_kernel_checks DIR ALLOWED [BABELTRACE2_DIR]: the four checks of a
+# guest's kernel trace in DIR (sched_switch, sched_wakeup and every system
+# call enabled), read by the babeltrace2 of BABELTRACE2_DIR if given:
+# babeltrace2 reads it, both sched events are there, system call entries
+# and exits match but for at most ALLOWED in flight at the ends, and
+# nothing was discarded or lost. Leaves the span of its events' dates in
+# LH_KFIRST_S and LH_KLAST_S (seconds since the epoch).
+lh_kernel_checks()
+{
+	local dir=$1 allowed=$2 err=$LH_TMP/kernel-bt.err counts sw wk en ex diff discards
+
+	counts=$(set -o pipefail
+		PATH="${3:+$3:}$PATH" timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds "$dir" \
+			2>"$err" | awk '
+			{ t = substr($1, 2) + 0; if (!n++ || t < first) first = t; if (t > last) last = t }
+			/ sched_switch: / { sw++ }
+			/ sched_wakeup: / { wk++ }
+			/ syscall_entry_/ { en++ }
+			/ syscall_exit_/ { ex++ }
+			END { printf "%d %d %d %d %d %d\n", sw, wk, en, ex, first, last }')
+	ok $? "babeltrace2 $(PATH="${3:+$3:}$PATH" babeltrace2 --version | awk '{ print $2; exit }') reads the guest's kernel trace" ||
+		diag "$(head -n 3 "$err")"
+	read -r sw wk en ex LH_KFIRST_S LH_KLAST_S <<<"$counts"
+	diag "kernel: $sw sched_switch, $wk sched_wakeup, $en system call entries, $ex exits," \
+		"dated $LH_KFIRST_S..$LH_KLAST_S"
+	[ "${sw:-0}" -gt 0 ] && [ "${wk:-0}" -gt 0 ]
+	ok $? "sched_switch and sched_wakeup events ($sw, $wk)"
+	diff=$((${en:-0} - ${ex:-0}))
+	[ "${en:-0}" -gt 0 ] && [ "${diff#-}" -le "$allowed" ]
+	ok $? "system call entries and exits match ($en, $ex; at most $allowed in flight)"
+	discards=$(grep -c -i -E 'discarded|lost' "$err")
+	[ "$discards" -eq 0 ]
+	ok $? "no discarded kernel events or lost packets ($discards warnings)"
+}
+
 # Traces that share a moment: lh_overlap_reset, then lh_overlap_add after
 # the lh_trace_stats of each trace; lh_overlap succeeds when the latest
 # first event comes no later than the earliest last event.

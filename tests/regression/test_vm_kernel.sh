@@ -91,30 +91,7 @@ dir=$LH_OUT/$VM/$session
 	[ -n "$(find "$dir/ust" -name metadata -type f)" ]
 ok $? "both domains arrived in one session: OUT/$VM/$session/{kernel,ust}"
 
-err=$LH_TMP/kernel-bt.err
-counts=$(set -o pipefail
-	timeout "$LH_CMD_TIMEOUT" babeltrace2 "$dir/kernel" 2>"$err" | awk '
-		/ sched_switch: / { sw++ }
-		/ sched_wakeup: / { wk++ }
-		/ syscall_entry_/ { en++ }
-		/ syscall_exit_/ { ex++ }
-		END { printf "%d %d %d %d\n", sw, wk, en, ex }')
-ok $? "babeltrace2 reads the guest's kernel trace"
-read -r switches wakeups entries exits <<<"$counts"
-diag "kernel: $switches sched_switch, $wakeups sched_wakeup," \
-	"$entries system call entries, $exits exits"
-
-[ "${switches:-0}" -gt 0 ] && [ "${wakeups:-0}" -gt 0 ]
-ok $? "sched_switch and sched_wakeup events ($switches, $wakeups)"
-
-allowed=$((SMP * INFLIGHT_PER_CPU))
-diff=$((${entries:-0} - ${exits:-0}))
-[ "${entries:-0}" -gt 0 ] && [ "${diff#-}" -le "$allowed" ]
-ok $? "system call entries and exits match ($entries, $exits; at most $allowed in flight)"
-
-discards=$(grep -c -i -E 'discarded|lost' "$err")
-[ "$discards" -eq 0 ]
-ok $? "no discarded kernel events or lost packets ($discards warnings)"
+lh_kernel_checks "$dir/kernel" $((SMP * INFLIGHT_PER_CPU))
 
 lh_trace_stats "$dir/ust" && lh_trace_complete "$NUM_EVENTS"
 ok $? "user space, same session: $(lh_trace_describe)"

@@ -25,7 +25,7 @@
 
 #include "tests/utils/tap.h"
 
-#define NUM_TESTS	141
+#define NUM_TESTS	144
 #define FUZZ_ROUNDS	100000
 
 /* doc/protocol.md, worked example: the host's HELLO naming the VM "vm1". */
@@ -630,6 +630,20 @@ static void test_channel_parse(void)
 		uri.port == 1 && lttng_hyper_channel_is_listener(&uri), "tcp-listen://ADDR:1");
 	ok(channel_ok("tcp://[::1]:6000", &lh_transport_tcp, &uri) &&
 		!strcmp(uri.host, "::1"), "tcp://[IPv6]:PORT");
+	ok(channel_ok("vsock:3:5000", &lh_transport_vsock, &uri) && uri.cid == 3 &&
+		uri.vsock_port == 5000 && !lttng_hyper_channel_is_listener(&uri) &&
+		channel_ok("vsock:4294967294:4294967294", &lh_transport_vsock, &uri) &&
+		uri.cid == 4294967294U && uri.vsock_port == 4294967294U, "vsock:CID:PORT");
+	ok(channel_ok("vsock-listen:5000", &lh_transport_vsock_listen, &uri) &&
+		uri.vsock_port == 5000 && lttng_hyper_channel_is_listener(&uri),
+		"vsock-listen:PORT");
+	ok(channel_bad("vsock:3", "expected vsock:CID:PORT") &&
+		channel_bad("vsock-listen:3:5000", "expected vsock-listen:PORT") &&
+		channel_bad("vsock:x:1", "invalid context id 'x'") &&
+		channel_bad("vsock:3:4294967296", "port 4294967296 out of range") &&
+		channel_bad("vsock:4294967295:1", "context id 4294967295 is no peer") &&
+		channel_bad("vsock-listen:4294967295", "port 4294967295 is not a port"),
+		"malformed vsock addresses, and the wildcard id and port, are refused");
 
 	memset(path, 'p', 107);
 	path[0] = '/';

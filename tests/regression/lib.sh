@@ -983,6 +983,19 @@ lh_vm_init()
 	ok $? "the guest image builds" || bail_out "$(tail -n 5 "$log")"
 }
 
+# lh_vm_nested_image: the first-level image of a nested run
+# (build-guest.sh --nested, lh.mode=nested) in $LH_TMP/guest, in place of
+# lh_vm_init's; one check.
+lh_vm_nested_image()
+{
+	local log=$LH_TMP/build-nested.log
+
+	(cd "$top_builddir" && timeout 900 "$LH_VM_DIR/build-guest.sh" --nested -o "$LH_TMP/guest" \
+		--hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS") >"$log" 2>&1
+	ok $? "the nested image builds ($(sed -n 's/^build-guest.sh: initramfs: //p' "$log"))" ||
+		bail_out "$(tail -n 5 "$log")"
+}
+
 # lh_vm_boot ID VM [launch-guest.sh options]: boot the test guest in the
 # background as VM, its channel on $LH_TMP/VM.sock. Its console goes to
 # $LH_TMP/ID.log, QEMU's PID to $LH_TMP/ID.qemu.pid. Sets LH_VM_PID (the

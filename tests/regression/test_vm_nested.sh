@@ -24,11 +24,7 @@ L1=l1
 L2=l2
 
 lh_vm_init 11
-log=$LH_TMP/build-nested.log
-(cd "$top_builddir" && timeout 900 "$LH_VM_DIR/build-guest.sh" --nested -o "$LH_TMP/guest" \
-	--hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS") >"$log" 2>&1
-ok $? "the nested image builds ($(sed -n 's/^build-guest.sh: initramfs: //p' "$log"))" ||
-	bail_out "$(tail -n 5 "$log")"
+lh_vm_nested_image
 lh_pick_ports 3
 
 lh_relay_start main --vm "$L1=unix:$LH_TMP/$L1.sock"

@@ -12,6 +12,7 @@ set -eu -o pipefail
 
 prog=${0##*/}
 srcdir=$(cd "$(dirname "$0")" && pwd)
+. "$srcdir/../lib.sh"
 
 # The Debian source the series applies to. The hash of its .dsc (as listed
 # in bookworm's signed Sources index) is pinned too, so that a cached copy
@@ -102,22 +103,6 @@ The private lttng-sessiond uses the same /var/run/lttng (and, as root, the
 same ports) as the machine's: run one root session daemon at a time. It
 reads its configuration from DIR-KEY/etc, not from /etc.
 EOF
-}
-
-log()
-{
-	echo "$prog: $*" >&2
-}
-
-die()
-{
-	echo "$prog: error: $*" >&2
-	exit 1
-}
-
-need_cmd()
-{
-	command -v "$1" > /dev/null || die "$1 not found; on Debian: apt-get install $2"
 }
 
 prefix=/opt/lttng-hyper/lttng-tools

@@ -14,6 +14,7 @@
 set -eu -o pipefail
 
 prog=${0##*/}
+. "$(dirname "$(readlink -f "$0")")/../lib.sh"
 
 SUITES="sid trixie"
 # The mirror these machines' own apt uses (/etc/apt/sources.list.d/
@@ -72,22 +73,6 @@ LTTng packages (shell variable assignments), and the inputs of the key.
 The cache also holds debootstrap (unpacked, not installed) when the machine
 has none, with its private apt lists, and the last build's log.
 EOF
-}
-
-log()
-{
-	echo "$prog: $*" >&2
-}
-
-die()
-{
-	echo "$prog: error: $*" >&2
-	exit 1
-}
-
-need_cmd()
-{
-	command -v "$1" > /dev/null || die "$1 not found; on Debian: apt-get install $2"
 }
 
 cache=/var/cache/lttng-hyper

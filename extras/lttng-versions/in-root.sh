@@ -15,6 +15,7 @@ set -eu -o pipefail
 
 prog=${0##*/}
 self=$(readlink -f "$0")
+. "$(dirname "$self")/../lib.sh"
 
 VERSIONS=.lttng-hyper-versions
 ROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -53,17 +54,6 @@ Mount points of --bind folders outside /tmp and /run are made (empty) in
 ROOT. A session daemon started with -d here keeps this call's namespace and
 mounts until it ends: end it by its pid.
 EOF
-}
-
-log()
-{
-	echo "$prog: $*" >&2
-}
-
-die()
-{
-	echo "$prog: error: $*" >&2
-	exit 1
 }
 
 # All of them, for the second run of this script in the new namespace.

@@ -10,6 +10,7 @@ set -eu -o pipefail
 
 prog=${0##*/}
 srcdir=$(cd "$(dirname "$0")" && pwd)
+. "$srcdir/../lib.sh"
 
 # Where the chroot lives in the image; guest-init.sh mounts /proc, /sys,
 # /dev, /tmp, /var/run/lttng, /root and the kernel modules into it.
@@ -32,17 +33,6 @@ Options:
                           lh_root_gen_events); required
   -h, --help              show this help
 EOF
-}
-
-log()
-{
-	echo "$prog: $*" >&2
-}
-
-die()
-{
-	echo "$prog: error: $*" >&2
-	exit 1
 }
 
 gen_events=

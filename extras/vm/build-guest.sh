@@ -10,6 +10,7 @@ set -eu -o pipefail
 
 prog=${0##*/}
 srcdir=$(cd "$(dirname "$0")" && pwd)
+. "$srcdir/../lib.sh"
 
 usage()
 {
@@ -53,17 +54,6 @@ Options:
 Environment:
   SOURCE_DATE_EPOCH       time stamp of every file in the initramfs (default: 0)
 EOF
-}
-
-log()
-{
-	echo "$prog: $*" >&2
-}
-
-die()
-{
-	echo "$prog: error: $*" >&2
-	exit 1
 }
 
 output=./guest
@@ -166,11 +156,6 @@ need_space()
 	if [ "$avail" -lt "$mb" ]; then
 		die "not enough room in $dir: ${avail} MB free, $mb MB needed"
 	fi
-}
-
-need_cmd()
-{
-	command -v "$1" > /dev/null || die "$1 not found; on Debian: apt-get install $2"
 }
 
 need_elf()
@@ -416,6 +401,7 @@ add_nested()
 	# The host side of vsock, for a nested guest's vsock channel.
 	add_module vhost_vsock
 	install -m 0755 "$srcdir/launch-guest.sh" "$dir/launch-guest.sh"
+	install -m 0644 "$srcdir/../lib.sh" "$(dirname "$dir")/lib.sh"
 	install_elf "$(command -v bash)"
 	# The launcher's KVM probe needs GNU timeout (--kill-after), which
 	# busybox's lacks.

@@ -13,6 +13,7 @@ set -eu -o pipefail
 
 prog=${0##*/}
 srcdir=$(cd "$(dirname "$0")" && pwd)
+. "$srcdir/../lib.sh"
 
 usage()
 {
@@ -30,22 +31,6 @@ Options:
                           private apt list in the cache (default: the machine's list)
   -h, --help              show this help
 EOF
-}
-
-log()
-{
-	echo "$prog: $*" >&2
-}
-
-die()
-{
-	echo "$prog: error: $*" >&2
-	exit 1
-}
-
-need_cmd()
-{
-	command -v "$1" > /dev/null || die "$1 not found; on Debian: apt-get install $2"
 }
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper

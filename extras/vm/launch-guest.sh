@@ -7,6 +7,7 @@
 set -eu -o pipefail
 
 prog=${0##*/}
+. "$(dirname "$(readlink -f "$0")")/../lib.sh"
 
 usage()
 {
@@ -43,17 +44,6 @@ Options:
                          (default: \${XDG_CACHE_HOME:-\$HOME/.cache}/lttng-hyper)
   -h, --help             show this help
 EOF
-}
-
-log()
-{
-	echo "$prog: $*" >&2
-}
-
-die()
-{
-	echo "$prog: error: $*" >&2
-	exit 1
 }
 
 kernel=

@@ -59,7 +59,7 @@ if [ "$(id -u)" -eq 0 ] && ! lh_root_get "$SUITE"; then
 	exit 0
 fi
 
-lh_init 46
+lh_init 48
 lh_pick_ports 9
 SID_PORT=$((LH_PORT + 3))
 OWN216_PORT=$((LH_PORT + 6))
@@ -252,6 +252,16 @@ wait "$parent"
 ok $? "guest 2.13 b-parent traced $EVENTS events after its child"
 dated "$(find "$LH_OUT/sid/b-parent" -mindepth 1 -maxdepth 1 -name 's1-*' -type d)"
 ok $? "b-parent, babeltrace2 2.0: $(describe)"
+
+# The merged output: every VM of this relay, CTF 1.8 and CTF 2, 2.13 and
+# 2.16, nested or not, read as one by babeltrace2 2.1; 2.0 cannot.
+PATH="$SID_BIN:$PATH" lh_trace_stats "$LH_OUT/sid"
+hostnames=$(echo "$LH_HOSTNAMES" | tr ',' '\n' | sort | paste -s -d ' ')
+[ "$LH_COUNT" -eq $((5 * EVENTS)) ] && [ "$hostnames" = "b-213 b-child b-ctf18 b-ctf2 b-parent" ] &&
+	[ "$LH_DISCARDED" -eq 0 ]
+ok $? "babeltrace2 2.1 reads the merged output whole: $LH_COUNT events of $hostnames"
+! babeltrace2 "$LH_OUT/sid" >/dev/null 2>&1
+ok $? "babeltrace2 2.0 cannot read it (CTF 2 inside)"
 
 ! grep -q "refuses CTF 2" "$LH_TMP/relay-url.log"
 ok $? "guest 2.16 into lttng-relayd 2.16: no CTF 2 advice logged"

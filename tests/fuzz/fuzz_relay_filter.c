@@ -2,8 +2,8 @@
 /*
  * Fuzz target: the host relay's relayd protocol filter
  * (src/bin/lttng-hyper-relayd/filter.c), driven without sockets. The mux
- * connections it filters and the VMs it reports to (mux.c, vm.c) are
- * stand-ins here; lttng-relayd is played by this target, which answers
+ * connections it filters (mux.c) and the VMs it reports to (the ops vm.c
+ * gives a VM state) are stand-ins here; lttng-relayd is played by this target, which answers
  * what the filter forwards as lttng-relayd 2.11 to 2.15 would, handing
  * out sequential session and stream ids shared by every VM.
  *
@@ -44,7 +44,10 @@
 #include "common/bytes.h"
 #include "common/defaults.h"
 #include "common/path.h"
-#include "src/bin/lttng-hyper-relayd/relayd.h"
+#include "src/bin/lttng-hyper-relayd/filter.h"
+#include "src/bin/lttng-hyper-relayd/sync.h"
+#include "src/bin/lttng-hyper-relayd/trim.h"
+#include "src/bin/lttng-hyper-relayd/vm-state.h"
 #include "tests/fuzz/fuzz.h"
 
 #define MAX_IDS		512
@@ -108,7 +111,7 @@ void lh_mux_conn_set_waiting(struct lh_mux_conn *conn, bool waiting)
 	conn->waiting = waiting;
 }
 
-/* --- stand-ins for vm.c, sync.c, trim.c -------------------------------- */
+/* --- stand-ins for vm.c's VM state ops, sync.c, trim.c ------------------ */
 
 enum { VS_GUEST1, VS_L2, VS_GUEST2, NR_VSTATES };
 
@@ -132,18 +135,13 @@ struct lh_vm {
 /* Small enough that inputs reach it: refusals must cut off cleanly. */
 #define FUZZ_MAX_MEMORY		(512U << 10)
 
-struct lh_mem_account *lh_vm_mem(struct lh_vm *vm)
-{
-	return &vm->mem;
-}
-
 /* The disk quota's arithmetic is disk.c's; the filter only asks. */
-int lh_vm_disk_charge(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen)
+static int vm_disk_charge(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	return 0;
 }
 
-int lh_vm_disk_check_session(struct lh_vm *vm, char *err, size_t errlen)
+static int vm_disk_check_session(struct lh_vm *vm, char *err, size_t errlen)
 {
 	return 0;
 }
@@ -154,7 +152,7 @@ static unsigned int next_tag;
 static bool have_corr;
 static uint64_t corr_offset;
 
-int lh_vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t errlen)
+static int vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t errlen)
 {
 	unsigned int sessions = 0, streams = 0, i;
 
@@ -176,21 +174,21 @@ int lh_vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t err
 	return 0;
 }
 
-void lh_vm_ban(struct lh_vm *vm, const char *path)
+static void vm_ban(struct lh_vm *vm, const char *path)
 {
 	FUZZ_CHECK(vm == &vms[0] && !strcmp(path, "l2"), "ban of %s", path);
 	vm->l2_banned = true;
 }
 
-void lh_vm_clock_burst(const struct lh_vm *vm)
+static void vm_clock_burst(const struct lh_vm *vm)
 {
 }
 
-void lh_vm_port_sessions_changed(struct lh_vm *vm)
+static void vm_port_sessions_changed(struct lh_vm *vm)
 {
 }
 
-int lh_vm_clock_correction(const struct lh_vm *vm, const char *path,
+static int vm_clock_correction(const struct lh_vm *vm, const char *path,
 		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain)
 {
 	memset(chain, 0, sizeof(*chain));
@@ -200,6 +198,16 @@ int lh_vm_clock_correction(const struct lh_vm *vm, const char *path,
 	*corr = (struct lh_clock_correction) { .offset = corr_offset, .freq = 1000000000 };
 	return 0;
 }
+
+static const struct lh_relay_vm_ops vm_state_ops = {
+	.check_room = vm_check_room,
+	.disk_charge = vm_disk_charge,
+	.disk_check_session = vm_disk_check_session,
+	.clock_correction = vm_clock_correction,
+	.clock_burst = vm_clock_burst,
+	.ban = vm_ban,
+	.sessions_changed = vm_port_sessions_changed,
+};
 
 /* The final fix and the trimming resolve these under lttng-relayd's output. */
 static void check_stream_paths(const char *session_path, const char *pathname,
@@ -212,7 +220,8 @@ static void check_stream_paths(const char *session_path, const char *pathname,
 }
 
 int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
-		const struct lh_relay_vm_state *state)
+		const struct lh_clock_correction *corr,
+		const struct lh_relay_clock_chain *chain)
 {
 	check_stream_paths(stream->session_path, stream->pathname, stream->channel_name);
 	FUZZ_CHECK(!strcmp(stream->channel_name, "metadata"), "final fix of %s",
@@ -558,7 +567,8 @@ static void vstate_create(int vs)
 {
 	struct vstate *v = &vstates[vs];
 
-	v->state = lh_relay_vm_state_create(v->vm, v->name, v->path, &limits, &v->stats);
+	v->state = lh_relay_vm_state_create(v->vm, &vm_state_ops, &v->vm->mem, v->name, v->path,
+		&limits, &v->stats);
 	FUZZ_CHECK(v->state, "no VM state");
 	v->tag = ++next_tag;
 }

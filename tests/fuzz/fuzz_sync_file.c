@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "common/path.h"
-#include "src/bin/lttng-hyper-relayd/relayd.h"
+#include "src/bin/lttng-hyper-relayd/sync.h"
 #include "src/bin/lttng-hyper/sync-file.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -49,9 +49,8 @@ static char top[PATH_MAX];
 static bool have_corr;
 static struct lh_clock_correction corr;
 
-/* filter.c's, as the VM's clock estimate would give it. */
-int lh_relay_vm_state_correction(const struct lh_relay_vm_state *state,
-		struct lh_clock_correction *c, struct lh_relay_clock_chain *chain)
+/* What filter.c hands over, as the VM's clock estimate would give it. */
+static int vm_correction(struct lh_clock_correction *c, struct lh_relay_clock_chain *chain)
 {
 	memset(chain, 0, sizeof(*chain));
 	if (!have_corr) {
@@ -163,6 +162,8 @@ static void run_write(struct fuzz_in *in, uint8_t flags)
 		.channel_name = channel,
 		.guest = &guest,
 	};
+	struct lh_clock_correction given;
+	struct lh_relay_clock_chain chain;
 	struct lh_sync_info si;
 	int fd;
 
@@ -193,7 +194,9 @@ static void run_write(struct fuzz_in *in, uint8_t flags)
 		(ssize_t) sizeof(metadata_text) - 1, "%s: %m", dir);
 	close(fd);
 
-	FUZZ_CHECK(lh_relay_sync_finish(&stream, NULL) == 0, "the final fix failed");
+	FUZZ_CHECK(lh_relay_sync_finish(&stream,
+		vm_correction(&given, &chain) == 0 ? &given : NULL, &chain) == 0,
+		"the final fix failed");
 	snprintf(dir, sizeof(dir), "%s/" SESSION "/lttng-hyper-sync", top);
 	FUZZ_CHECK(lh_sync_file_read(dir, &si) == 0 && si.found, "no sync file");
 	FUZZ_CHECK(si.has_guest_offset == guest.has_offset &&

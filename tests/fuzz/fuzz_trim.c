@@ -30,7 +30,7 @@
 
 #include "common/bytes.h"
 #include "common/loop.h"
-#include "src/bin/lttng-hyper-relayd/relayd.h"
+#include "src/bin/lttng-hyper-relayd/trim.h"
 #include "tests/fuzz/fuzz.h"
 
 #define SESSION		"s"

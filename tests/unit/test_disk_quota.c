@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bin/lttng-hyper-relayd/relayd.h"
+#include "bin/lttng-hyper-relayd/disk.h"
 #include "tests/utils/tap.h"
 
 #define NUM_TESTS	15

@@ -36,7 +36,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/relayd-msg.h"
-#include "relayd.h"
+#include "child.h"
 
 /* How long lttng-relayd may take to accept connections once started. */
 #define START_TIMEOUT_MS	10000

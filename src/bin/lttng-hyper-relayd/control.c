@@ -31,7 +31,8 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/transport.h"
-#include "relayd.h"
+#include "control.h"
+#include "vm.h"
 
 /* The request is one short line; the client has this long to send it. */
 #define REQUEST_MAX		64

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A VM's data port (relayd.h, doc/output-hyper.md): the relayd data
+ * A VM's data port (data-port.h, doc/output-hyper.md): the relayd data
  * frames a guest's lttng-consumerd writes straight into a port of its
  * own, routed by stream id to lttng-relayd data connections the relay
  * opens itself, one per session.
  *
  * Each frame's header is read alone and checked (port-frame.h, and the
- * VM's streams in filter.c) before one byte of the frame goes on. Then
+ * VM's streams in vm-state.c) before one byte of the frame goes on. Then
  * the header is written to its session's connection and the payload is
  * spliced from the port through a pipe to it. The port is read only
  * while the pipe is empty: a port holds one pipe of the relay's memory,
@@ -43,7 +43,8 @@
 #include "common/loop.h"
 #include "common/port-frame.h"
 #include "common/relayd-msg.h"
-#include "relayd.h"
+#include "data-port.h"
+#include "vm-state.h"
 
 /* Payload bytes held at once for a port: the pipe, or the copy buffer. */
 #define PORT_STAGE_SIZE		(1U << 20)
@@ -64,7 +65,7 @@ struct upstream {
 
 struct lh_data_port {
 	struct lh_loop *loop;
-	struct lh_vm *vm;
+	struct lh_data_port_vm vm;	/* what it needs of its VM */
 	struct lh_data_port_config cfg;
 	const char *log_ctx;
 	char label[sizeof("data port ") + 600];	/* "data port unix:/run/vm1-data.sock" */
@@ -120,7 +121,7 @@ static void pipe_close(struct lh_data_port *port)
 	int i;
 
 	if (port->pipe[0] >= 0) {
-		lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
+		lh_mem_uncharge(port->vm.mem, PORT_STAGE_SIZE);
 	}
 	for (i = 0; i < 2; i++) {
 		if (port->pipe[i] >= 0) {
@@ -308,7 +309,7 @@ static void port_close(struct lh_data_port *port, enum port_end end, const char 
 
 static void port_close(struct lh_data_port *port, enum port_end end, const char *fmt, ...)
 {
-	struct lh_relay_vm_state *state = lh_vm_port_state(port->vm);
+	struct lh_relay_vm_state *state = port->vm.state(port->vm.vm);
 	char why[PORT_WHY_LEN];
 	va_list ap;
 
@@ -361,7 +362,7 @@ static void port_eof(struct lh_data_port *port, int err)
 /* A whole header came: check it, and start the frame on its way. Returns 0 or -1 (closed). */
 static int frame_begin(struct lh_data_port *port)
 {
-	struct lh_relay_vm_state *state = lh_vm_port_state(port->vm);
+	struct lh_relay_vm_state *state = port->vm.state(port->vm.vm);
 	char err[PORT_WHY_LEN];
 	uint64_t session_id;
 
@@ -393,7 +394,7 @@ static int frame_begin(struct lh_data_port *port)
 /* The frame went whole: count it; its session may be over now. */
 static void frame_end(struct lh_data_port *port)
 {
-	struct lh_relay_vm_state *state = lh_vm_port_state(port->vm);
+	struct lh_relay_vm_state *state = port->vm.state(port->vm.vm);
 	struct upstream *up = port->up;
 
 	port->frames++;
@@ -466,11 +467,11 @@ static int send_header(struct lh_data_port *port)
 /* What the pipe can hold is charged to the VM's account. */
 static int pipe_open(struct lh_data_port *port)
 {
-	if (lh_mem_charge(lh_vm_mem(port->vm), PORT_STAGE_SIZE) < 0) {
+	if (lh_mem_charge(port->vm.mem, PORT_STAGE_SIZE) < 0) {
 		return -1;
 	}
 	if (pipe2(port->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-		lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
+		lh_mem_uncharge(port->vm.mem, PORT_STAGE_SIZE);
 		port->pipe[0] = port->pipe[1] = -1;
 		return -1;
 	}
@@ -483,12 +484,12 @@ static int pipe_open(struct lh_data_port *port)
 static int stage_buf(struct lh_data_port *port)
 {
 	if (!port->buf) {
-		if (lh_mem_charge(lh_vm_mem(port->vm), PORT_STAGE_SIZE) < 0) {
+		if (lh_mem_charge(port->vm.mem, PORT_STAGE_SIZE) < 0) {
 			return -1;
 		}
 		port->buf = malloc(PORT_STAGE_SIZE);
 		if (!port->buf) {
-			lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
+			lh_mem_uncharge(port->vm.mem, PORT_STAGE_SIZE);
 			errno = ENOMEM;
 			return -1;
 		}
@@ -712,7 +713,7 @@ static int endpoint_conn_cb(struct lh_endpoint *ep, int fd, void *arg)
 	return 0;
 }
 
-struct lh_data_port *lh_data_port_create(struct lh_loop *loop, struct lh_vm *vm,
+struct lh_data_port *lh_data_port_create(struct lh_loop *loop, const struct lh_data_port_vm *vm,
 		const char *log_ctx, const struct lh_data_port_config *cfg)
 {
 	struct lh_endpoint_config ep_cfg = { .uri = cfg->uri, .log_ctx = log_ctx };
@@ -725,7 +726,7 @@ struct lh_data_port *lh_data_port_create(struct lh_loop *loop, struct lh_vm *vm,
 		return NULL;
 	}
 	port->loop = loop;
-	port->vm = vm;
+	port->vm = *vm;
 	port->cfg = *cfg;
 	port->log_ctx = log_ctx;
 	port->fd = -1;
@@ -749,7 +750,7 @@ int lh_data_port_start(struct lh_data_port *port)
 
 void lh_data_port_sessions_changed(struct lh_data_port *port)
 {
-	struct lh_relay_vm_state *state = lh_vm_port_state(port->vm);
+	struct lh_relay_vm_state *state = port->vm.state(port->vm.vm);
 	struct upstream *up, *next;
 
 	for (up = port->ups; up; up = next) {
@@ -804,7 +805,7 @@ void lh_data_port_destroy(struct lh_data_port *port)
 	lh_endpoint_destroy(port->ep);
 	pipe_close(port);
 	if (port->buf) {
-		lh_mem_uncharge(lh_vm_mem(port->vm), PORT_STAGE_SIZE);
+		lh_mem_uncharge(port->vm.mem, PORT_STAGE_SIZE);
 	}
 	free(port->buf);
 	free(port);

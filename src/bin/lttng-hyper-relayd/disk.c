@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "relayd.h"
+#include "disk.h"
 
 /* Deeper than lttng-relayd's layout (host/session/chunk/domain/...), with room. */
 #define DISK_SCAN_MAX_DEPTH	32

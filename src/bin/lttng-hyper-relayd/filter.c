@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The relayd protocol filter of one VM channel (relayd.h).
+ * The relayd protocol filter of one VM channel (filter.h).
  *
  * Control connections: whole messages are checked and rewritten by
  * relayd-msg.c, then forwarded; each expected reply is queued, and the
@@ -30,7 +30,9 @@
 #include "common/log.h"
 #include "common/relayd-msg.h"
 #include "common/relayd-owned.h"
-#include "relayd.h"
+#include "filter.h"
+#include "sync.h"
+#include "trim.h"
 #include "vm-state.h"
 
 /*
@@ -184,9 +186,11 @@ static void md_stream_unlink(struct relay_ctl *ctl, struct md_stream *md)
 	}
 }
 
-/* The final fix of a metadata stream that ended. */
+/* The final fix of a metadata stream that ended, with the VM's latest correction. */
 static void md_stream_finish(const struct relay_ctl *ctl, const struct md_stream *md)
 {
+	struct lh_relay_clock_chain chain;
+	struct lh_clock_correction corr;
 	const struct lh_relay_sync_stream stream = {
 		.vm_name = ctl->state->vm_name,
 		.session_path = ctl->session_path,
@@ -203,7 +207,9 @@ static void md_stream_finish(const struct relay_ctl *ctl, const struct md_stream
 			md->id);
 		return;
 	}
-	lh_relay_sync_finish(&stream, ctl->state);
+	lh_relay_sync_finish(&stream,
+		lh_relay_vm_state_correction(ctl->state, &corr, &chain) == 0 ? &corr : NULL,
+		&chain);
 }
 
 struct md_emit {
@@ -397,8 +403,8 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			snprintf(err, errlen, "CREATE_SESSION sent twice on one connection");
 			return -1;
 		}
-		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0 ||
-				lh_vm_disk_check_session(ctl->state->vm, err, errlen) < 0) {
+		if (ctl->state->ops->check_room(ctl->state->vm, info.cmd, err, errlen) < 0 ||
+				ctl->state->ops->disk_check_session(ctl->state->vm, err, errlen) < 0) {
 			return -1;
 		}
 		ctl->session_requested = true;
@@ -411,7 +417,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		}
 		break;
 	case LH_RELAYD_ADD_STREAM:
-		if (lh_vm_check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
+		if (ctl->state->ops->check_room(ctl->state->vm, info.cmd, err, errlen) < 0) {
 			return -1;
 		}
 		if (md_stream_from_add(ctl->state, msg, &act.added, err, errlen) < 0 ||
@@ -436,7 +442,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 			/* Fresh probes for the final fix, done on the reply. */
 			md_stream_unlink(ctl, md);
 			act.closed = md;
-			lh_vm_clock_burst(ctl->state->vm);
+			ctl->state->ops->clock_burst(ctl->state->vm);
 		}
 		break;
 	case LH_RELAYD_SEND_INDEX:
@@ -446,7 +452,7 @@ static int ctl_forward(struct lh_mux_conn *conn, struct relay_ctl *ctl,
 		break;
 	case LH_RELAYD_SEND_METADATA:
 		/* Checked: the message holds its payload header. lttng-relayd writes the padding. */
-		if (lh_vm_disk_charge(ctl->state->vm,
+		if (ctl->state->ops->disk_charge(ctl->state->vm,
 				len - LH_RELAYD_CTRL_HDR_LEN - METADATA_HDR_LEN +
 				lh_get_be32(msg + LH_RELAYD_CTRL_HDR_LEN + METADATA_PADDING_OFF),
 				err, errlen) < 0) {
@@ -505,7 +511,7 @@ static enum lh_filter_verdict guest_fault(struct lh_relay_vm_state *state,
 	/* The log line names the VM at fault, not only the channel. */
 	snprintf(why, sizeof(why), "%s", err);
 	snprintf(err, errlen, "nested VM %s: %s", state->vm_name, why);
-	lh_vm_ban(state->vm, state->path);
+	state->ops->ban(state->vm, state->path);
 	/* Its bytes go with its connection: the channel's VM starts afresh. */
 	lh_mem_account_rearm(state->mem);
 	return LH_FILTER_RESET;
@@ -774,7 +780,7 @@ static void ctl_release(struct lh_mux_conn *conn)
 	lh_relayd_owned_release(ctl->state->owned, ctl);
 	/* Its session ended: the data ports close their connections of it. */
 	if (!ctl->state->path[0]) {
-		lh_vm_port_sessions_changed(ctl->state->vm);
+		ctl->state->ops->sessions_changed(ctl->state->vm);
 	}
 	lh_buf_fini(&ctl->in);
 	lh_buf_fini(&ctl->replies);
@@ -838,7 +844,7 @@ static enum lh_filter_verdict data_check_peer(struct lh_mux_conn *conn,
 			return LH_FILTER_ERROR;
 		}
 		if (lh_relay_packet_arrives(ds, hdr.net_seq_num, err, errlen) < 0 ||
-				lh_vm_disk_charge(data->state->vm,
+				data->state->ops->disk_charge(data->state->vm,
 					(uint64_t) hdr.data_size + hdr.padding_size, err, errlen) < 0) {
 			return LH_FILTER_ERROR;
 		}

@@ -9,6 +9,19 @@
  * its lttng-consumerd writes trace packets straight. By default it starts
  * that lttng-relayd itself and supervises it; the VMs' channels open once
  * it accepts connections.
+ *
+ * Its files, each with its header, call one another one way only:
+ *   main.c     -> vm, child, control, sync, trim
+ *   control.c  -> vm (the status socket)
+ *   vm.c       -> vm-state, filter, data-port, disk (a VM: its channel,
+ *                 its states, its ports, its memory and disk accounts,
+ *                 its clock)
+ *   filter.c   -> vm-state, sync, trim (polices a VM's relayd messages)
+ *   data-port.c -> vm-state (a VM's --vm-data ports)
+ *   vm-state.c -> trim (what the relay records of a VM's traffic)
+ *   child.c, disk.c, sync.c, trim.c: nothing of the relay's.
+ * What the filter and the ports need of their VM, vm.c hands them as
+ * function pointers (vm-state.h, data-port.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,7 +49,12 @@
 #include "common/number.h"
 #include "common/transport.h"
 #include "common/vm-channel.h"
-#include "relayd.h"
+#include "child.h"
+#include "control.h"
+#include "data-port.h"
+#include "sync.h"
+#include "trim.h"
+#include "vm.h"
 
 #define PROGNAME	"lttng-hyper-relayd"
 #define LOG_NAME	PROGNAME ".log"

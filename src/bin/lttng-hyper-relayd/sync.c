@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The final clock fix of a guest's trace, and its sync file (relayd.h).
+ * The final clock fix of a guest's trace, and its sync file (sync.h).
  *
  * When a guest's metadata stream ends, the latest estimate of its clock
  * is written in place into the metadata file lttng-relayd wrote (the
@@ -22,7 +22,7 @@
 
 #include "common/log.h"
 #include "common/path.h"
-#include "relayd.h"
+#include "sync.h"
 
 #define SYNC_FILE_TMP		".lttng-hyper-sync.tmp"
 #define SYNC_FILE_MODE		0640
@@ -131,11 +131,10 @@ static int write_sync_file(int session_fd, const struct lh_relay_sync_stream *st
 }
 
 int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
-		const struct lh_relay_vm_state *state)
+		const struct lh_clock_correction *corr,
+		const struct lh_relay_clock_chain *chain)
 {
 	char ctx[LTTNG_HYPER_NAME_MAX_LEN + LTTNG_HYPER_PATH_MAX_LEN + 8];
-	struct lh_clock_correction corr;
-	struct lh_relay_clock_chain chain;
 	struct lh_ctf_md_values values = { 0 };
 	struct lh_ctf_md_report rep;
 	const char *status;
@@ -157,13 +156,13 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 			stream->session_path, stream->pathname, stream->channel_name);
 		return -1;
 	}
-	if (lh_relay_vm_state_correction(state, &corr, &chain) == 0) {
+	if (corr) {
 		have = true;
 		values = (struct lh_ctf_md_values) {
 			.set_offset = true,
-			.offset = corr.offset,
+			.offset = corr->offset,
 			.set_freq = true,
-			.freq = corr.freq,
+			.freq = corr->freq,
 		};
 	}
 	out_fd = open(sync_output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -206,11 +205,10 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 		status = "applied";
 		INFO_CTX(ctx, "Clock fix of %s/%s: offset %" PRIu64 ", freq %" PRIu64
 			" (guest's offset %" PRIu64 "), error bound %" PRIu64 " ns",
-			stream->session_path, stream->pathname, corr.offset, corr.freq,
-			stream->guest->offset, corr.error_ns);
+			stream->session_path, stream->pathname, corr->offset, corr->freq,
+			stream->guest->offset, corr->error_ns);
 	}
-	if (write_sync_file(session_fd, stream, status, have ? &corr : NULL,
-			&chain) < 0) {
+	if (write_sync_file(session_fd, stream, status, corr, chain) < 0) {
 		lh_log_errno(ctx, "Sync file in %s/%s", sync_output, stream->session_path);
 		goto end;
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Cutting a data stream file back to its last complete packet (relayd.h).
+ * Cutting a data stream file back to its last complete packet (trim.h).
  *
  * lttng-relayd writes a data packet to its stream file as the bytes
  * arrive. When a guest dies, or its channel is lost, in the middle of a
@@ -29,10 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lttng-hyper/frame.h>
+
 #include "common/bytes.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "common/path.h"
-#include "relayd.h"
+#include "trim.h"
 
 /* lttng-relayd drains what is left in its socket first. */
 #define TRIM_DELAY_MS		1000

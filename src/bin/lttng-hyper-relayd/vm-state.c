@@ -23,6 +23,7 @@
 #include "common/bytes.h"
 #include "common/defaults.h"
 #include "common/log.h"
+#include "trim.h"
 #include "vm-state.h"
 
 /* What a data stream the relay cannot follow loses. */
@@ -83,8 +84,9 @@ void lh_relay_alloc_failed(const struct lh_mem_account *mem, const char *what,
 	snprintf(err, errlen, "%s: %s", what, why);
 }
 
-struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char *vm_name,
-		const char *path, const struct lh_relay_limits *limits,
+struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm,
+		const struct lh_relay_vm_ops *ops, struct lh_mem_account *mem,
+		const char *vm_name, const char *path, const struct lh_relay_limits *limits,
 		struct lh_relay_vm_stats *stats)
 {
 	struct lh_relay_vm_state *state;
@@ -100,7 +102,8 @@ struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm, const char 
 		return NULL;
 	}
 	state->vm = vm;
-	state->mem = lh_vm_mem(vm);
+	state->ops = ops;
+	state->mem = mem;
 	state->stats = stats;
 	memcpy(state->hostname, vm_name, len + 1);
 	snprintf(state->path, sizeof(state->path), "%s", path);
@@ -170,7 +173,7 @@ void lh_relay_vm_state_usage(const struct lh_relay_vm_state *state, unsigned int
 int lh_relay_vm_state_correction(const struct lh_relay_vm_state *state,
 		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain)
 {
-	return lh_vm_clock_correction(state->vm, state->path, corr, chain);
+	return state->ops->clock_correction(state->vm, state->path, corr, chain);
 }
 
 /*
@@ -395,8 +398,8 @@ int lh_relay_port_frame_check(struct lh_relay_vm_state *state,
 	}
 	if (lh_port_stream_check(&ds->port, hdr->stream_id, hdr->net_seq_num, err, errlen) < 0 ||
 			lh_relay_packet_arrives(ds, hdr->net_seq_num, err, errlen) < 0 ||
-			lh_vm_disk_charge(state->vm, (uint64_t) hdr->data_size + hdr->padding_size,
-				err, errlen) < 0) {
+			state->ops->disk_charge(state->vm,
+				(uint64_t) hdr->data_size + hdr->padding_size, err, errlen) < 0) {
 		return -1;
 	}
 	if (!ds->first_packet_size) {

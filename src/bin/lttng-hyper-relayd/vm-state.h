@@ -3,9 +3,10 @@
  * What the relay records of one VM's relayd traffic (vm-state.c): the
  * sessions and streams lttng-relayd handed to the VM, each data stream
  * from its ADD_STREAM to its last packet, and what the VM makes the relay
- * hold for these records, charged to its channel's account. filter.c
- * polices the messages that make and use them; data-port.c's frames are
- * checked against them.
+ * hold for these records, charged to its channel's account. The state
+ * belongs to the VM (vm.c makes one per VM path); filter.c polices the
+ * messages that make and use them; data-port.c's frames are checked
+ * against them.
  */
 #ifndef LH_RELAYD_VM_STATE_H
 #define LH_RELAYD_VM_STATE_H
@@ -18,7 +19,60 @@
 #include "common/port-frame.h"
 #include "common/relayd-msg.h"
 #include "common/relayd-owned.h"
-#include "relayd.h"
+#include "sync.h"
+
+struct lh_relay_limits {
+	uint32_t max_control_payload;	/* largest control message accepted */
+	unsigned int max_streams;	/* streams one VM channel may add */
+	unsigned int max_sessions;	/* sessions one VM channel may create */
+};
+
+/* What one VM sent, for lttng-hyper status (control.c); cumulative. */
+struct lh_relay_vm_stats {
+	uint64_t bytes_in;		/* relayd messages and data packets, headers included */
+	uint64_t packets;		/* data packets, through a data port or not */
+	uint64_t events_discarded;	/* as its packet indexes say, over its streams */
+	unsigned int conns;		/* open relayd connections */
+};
+
+/* The VM a state belongs to (vm.c), which the state only hands back to its ops. */
+struct lh_vm;
+
+/*
+ * What the VM does for those who police and carry its traffic (filter.c,
+ * and data-port.c through lh_relay_port_frame_check()). vm.c, which makes
+ * the states and attaches the filters, hands its own functions in at
+ * creation, so that these files reach the VM without calling vm.c: the
+ * relay's files call one another one way only, vm.c on top.
+ */
+struct lh_relay_vm_ops {
+	/*
+	 * The limits bound a channel as a whole: its VM and every VM nested
+	 * below it together. Returns 0 if one more session (CREATE_SESSION)
+	 * or stream (ADD_STREAM) fits, or -1 with the reason in err.
+	 */
+	int (*check_room)(const struct lh_vm *vm, uint32_t cmd, char *err, size_t errlen);
+	/*
+	 * bytes more of the VM's trace (nested VMs' included) go to
+	 * lttng-relayd: 0, or -1 with err past --max-disk, and the VM's
+	 * channel is dropped, its sessions with it.
+	 */
+	int (*disk_charge)(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen);
+	/* A VM of the channel creates a session: -1 with err while over --max-disk. */
+	int (*disk_check_session)(struct lh_vm *vm, char *err, size_t errlen);
+	/*
+	 * The correction of the traces of the VM at path below vm's channel
+	 * ("" for its own), composed along the chain; -1 while a hop is unknown.
+	 */
+	int (*clock_correction)(const struct lh_vm *vm, const char *path,
+			struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain);
+	/* Measure the channel's VM again now (e.g. before a final fix). */
+	void (*clock_burst)(const struct lh_vm *vm);
+	/* A nested VM broke the protocol: refuse its connections from now on. */
+	void (*ban)(struct lh_vm *vm, const char *path);
+	/* A session of the VM's own ended: its data ports close their connections of it. */
+	void (*sessions_changed)(struct lh_vm *vm);
+};
 
 /* ADD_STREAM's fixed part (struct lttcomm_relayd_add_stream_2_11), then its names. */
 #define ADD_STREAM_FIXED_LEN	32
@@ -31,8 +85,15 @@ struct seq_set {
 	unsigned int size;
 };
 
+/*
+ * What the relay knows of one VM channel's relayd traffic: the VM name it
+ * writes in place of the guest's hostname, and the sessions and streams
+ * lttng-relayd handed out to this VM. It lives as long as one connection
+ * of the channel (one mux).
+ */
 struct lh_relay_vm_state {
 	struct lh_vm *vm;
+	const struct lh_relay_vm_ops *ops;	/* the VM's, called with vm */
 	/* "vm" or "vm/path" for a nested VM: for the logs and the sync file. */
 	char vm_name[LTTNG_HYPER_NAME_MAX_LEN + 1 + LTTNG_HYPER_PATH_MAX_LEN + 1];
 	char hostname[LTTNG_HYPER_NAME_MAX_LEN + 1];	/* the channel's VM */
@@ -78,6 +139,50 @@ struct data_stream {
 	size_t charged;
 	struct data_stream *next;
 };
+
+/*
+ * The state of VM vm_name (its channel's), or of the VM at path below it
+ * (nested, path already validated; "" for none), that vm owns and serves
+ * through ops. Its hostname on the host is vm_name, and a nested VM's
+ * sessions go under vm_name/path/. What it holds is charged to mem, what
+ * it sends counted in stats; both must outlive the state.
+ */
+struct lh_relay_vm_state *lh_relay_vm_state_create(struct lh_vm *vm,
+		const struct lh_relay_vm_ops *ops, struct lh_mem_account *mem,
+		const char *vm_name, const char *path, const struct lh_relay_limits *limits,
+		struct lh_relay_vm_stats *stats);
+/* Sessions and active streams the VM holds in lttng-relayd. */
+void lh_relay_vm_state_usage(const struct lh_relay_vm_state *state, unsigned int *sessions,
+		unsigned int *streams);
+void lh_relay_vm_state_destroy(struct lh_relay_vm_state *state);
+/* The correction of the VM's traces (ops->clock_correction at its path). */
+int lh_relay_vm_state_correction(const struct lh_relay_vm_state *state,
+		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain);
+
+/*
+ * The frames of a data port, against the data streams the VM (not one
+ * nested below it) added: 0 and the stream's lttng-relayd session in
+ * *session_id, or -1 with the reason in err (port-frame.h).
+ */
+int lh_relay_port_frame_check(struct lh_relay_vm_state *state,
+		const struct lh_relayd_data_hdr *hdr, uint64_t *session_id,
+		char *err, size_t errlen);
+/* The frame went to lttng-relayd whole. */
+void lh_relay_port_frame_done(struct lh_relay_vm_state *state,
+		const struct lh_relayd_data_hdr *hdr);
+/*
+ * A frame of stream_id was cut short, and its session's data connection
+ * with it: the session's streams take no more frames, and the stream's
+ * file is trimmed back to its last whole packet.
+ */
+void lh_relay_port_frame_cut(struct lh_relay_vm_state *state, uint64_t stream_id);
+/*
+ * Whether session_id's data connection must stay open: lttng-relayd ends
+ * a session when one of its data connections closes. It must while the
+ * session's control connection is open, or a closed stream of it still
+ * waits for frames it began sending through a port.
+ */
+bool lh_relay_port_session_live(const struct lh_relay_vm_state *state, uint64_t session_id);
 
 /* Count n more bytes of an object in *charged: 0, or -1 (ENOBUFS) past the limit. */
 int lh_relay_charge(struct lh_mem_account *mem, size_t *charged, size_t n);

@@ -14,6 +14,11 @@
  * Its data ports (data-port.c) carry frames of the channel's own VM, and
  * follow its channel: a session's connections to lttng-relayd close when
  * the session ends, all of them when the channel goes down.
+ *
+ * The VM is on top of the files it uses: the states it makes, the filter
+ * it attaches, the ports it drives reach it back only through the
+ * functions it hands them (vm_state_ops, lh_data_port_vm), never by
+ * calling this file.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,7 +38,11 @@
 #include "common/mux.h"
 #include "common/relayd-msg.h"
 #include "common/vm-channel.h"
-#include "relayd.h"
+#include "data-port.h"
+#include "disk.h"
+#include "filter.h"
+#include "vm-state.h"
+#include "vm.h"
 
 /* A VM at a path below this channel's ("" is the channel's own VM). */
 struct nested_vm {
@@ -70,6 +79,9 @@ struct lh_vm {
 	/* Resets the open connections of the VMs just banned, from the loop. */
 	struct lh_timer *ban_reset;
 };
+
+/* What the VM does for its states' filters and ports; defined with its functions below. */
+static const struct lh_relay_vm_ops vm_state_ops;
 
 static void close_fd(struct lh_vm *vm, int fd, const char *what)
 {
@@ -176,8 +188,8 @@ static int vm_on_connect(struct lh_vm_channel *vc)
 	struct nested_vm *own;
 
 	own = nested_get(vm, "");
-	own->state = lh_relay_vm_state_create(vm, vm->cfg.name, "", &vm->cfg.limits,
-		&vm->stats);
+	own->state = lh_relay_vm_state_create(vm, &vm_state_ops, &vm->mem, vm->cfg.name, "",
+		&vm->cfg.limits, &vm->stats);
 	return own->state ? 0 : -1;
 }
 
@@ -219,8 +231,8 @@ static int vm_on_open(struct lh_vm_channel *vc, struct lh_mux_conn *conn,
 		return -1;
 	}
 	if (!n->state) {
-		n->state = lh_relay_vm_state_create(vm, vm->cfg.name, path, &vm->cfg.limits,
-			&n->stats);
+		n->state = lh_relay_vm_state_create(vm, &vm_state_ops, &vm->mem, vm->cfg.name,
+			path, &vm->cfg.limits, &n->stats);
 		if (!n->state) {
 			return -1;
 		}
@@ -273,7 +285,7 @@ static const struct lh_vm_channel_ops vm_channel_ops = {
 	.on_disconnect = vm_on_disconnect,
 };
 
-int lh_vm_clock_correction(const struct lh_vm *vm, const char *path,
+static int vm_clock_correction(const struct lh_vm *vm, const char *path,
 		struct lh_clock_correction *corr, struct lh_relay_clock_chain *chain)
 {
 	struct lh_clock_probe *clk = lh_vm_channel_clock(vm->vc);
@@ -311,7 +323,7 @@ int lh_vm_clock_correction(const struct lh_vm *vm, const char *path,
 	return lh_clock_probe_correction_nested(clk, hops, nr, corr, &chain->composed);
 }
 
-int lh_vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t errlen)
+static int vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t errlen)
 {
 	unsigned int sessions = 0, streams = 0, i;
 
@@ -338,7 +350,7 @@ int lh_vm_check_room(const struct lh_vm *vm, uint32_t cmd, char *err, size_t err
 	return 0;
 }
 
-void lh_vm_clock_burst(const struct lh_vm *vm)
+static void vm_clock_burst(const struct lh_vm *vm)
 {
 	struct lh_clock_probe *clk = lh_vm_channel_clock(vm->vc);
 
@@ -382,7 +394,7 @@ static void ban_reset_cb(struct lh_timer *timer, void *arg)
 	}
 }
 
-void lh_vm_ban(struct lh_vm *vm, const char *path)
+static void vm_ban(struct lh_vm *vm, const char *path)
 {
 	struct nested_vm *n = nested_find(vm, path);
 
@@ -424,7 +436,7 @@ static void report_clock(const struct lh_vm *vm, const char *path, struct lh_vm_
 	struct lh_relay_clock_chain chain;
 	struct lh_clock_correction corr;
 
-	r->have_clock = !lh_vm_clock_correction(vm, path, &corr, &chain);
+	r->have_clock = !vm_clock_correction(vm, path, &corr, &chain);
 	if (r->have_clock) {
 		r->clock = chain.composed;
 	}
@@ -504,8 +516,22 @@ struct lh_vm *lh_vm_create(struct lh_loop *loop, const struct lh_vm_config *cfg)
 	return vm;
 }
 
+static struct lh_relay_vm_state *vm_port_state(const struct lh_vm *vm)
+{
+	/* The channel's own VM comes first, from its connection's start. */
+	if (!vm->nr_vms || vm->vms[0].path[0]) {
+		return NULL;
+	}
+	return vm->vms[0].state;
+}
+
 int lh_vm_add_data_port(struct lh_vm *vm, const struct lh_data_port_config *cfg)
 {
+	const struct lh_data_port_vm port_vm = {
+		.vm = vm,
+		.mem = &vm->mem,
+		.state = vm_port_state,
+	};
 	struct lh_data_port **ports, *port;
 
 	ports = realloc(vm->ports, (vm->nr_ports + 1) * sizeof(*ports));
@@ -514,7 +540,7 @@ int lh_vm_add_data_port(struct lh_vm *vm, const struct lh_data_port_config *cfg)
 		return -1;
 	}
 	vm->ports = ports;
-	port = lh_data_port_create(vm->loop, vm, lh_vm_channel_log_ctx(vm->vc), cfg);
+	port = lh_data_port_create(vm->loop, &port_vm, lh_vm_channel_log_ctx(vm->vc), cfg);
 	if (!port) {
 		return -1;
 	}
@@ -537,11 +563,6 @@ int lh_vm_start(struct lh_vm *vm)
 	return 0;
 }
 
-struct lh_mem_account *lh_vm_mem(struct lh_vm *vm)
-{
-	return &vm->mem;
-}
-
 static void disk_drop_cb(struct lh_timer *timer, void *arg)
 {
 	struct lh_vm *vm = arg;
@@ -550,7 +571,7 @@ static void disk_drop_cb(struct lh_timer *timer, void *arg)
 	lh_vm_channel_drop(vm->vc, "over --max-disk: its sessions end");
 }
 
-int lh_vm_disk_charge(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen)
+static int vm_disk_charge(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	if (lh_disk_quota_charge(&vm->disk, bytes, err, errlen) == 0) {
 		return 0;
@@ -566,21 +587,12 @@ int lh_vm_disk_charge(struct lh_vm *vm, uint64_t bytes, char *err, size_t errlen
 	return -1;
 }
 
-int lh_vm_disk_check_session(struct lh_vm *vm, char *err, size_t errlen)
+static int vm_disk_check_session(struct lh_vm *vm, char *err, size_t errlen)
 {
 	return lh_disk_quota_check_session(&vm->disk, err, errlen);
 }
 
-struct lh_relay_vm_state *lh_vm_port_state(const struct lh_vm *vm)
-{
-	/* The channel's own VM comes first, from its connection's start. */
-	if (!vm->nr_vms || vm->vms[0].path[0]) {
-		return NULL;
-	}
-	return vm->vms[0].state;
-}
-
-void lh_vm_port_sessions_changed(struct lh_vm *vm)
+static void vm_port_sessions_changed(struct lh_vm *vm)
 {
 	unsigned int i;
 
@@ -588,6 +600,16 @@ void lh_vm_port_sessions_changed(struct lh_vm *vm)
 		lh_data_port_sessions_changed(vm->ports[i]);
 	}
 }
+
+static const struct lh_relay_vm_ops vm_state_ops = {
+	.check_room = vm_check_room,
+	.disk_charge = vm_disk_charge,
+	.disk_check_session = vm_disk_check_session,
+	.clock_correction = vm_clock_correction,
+	.clock_burst = vm_clock_burst,
+	.ban = vm_ban,
+	.sessions_changed = vm_port_sessions_changed,
+};
 
 /*
  * The sessions and streams this VM owns died with lttng-relayd, and a new

@@ -10,6 +10,8 @@
  *   tcp-listen://ADDR:PORT   listen on TCP, one peer at a time
  *   vsock:CID:PORT           connect over vsock to context CID (the host: a guest's)
  *   vsock-listen:PORT        listen on vsock, one peer at a time (in the guest)
+ *   ivshmem:PATH             the guest's ivshmem shared memory (its BAR2 resource file)
+ *   ivshmem-host:PATH        the host's file of a VM's ivshmem shared memory
  */
 #ifndef LTTNG_HYPER_CHANNEL_H
 #define LTTNG_HYPER_CHANNEL_H
@@ -29,7 +31,7 @@ struct lttng_hyper_transport;
 
 struct lttng_hyper_channel_uri {
 	const struct lttng_hyper_transport *transport;
-	/* virtio-serial and unix: the path. tcp: the host or address. */
+	/* virtio-serial, unix and ivshmem: the path. tcp: the host or address. */
 	char path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
 	char host[256];
 	uint16_t port;
@@ -46,7 +48,7 @@ void lttng_hyper_channel_format(const struct lttng_hyper_channel_uri *uri,
 		char *buf, size_t len);
 bool lttng_hyper_channel_is_listener(const struct lttng_hyper_channel_uri *uri);
 /*
- * Open a connecting channel (virtio-serial, unix, tcp, vsock). Returns a
+ * Open a connecting channel (virtio-serial, unix, tcp, vsock, ivshmem). Returns a
  * non-blocking, close-on-exec fd, or -1 with errno set (EINVAL for a
  * listening one). A connect may still be in progress (the fd becomes
  * writable when it completes).

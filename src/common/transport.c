@@ -15,6 +15,8 @@ static const struct lttng_hyper_transport *const transports[] = {
 	&lh_transport_tcp_listen,
 	&lh_transport_vsock,
 	&lh_transport_vsock_listen,
+	&lh_transport_ivshmem,
+	&lh_transport_ivshmem_host,
 };
 
 #define NR_TRANSPORTS	(sizeof(transports) / sizeof(transports[0]))

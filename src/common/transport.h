@@ -74,6 +74,8 @@ extern const struct lttng_hyper_transport lh_transport_tcp;
 extern const struct lttng_hyper_transport lh_transport_tcp_listen;
 extern const struct lttng_hyper_transport lh_transport_vsock;
 extern const struct lttng_hyper_transport lh_transport_vsock_listen;
+extern const struct lttng_hyper_transport lh_transport_ivshmem;
+extern const struct lttng_hyper_transport lh_transport_ivshmem_host;
 
 /* The kind whose scheme starts str, or NULL. */
 const struct lttng_hyper_transport *lh_transport_find(const char *str);

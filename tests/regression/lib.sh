@@ -309,13 +309,15 @@ lh_stock_relayd_start()
 
 # lh_guest [-u HOSTNAME] [-m MONOTONIC_OFFSET_S] [-t HOST_TIMEOUT_MS]
 #          [-w WALL_CLOCK_SHIFT] [-x HYPERD_ARGS] [-l LTTNG_TOOLS] [-d PORT_DIR]
-#          [-r ROOT] (-c CHANNEL_SOCKET | -s STOCK_URL) DIR FUNCTION [ARGS...]
+#          [-r ROOT] (-c CHANNEL_SOCKET | -C CHANNEL_URI | -s STOCK_URL)
+#          DIR FUNCTION [ARGS...]
 #
 # Run FUNCTION ARGS as a guest (see the top of this file), with DIR (made
 # here) for its files, and return its status. With -c, lttng-hyperd
 # carries the guest's relayd connections over unix:CHANNEL_SOCKET and the
-# guest traces to net://127.0.0.1. With -s, the guest shares the host's
-# network and traces to STOCK_URL directly. With -w (libfaketime's FAKETIME
+# guest traces to net://127.0.0.1; -C is the same over any channel URI
+# (ivshmem:PATH). With -s, the guest shares the host's network and traces
+# to STOCK_URL directly. With -w (libfaketime's FAKETIME
 # syntax, e.g. -2d), the role's lttng-sessiond alone sees its wall clock
 # shifted, CLOCK_MONOTONIC untouched: a guest whose clock is wrong, as LTTng
 # sees it. With -x, lttng-hyperd gets HYPERD_ARGS too (words without blanks
@@ -332,7 +334,7 @@ lh_guest()
 	local hyperd_args='' tools='' ports='' root='' gen='' opt dir func pid status
 
 	OPTIND=1
-	while getopts "u:m:t:c:s:w:x:l:d:r:" opt; do
+	while getopts "u:m:t:c:C:s:w:x:l:d:r:" opt; do
 		case $opt in
 		l) tools=$OPTARG ;;
 		r) root=$OPTARG ;;
@@ -340,7 +342,8 @@ lh_guest()
 		u) hostname=$OPTARG ;;
 		m) mono=$OPTARG ;;
 		t) host_timeout=$OPTARG ;;
-		c) channel=$OPTARG; url=net://127.0.0.1 ;;
+		c) channel=unix:$OPTARG; url=net://127.0.0.1 ;;
+		C) channel=$OPTARG; url=net://127.0.0.1 ;;
 		s) url=$OPTARG; net='' ;;
 		w) wall=$OPTARG ;;
 		x) hyperd_args=$OPTARG ;;
@@ -425,7 +428,7 @@ lh_guest_hyperd_start()
 	# shellcheck disable=SC2086 # LH_GUEST_HYPERD_ARGS: words, see lh_guest
 	timeout "$LH_CMD_TIMEOUT" "$LH_HYPERD" -d \
 		--pidfile "$LH_GUEST_DIR/hyperd.pid" --log "$LH_GUEST_DIR/hyperd.log" \
-		-c "unix:$LH_GUEST_CHANNEL" \
+		-c "$LH_GUEST_CHANNEL" \
 		${LH_GUEST_HOST_TIMEOUT:+--host-timeout "$LH_GUEST_HOST_TIMEOUT"} \
 		$LH_GUEST_HYPERD_ARGS || {
 		echo "lttng-hyperd did not start"

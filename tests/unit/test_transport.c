@@ -295,7 +295,8 @@ static void test_kinds(void)
 	char kinds[256], err[256];
 
 	lh_transport_syntaxes(LH_TRANSPORT_GUEST_END, kinds, sizeof(kinds));
-	ok(!strcmp(kinds, "virtio-serial:PATH, unix:PATH, tcp://HOST:PORT, vsock-listen:PORT"),
+	ok(!strcmp(kinds, "virtio-serial:PATH, unix:PATH, tcp://HOST:PORT, vsock-listen:PORT, "
+			"ivshmem:PATH"),
 		"the guest end's kinds: %s", kinds);
 	ok(lttng_hyper_channel_parse("tcp-listen://127.0.0.1:1", &uri, err, sizeof(err)) == 0 &&
 		uri.transport == &lh_transport_tcp_listen && uri.transport->tune,

@@ -32,6 +32,8 @@
 #                                    vsock-listen:PORT for its host, which connects
 #                                    to this guest's context id (default: the
 #                                    virtio-serial port org.lttng.hyper.0)
+#   lh.channel=ivshmem               the hyper channel is the shared memory of the
+#                                    ivshmem-plain device (its BAR2, mapped from sysfs)
 #
 # lh.mode=pingpong plays the guest's side of pingpong (an image built with
 # build-guest.sh --pingpong, booted with a second port, org.lttng.pingpong.0,
@@ -222,6 +224,19 @@ find_port()
 	return 1
 }
 
+# The BAR2 of the ivshmem-plain device (vendor 0x1af4, device 0x1110): its
+# shared memory, which sysfs maps like a file, with no driver.
+ivshmem_bar()
+{
+	for dev in /sys/bus/pci/devices/*; do
+		if [ "$(cat "$dev/vendor")" = 0x1af4 ] && [ "$(cat "$dev/device")" = 0x1110 ]; then
+			echo "$dev/resource2"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # ARGS: more lttng-hyperd options.
 start_hyperd()
 {
@@ -229,6 +244,9 @@ start_hyperd()
 	case "$(param channel '')" in
 	vsock:*)
 		channel=vsock-listen:$(param channel '' | cut -d : -f 2)
+		;;
+	ivshmem)
+		channel=ivshmem:$(ivshmem_bar) || fail "no ivshmem device"
 		;;
 	esac
 	set -- -d --pidfile "$HYPERD_PID" --log "$HYPERD_LOG" -c "$channel" "$@"
@@ -239,7 +257,7 @@ start_hyperd()
 		set -- "$@" --early-index-ack
 	fi
 	lttng-hyperd "$@" || fail "lttng-hyperd did not start"
-	say "lttng-hyperd started (pid $(cat "$HYPERD_PID"))"
+	say "lttng-hyperd started on $channel (pid $(cat "$HYPERD_PID"))"
 }
 
 # lttng-hyperd refuses relayd connections until the host is there, and the

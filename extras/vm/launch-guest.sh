@@ -34,6 +34,10 @@ Options:
                          sockets PREFIX-ust64.sock, PREFIX-ust32.sock and
                          PREFIX-kernel.sock (the host relay's --vm-data)
   --extra-port NAME=SOCK another virtio-serial port (repeatable)
+  --ivshmem FILE         give the guest an ivshmem-plain device on FILE (a
+                         memory-backend-file, share=on; its size, 4 MiB if FILE
+                         does not exist yet), for a hyper channel over shared
+                         memory: the host's ivshmem-host:FILE
   --vsock-cid CID        give the guest a vsock device (vhost-vsock-pci, which
                          needs /dev/vhost-vsock) with context id CID, for a
                          hyper channel vsock:CID:PORT
@@ -59,6 +63,7 @@ rtc_base=
 serial_log=
 pidfile=
 extra_ports=()
+ivshmem=
 vsock_cid=
 user_net=0
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
@@ -115,6 +120,9 @@ while [ $# -gt 0 ]; do
 		;;
 	--extra-port)
 		extra_ports+=("$2")
+		;;
+	--ivshmem)
+		ivshmem=$2
 		;;
 	--vsock-cid)
 		vsock_cid=$2
@@ -274,6 +282,15 @@ for port in "${extra_ports[@]}"; do
 		-device "virtserialport,bus=vser0.0,chardev=port$n,name=${port%%=*}")
 	n=$((n + 1))
 done
+if [ -n "$ivshmem" ]; then
+	# QEMU refuses a file whose size is not the backend's: take the file's.
+	size=$(stat -c %s "$ivshmem" 2> /dev/null || echo 0)
+	if [ "$size" -eq 0 ]; then
+		size=$((4 << 20))
+	fi
+	args+=(-object "memory-backend-file,id=lhshm,share=on,mem-path=$ivshmem,size=$size"
+		-device ivshmem-plain,memdev=lhshm)
+fi
 if [ -n "$vsock_cid" ]; then
 	[ -c /dev/vhost-vsock ] || die "--vsock-cid needs /dev/vhost-vsock: modprobe vhost_vsock"
 	args+=(-device "vhost-vsock-pci,guest-cid=$vsock_cid")

@@ -646,6 +646,19 @@ bench_raw()
 # Capacity of hyper's data path: relayd-push through lttng-hyperd; with
 # KIND pushport, the data frames go into the data port instead (the path
 # of --output=hyper), the control connection still through lttng-hyperd.
+# What an idle channel costs: lttng-hyperd's CPU ticks over 10 s with no
+# relayd connection (an ivshmem channel's bridge polls the shared memory).
+bench_idle()
+{
+	local hyperd h0 h1
+
+	hyperd=$(cat "$HYPERD_PID")
+	h0=$(proc_ticks "$hyperd")
+	sleep 10
+	h1=$(proc_ticks "$hyperd")
+	say "bench idle 10 $((h1 - h0))"
+}
+
 bench_push()
 {
 	local kind=${1:-push} i out b0 b1 h0 h1 hyperd
@@ -744,6 +757,7 @@ mode_bench()
 	lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
 	wait_channel
 	say "bench start: $(nproc) CPUs, $runs runs, ways: $ways"
+	bench_idle
 	bench_raw
 	bench_push
 	# Before any ohyper run: lttng-consumerd keeps the data port open

@@ -7,12 +7,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <lttng-hyper/channel.h>
 
+#include "common/daemon.h"
 #include "common/defaults.h"
 #include "common/log.h"
 #include "common/transport.h"
@@ -181,6 +183,36 @@ int lh_parse_path(const char *rest, const char *str, const char *what,
 	}
 	memcpy(uri->path, rest, len + 1);
 	return 0;
+}
+
+void lh_path_format(const struct lttng_hyper_channel_uri *uri, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", uri->path);
+}
+
+int lh_path_absolute(struct lttng_hyper_channel_uri *uri, const char *what, char *err,
+		size_t errlen)
+{
+	char *abs = lh_absolute_path(uri->path);
+
+	if (!abs) {
+		lh_set_err(err, errlen, "cannot make the %s path absolute", what);
+		return -1;
+	}
+	if (strlen(abs) >= sizeof(uri->path)) {
+		lh_set_err(err, errlen, "%s path %s is longer than %zu bytes", what, abs,
+			sizeof(uri->path) - 1);
+		free(abs);
+		return -1;
+	}
+	strcpy(uri->path, abs);
+	free(abs);
+	return 0;
+}
+
+const char *lh_path_object(const struct lttng_hyper_channel_uri *uri)
+{
+	return uri->path;
 }
 
 /* Parse a channel URI: its kind's scheme, then what that kind reads. */

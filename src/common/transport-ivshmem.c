@@ -30,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/daemon.h"
 #include "common/ivshmem.h"
 #include "common/log.h"
 #include "common/transport.h"
@@ -516,33 +515,9 @@ static int ivshmem_parse(const char *rest, const char *str, struct lttng_hyper_c
 	return lh_parse_path(rest, str, "ivshmem", uri, err, errlen);
 }
 
-static void ivshmem_format(const struct lttng_hyper_channel_uri *uri, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", uri->path);
-}
-
 static int ivshmem_absolute(struct lttng_hyper_channel_uri *uri, char *err, size_t errlen)
 {
-	char *abs = lh_absolute_path(uri->path);
-
-	if (!abs) {
-		lh_set_err(err, errlen, "cannot make the ivshmem path absolute");
-		return -1;
-	}
-	if (strlen(abs) >= sizeof(uri->path)) {
-		lh_set_err(err, errlen, "ivshmem path %s is longer than %zu bytes", abs,
-			sizeof(uri->path) - 1);
-		free(abs);
-		return -1;
-	}
-	strcpy(uri->path, abs);
-	free(abs);
-	return 0;
-}
-
-static const char *ivshmem_object(const struct lttng_hyper_channel_uri *uri)
-{
-	return uri->path;
+	return lh_path_absolute(uri, "ivshmem", err, errlen);
 }
 
 const struct lttng_hyper_transport lh_transport_ivshmem = {
@@ -551,10 +526,10 @@ const struct lttng_hyper_transport lh_transport_ivshmem = {
 	.help = "the guest's ivshmem BAR2 (.../resource2)",
 	.ends = LH_TRANSPORT_GUEST_END,
 	.parse = ivshmem_parse,
-	.format = ivshmem_format,
+	.format = lh_path_format,
 	.open = ivshmem_open,
 	.absolute = ivshmem_absolute,
-	.object = ivshmem_object,
+	.object = lh_path_object,
 };
 
 const struct lttng_hyper_transport lh_transport_ivshmem_host = {
@@ -563,8 +538,8 @@ const struct lttng_hyper_transport lh_transport_ivshmem_host = {
 	.help = "the file of a VM's ivshmem memory",
 	.ends = LH_TRANSPORT_HOST_END,
 	.parse = ivshmem_parse,
-	.format = ivshmem_format,
+	.format = lh_path_format,
 	.open = ivshmem_open,
 	.absolute = ivshmem_absolute,
-	.object = ivshmem_object,
+	.object = lh_path_object,
 };

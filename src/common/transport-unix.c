@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "common/daemon.h"
 #include "common/transport.h"
 
 #define UNIX_LISTEN_BACKLOG	16
@@ -123,11 +122,6 @@ static int unix_parse(const char *rest, const char *str, struct lttng_hyper_chan
 	return lh_parse_path(rest, str, "unix socket", uri, err, errlen);
 }
 
-static void unix_format(const struct lttng_hyper_channel_uri *uri, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", uri->path);
-}
-
 static int unix_open(const struct lttng_hyper_channel_uri *uri)
 {
 	return uri->transport->listens ? unix_listen(uri->path) : unix_connect(uri->path);
@@ -143,26 +137,7 @@ static void unix_unlisten(const struct lttng_hyper_channel_uri *uri)
 
 static int unix_absolute(struct lttng_hyper_channel_uri *uri, char *err, size_t errlen)
 {
-	char *abs = lh_absolute_path(uri->path);
-
-	if (!abs) {
-		lh_set_err(err, errlen, "cannot make the socket path absolute");
-		return -1;
-	}
-	if (strlen(abs) >= sizeof(uri->path)) {
-		lh_set_err(err, errlen, "socket path %s is longer than %zu bytes", abs,
-			sizeof(uri->path) - 1);
-		free(abs);
-		return -1;
-	}
-	strcpy(uri->path, abs);
-	free(abs);
-	return 0;
-}
-
-static const char *unix_object(const struct lttng_hyper_channel_uri *uri)
-{
-	return uri->path;
+	return lh_path_absolute(uri, "socket", err, errlen);
 }
 
 const struct lttng_hyper_transport lh_transport_unix = {
@@ -171,10 +146,10 @@ const struct lttng_hyper_transport lh_transport_unix = {
 	.help = "connect (QEMU's server=on socket)",
 	.ends = LH_TRANSPORT_GUEST_END | LH_TRANSPORT_HOST_END,
 	.parse = unix_parse,
-	.format = unix_format,
+	.format = lh_path_format,
 	.open = unix_open,
 	.absolute = unix_absolute,
-	.object = unix_object,
+	.object = lh_path_object,
 };
 
 const struct lttng_hyper_transport lh_transport_unix_listen = {
@@ -184,9 +159,9 @@ const struct lttng_hyper_transport lh_transport_unix_listen = {
 	.listens = true,
 	.ends = LH_TRANSPORT_HOST_END,
 	.parse = unix_parse,
-	.format = unix_format,
+	.format = lh_path_format,
 	.open = unix_open,
 	.unlisten = unix_unlisten,
 	.absolute = unix_absolute,
-	.object = unix_object,
+	.object = lh_path_object,
 };

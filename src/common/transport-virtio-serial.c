@@ -4,7 +4,6 @@
  * character device, which has no listener and no socket options.
  */
 #include <fcntl.h>
-#include <stdio.h>
 
 #include "common/transport.h"
 
@@ -12,11 +11,6 @@ static int vserial_parse(const char *rest, const char *str, struct lttng_hyper_c
 		char *err, size_t errlen)
 {
 	return lh_parse_path(rest, str, "virtio-serial", uri, err, errlen);
-}
-
-static void vserial_format(const struct lttng_hyper_channel_uri *uri, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", uri->path);
 }
 
 static int vserial_open(const struct lttng_hyper_channel_uri *uri)
@@ -31,6 +25,6 @@ const struct lttng_hyper_transport lh_transport_virtio_serial = {
 	.help = "the guest's virtio-serial port",
 	.ends = LH_TRANSPORT_GUEST_END,
 	.parse = vserial_parse,
-	.format = vserial_format,
+	.format = lh_path_format,
 	.open = vserial_open,
 };

@@ -92,5 +92,10 @@ int lh_parse_u32(const char *b, size_t len, const char *str, const char *what,
 /* Parse a path, the rest of str: not empty, fits sockaddr_un's sun_path. */
 int lh_parse_path(const char *rest, const char *str, const char *what,
 		struct lttng_hyper_channel_uri *uri, char *err, size_t errlen);
+/* For the kinds whose address is uri->path: format, absolute (the "what path"), object. */
+void lh_path_format(const struct lttng_hyper_channel_uri *uri, char *buf, size_t len);
+int lh_path_absolute(struct lttng_hyper_channel_uri *uri, const char *what, char *err,
+		size_t errlen);
+const char *lh_path_object(const struct lttng_hyper_channel_uri *uri);
 
 #endif /* LH_COMMON_TRANSPORT_H */

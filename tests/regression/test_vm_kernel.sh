@@ -11,7 +11,12 @@
 . "$(dirname "$0")/lib.sh"
 
 NUM_EVENTS=50000
-SMP=2
+# One vCPU: two-vCPU TCG guests tracing their kernel stalled twice in
+# about fourteen runs on this machine, right after the kernel events were
+# enabled (soft lockup of one vCPU, RCU stall: the other's timers not
+# firing), with lttng-modules 2.13 and 2.16 alike. Not explained; one
+# vCPU has no cross-CPU wait to stall on.
+SMP=1
 # System calls in flight when tracing starts (an exit without its entry)
 # or stops (an entry without its exit): a few per CPU, since the guest's
 # daemons block in the same calls at both ends.

@@ -12,10 +12,9 @@
 . "$(dirname "$0")/lib.sh"
 
 NUM_EVENTS=20000
-# One vCPU: a two-vCPU TCG guest of this test, on a host running two more
-# QEMU guests and a build, stalled once in four runs (soft lockups of
-# lttng-consumerd and lttng-hyperd on both vCPUs for 300 s); one vCPU has
-# no cross-CPU waits. test_vm_kernel.sh covers two CPUs (lttng-modules 2.13).
+# One vCPU, as test_vm_kernel.sh: a two-vCPU TCG guest of this test, on a
+# host running two more QEMU guests and a build, stalled once in four runs
+# (soft lockups of lttng-consumerd and lttng-hyperd on both vCPUs).
 SMP=1
 # System calls in flight when tracing starts or stops (test_vm_kernel.sh).
 INFLIGHT_PER_CPU=8

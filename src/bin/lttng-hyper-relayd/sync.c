@@ -138,7 +138,6 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 	struct lh_ctf_md_values values = { 0 };
 	struct lh_ctf_md_report rep;
 	const char *status;
-	bool have = false;
 	int out_fd = -1, session_fd = -1, stream_fd = -1, md_fd = -1;
 	int ret = -1;
 	struct stat st;
@@ -157,7 +156,6 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 		return -1;
 	}
 	if (corr) {
-		have = true;
 		values = (struct lh_ctf_md_values) {
 			.set_offset = true,
 			.offset = corr->offset,
@@ -187,12 +185,12 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 			stream->pathname, stream->channel_name);
 		goto end;
 	}
-	if (lh_ctf_md_fix_fd(md_fd, have ? &values : NULL, &rep) < 0) {
+	if (lh_ctf_md_fix_fd(md_fd, corr ? &values : NULL, &rep) < 0) {
 		lh_log_errno(ctx, "Clock fix of %s/%s/%s", stream->session_path,
 			stream->pathname, stream->channel_name);
 		goto end;
 	}
-	if (!have) {
+	if (!corr) {
 		status = "no-estimate";
 		WARN_CTX(ctx, "No clock estimate for %s/%s: its clock is the guest's own",
 			stream->session_path, stream->pathname);

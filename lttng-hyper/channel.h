@@ -12,6 +12,8 @@
  *   vsock-listen:PORT        listen on vsock, one peer at a time (in the guest)
  *   ivshmem:PATH             the guest's ivshmem shared memory (its BAR2 resource file)
  *   ivshmem-host:PATH        the host's file of a VM's ivshmem shared memory
+ *   ivshmem...:PATH,bell=BELL  and a bell to wake the other end with: the guest's
+ *                            virtio-serial port, the host's socket of it
  */
 #ifndef LTTNG_HYPER_CHANNEL_H
 #define LTTNG_HYPER_CHANNEL_H
@@ -35,6 +37,8 @@ struct lttng_hyper_channel_uri {
 	char path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
 	char host[256];
 	uint16_t port;
+	/* ivshmem: the bell, if any (empty: the ends poll the memory). */
+	char bell[sizeof(((struct sockaddr_un *) 0)->sun_path)];
 	/* vsock: the context id (none when listening) and port. */
 	uint32_t cid;
 	uint32_t vsock_port;

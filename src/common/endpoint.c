@@ -60,8 +60,17 @@ static void schedule_reconnect(struct lh_endpoint *ep)
 
 static void connect_peer(struct lh_endpoint *ep)
 {
-	int fd;
+	const struct lttng_hyper_transport *t = ep->uri.transport;
+	char why[512];
+	int fd, level;
 
+	/* What the kind knows of the last connection's end, in this peer's log context. */
+	if (t->last_words) {
+		level = t->last_words(&ep->uri, why, sizeof(why));
+		if (level >= 0) {
+			lh_log((enum lh_log_level) level, ep->log_ctx, "%s", why);
+		}
+	}
 	fd = lttng_hyper_channel_connect(&ep->uri);
 	if (fd < 0) {
 		if (!ep->outage_logged) {

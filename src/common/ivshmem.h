@@ -6,8 +6,8 @@
  * device's BAR2 (/sys/bus/pci/devices/BDF/resource2).
  *
  *   0        header: magic, version, hdr_size, ring_size (written by the host)
- *   64       the host's block: epoch, ack, prod, cons (written by the host)
- *   128      the guest's block: epoch, ack, prod, cons (written by the guest)
+ *   64       the host's block: epoch, ack, prod, cons, bells, waiting
+ *   128      the guest's block, the same (each side writes only its own)
  *   hdr_size              the guest-to-host ring's data, ring_size bytes
  *   hdr_size + ring_size  the host-to-guest ring's data, ring_size bytes
  *
@@ -16,6 +16,14 @@
  * writes, cons the consumer index of the ring it reads. Indices run
  * free (mod 2^32); a ring holds prod - cons bytes, at most ring_size (a
  * power of two), byte i at i & (ring_size - 1).
+ *
+ * With a bell (a virtio-serial port, whose host end is a socket of
+ * QEMU's), an idle side sleeps until rung: it sets its waiting word to a
+ * new non-zero value, checks the rings once more and sleeps; it clears
+ * the word when it wakes. A side that moved data, or changed its epoch,
+ * rings once per value of the peer's waiting word. A side sets bells to
+ * its epoch when it can ring; its peer sleeps long only then. Without a
+ * bell, or before the peer's, a side polls (transport-ivshmem.c).
  *
  * A side's epoch is a random non-zero word drawn at each open, 0 once it
  * closes. ack is the peer epoch it accepted: on accepting, it first sets
@@ -47,7 +55,9 @@ struct lh_ivshmem_block {
 	_Atomic uint32_t ack;
 	_Atomic uint32_t prod;
 	_Atomic uint32_t cons;
-	uint8_t pad[48];
+	_Atomic uint32_t bells;		/* our epoch once we can ring the peer */
+	_Atomic uint32_t waiting;	/* non-zero while we sleep until rung */
+	uint8_t pad[40];
 };
 
 struct lh_ivshmem_hdr {

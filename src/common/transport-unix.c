@@ -36,7 +36,7 @@ static int unix_addr(const char *path, struct sockaddr_un *sun)
  * Connect to a unix stream socket. A non-blocking unix connect completes
  * or fails at once; EAGAIN means the listener's backlog is full.
  */
-static int unix_connect(const char *path)
+int lh_unix_connect(const char *path)
 {
 	struct sockaddr_un sun;
 	int fd, saved;
@@ -75,7 +75,7 @@ static int unix_remove_stale(const char *path)
 		errno = EEXIST;
 		return -1;
 	}
-	fd = unix_connect(path);
+	fd = lh_unix_connect(path);
 	if (fd >= 0) {
 		close(fd);
 	}
@@ -123,7 +123,7 @@ static int unix_parse(const char *rest, const char *str, struct lttng_hyper_chan
 
 static int unix_open(const struct lttng_hyper_channel_uri *uri)
 {
-	return uri->transport->listens ? unix_listen(uri->path) : unix_connect(uri->path);
+	return uri->transport->listens ? unix_listen(uri->path) : lh_unix_connect(uri->path);
 }
 
 /* The socket file is ours: leave no stale one behind. */

@@ -65,6 +65,12 @@ struct lttng_hyper_transport {
 	 * Same non-NULL key, same object.
 	 */
 	const char *(*object)(const struct lttng_hyper_channel_uri *uri);
+	/*
+	 * Optional: why its last connection on this address ended, when the
+	 * kind knows more than its stream's end told (a fault of the peer's),
+	 * once. Returns an lh_log level with the words in buf, or -1.
+	 */
+	int (*last_words)(const struct lttng_hyper_channel_uri *uri, char *buf, size_t len);
 };
 
 extern const struct lttng_hyper_transport lh_transport_virtio_serial;
@@ -97,5 +103,7 @@ void lh_path_format(const struct lttng_hyper_channel_uri *uri, char *buf, size_t
 int lh_path_absolute(struct lttng_hyper_channel_uri *uri, const char *what, char *err,
 		size_t errlen);
 const char *lh_path_object(const struct lttng_hyper_channel_uri *uri);
+/* Connect to a unix stream socket: a non-blocking, close-on-exec fd, or -1 with errno. */
+int lh_unix_connect(const char *path);
 
 #endif /* LH_COMMON_TRANSPORT_H */

@@ -81,7 +81,7 @@ new_log()
 
 hostile "$LH_TMP/$SHM.shm"
 ok $? "a hostile guest scribbled the ring's producer index"
-lh_wait_for 10 eval "new_log | grep -q \"ivshmem host end of .*/$SHM.shm: the guest's producer index [0-9]* is too far ahead of our consumer index\""
+lh_wait_for 10 eval "new_log | grep -q \"\\[vm=$SHM\\] ivshmem host end of .*/$SHM.shm: the guest's producer index [0-9]* is too far ahead of our consumer index\""
 ok $? "the relay logged the scribbled index"
 new_log | grep -qE "\[vm=$SHM\] closing channel"
 ok $? "the relay dropped $SHM's channel"

@@ -296,7 +296,7 @@ static void test_kinds(void)
 
 	lh_transport_syntaxes(LH_TRANSPORT_GUEST_END, kinds, sizeof(kinds));
 	ok(!strcmp(kinds, "virtio-serial:PATH, unix:PATH, tcp://HOST:PORT, vsock-listen:PORT, "
-			"ivshmem:PATH"),
+			"ivshmem:PATH[,bell=PORT]"),
 		"the guest end's kinds: %s", kinds);
 	ok(lttng_hyper_channel_parse("tcp-listen://127.0.0.1:1", &uri, err, sizeof(err)) == 0 &&
 		uri.transport == &lh_transport_tcp_listen && uri.transport->tune,

@@ -33,7 +33,8 @@
 #                                    to this guest's context id (default: the
 #                                    virtio-serial port org.lttng.hyper.0)
 #   lh.channel=ivshmem               the hyper channel is the shared memory of the
-#                                    ivshmem-plain device (its BAR2, mapped from sysfs)
+#                                    ivshmem-plain device (its BAR2, mapped from sysfs),
+#                                    with the port org.lttng.hyper.bell as its bell
 #
 # lh.mode=pingpong plays the guest's side of pingpong (an image built with
 # build-guest.sh --pingpong, booted with a second port, org.lttng.pingpong.0,
@@ -254,6 +255,10 @@ start_hyperd()
 		set -- "$@" -vvv
 	fi
 	if [ "$(param early-index-ack 0)" = 1 ]; then
+		# Its bell (launch-guest.sh --ivshmem): sleep until the host rings.
+		if find_port org.lttng.hyper.bell; then
+			channel=$channel,bell=/dev/virtio-ports/org.lttng.hyper.bell
+		fi
 		set -- "$@" --early-index-ack
 	fi
 	lttng-hyperd "$@" || fail "lttng-hyperd did not start"

@@ -37,7 +37,11 @@ Options:
   --ivshmem FILE         give the guest an ivshmem-plain device on FILE (a
                          memory-backend-file, share=on; its size, 4 MiB if FILE
                          does not exist yet), for a hyper channel over shared
-                         memory: the host's ivshmem-host:FILE
+                         memory, and its bell, the port org.lttng.hyper.bell on
+                         the socket FILE.bell: the host's
+                         ivshmem-host:FILE,bell=FILE.bell. Repeatable: the
+                         Nth device after the first has the bell
+                         org.lttng.hyper.bell.N
   --vsock-cid CID        give the guest a vsock device (vhost-vsock-pci, which
                          needs /dev/vhost-vsock) with context id CID, for a
                          hyper channel vsock:CID:PORT
@@ -63,7 +67,7 @@ rtc_base=
 serial_log=
 pidfile=
 extra_ports=()
-ivshmem=
+ivshmem=()
 vsock_cid=
 user_net=0
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
@@ -122,7 +126,7 @@ while [ $# -gt 0 ]; do
 		extra_ports+=("$2")
 		;;
 	--ivshmem)
-		ivshmem=$2
+		ivshmem+=("$2")
 		;;
 	--vsock-cid)
 		vsock_cid=$2
@@ -282,15 +286,23 @@ for port in "${extra_ports[@]}"; do
 		-device "virtserialport,bus=vser0.0,chardev=port$n,name=${port%%=*}")
 	n=$((n + 1))
 done
-if [ -n "$ivshmem" ]; then
+n=0
+for shm in "${ivshmem[@]}"; do
 	# QEMU refuses a file whose size is not the backend's: take the file's.
-	size=$(stat -c %s "$ivshmem" 2> /dev/null || echo 0)
+	size=$(stat -c %s "$shm" 2> /dev/null || echo 0)
 	if [ "$size" -eq 0 ]; then
 		size=$((4 << 20))
 	fi
-	args+=(-object "memory-backend-file,id=lhshm,share=on,mem-path=$ivshmem,size=$size"
-		-device ivshmem-plain,memdev=lhshm)
-fi
+	bell=org.lttng.hyper.bell
+	if [ "$n" -gt 0 ]; then
+		bell=$bell.$n
+	fi
+	args+=(-object "memory-backend-file,id=lhshm$n,share=on,mem-path=$shm,size=$size"
+		-device "ivshmem-plain,memdev=lhshm$n"
+		-chardev "socket,id=lhbell$n,path=$shm.bell,server=on,wait=off"
+		-device "virtserialport,bus=vser0.0,chardev=lhbell$n,name=$bell")
+	n=$((n + 1))
+done
 if [ -n "$vsock_cid" ]; then
 	[ -c /dev/vhost-vsock ] || die "--vsock-cid needs /dev/vhost-vsock: modprobe vhost_vsock"
 	args+=(-device "vhost-vsock-pci,guest-cid=$vsock_cid")

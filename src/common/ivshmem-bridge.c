@@ -27,16 +27,19 @@
 #include "common/transport.h"
 
 /*
- * Idle waits: a short spin, then sleeps doubling from 50 us to 5 ms (the
- * host; a guest that can be rung skips them). Then, if the peer can ring
- * us, sleep until it does (at most a second: a lost ring costs a
- * second); otherwise go on polling every 5 ms, a few hundred wakeups a
- * second.
+ * Idle waits: a short spin; the host then sleeps doubling from 50 us to
+ * 5 ms. Then, if the peer can ring us, sleep until it does (at most a
+ * second: a lost ring costs a second); otherwise poll every 5 ms, a few
+ * hundred wakeups a second.
  */
 #define BRIDGE_SPINS		64
 #define BRIDGE_SLEEP_MIN_NS	50000L
 #define BRIDGE_SLEEP_MAX_NS	5000000L
 #define BRIDGE_SLEEP_RUNG_NS	1000000000L
+
+/* What a step changed (lh_ivshmem_bridge.kick). */
+#define KICK_NEWS	(1U << 0)	/* our epoch, ack or producer index: ring a sleeper */
+#define KICK_ROOM	(1U << 1)	/* our consumer index: ring one that waits for room */
 
 static uint32_t new_epoch(uint32_t old)
 {
@@ -60,7 +63,7 @@ static void accept_peer(struct lh_ivshmem_bridge *b, uint32_t pe)
 	atomic_store_explicit(&b->own->cons, b->rx_cons, memory_order_release);
 	b->peer_epoch = pe;
 	atomic_store_explicit(&b->own->ack, pe, memory_order_release);
-	b->kick = true;
+	b->kick |= KICK_NEWS;
 }
 
 /*
@@ -91,10 +94,15 @@ static int bridge_step(struct lh_ivshmem_bridge *b, char *why, size_t whylen)
 			return progress;
 		}
 		b->established = true;
-	} else if (pe != b->peer_epoch) {
-		snprintf(why, whylen, "the %s end %s: ending this session",
-			lh_ivshmem_side_name(!lh_ivshmem_slot_side(b->slot)), pe ? "reopened" : "closed");
-		return -1;
+	} else if (pe != b->peer_epoch && (pe || !b->peer_closed)) {
+		/* Closed, not reopened: what it wrote before is still ours to pass on. */
+		if (pe == 0) {
+			b->peer_closed = true;
+		} else {
+			snprintf(why, whylen, "the %s end reopened: ending this session",
+				lh_ivshmem_side_name(!lh_ivshmem_slot_side(b->slot)));
+			return -1;
+		}
 	}
 
 	/* The peer's ring to our socket. */
@@ -116,13 +124,22 @@ static int bridge_step(struct lh_ivshmem_bridge *b, char *why, size_t whylen)
 			b->rx_cons += (uint32_t) n;
 			atomic_store_explicit(&b->own->cons, b->rx_cons, memory_order_release);
 			b->sock_full = false;
-			b->kick = true;
+			b->kick |= KICK_ROOM;
 			progress = 1;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			b->sock_full = true;
 		} else if (errno != EINTR) {
 			return -1;
 		}
+	}
+
+	if (b->peer_closed) {
+		if (pp == b->rx_cons) {
+			snprintf(why, whylen, "the %s end closed: ending this session",
+				lh_ivshmem_side_name(!lh_ivshmem_slot_side(b->slot)));
+			return -1;
+		}
+		return progress;
 	}
 
 	/* Our socket to our ring (after a hangup, what the user wrote before it). */
@@ -146,7 +163,7 @@ static int bridge_step(struct lh_ivshmem_bridge *b, char *why, size_t whylen)
 		if (n > 0) {
 			b->tx_prod += (uint32_t) n;
 			atomic_store_explicit(&b->own->prod, b->tx_prod, memory_order_release);
-			b->kick = true;
+			b->kick |= KICK_NEWS;
 			progress = 1;
 		} else if (n == 0) {
 			return -1;
@@ -219,11 +236,12 @@ static void bell_drain(struct lh_ivshmem_bridge *b)
 }
 
 /*
- * After a change of a word the peer may sleep on: ring, once per sleep
- * of the peer's. A full bell has rung already (the peer has yet to
- * drain it): no error matters.
+ * After a change of a word the peer may sleep on (kick: KICK_NEWS, or
+ * KICK_ROOM only for a peer that waits for room): ring, once per sleep
+ * of the peer's. A full bell has rung already (the peer has yet to drain
+ * it): no error matters.
  */
-static void ring_if_waiting(struct lh_ivshmem_bridge *b)
+static void ring_if_waiting(struct lh_ivshmem_bridge *b, unsigned int kick)
 {
 	static const char ding = '!';
 	uint32_t w;
@@ -234,11 +252,12 @@ static void ring_if_waiting(struct lh_ivshmem_bridge *b)
 	/* Pairs with the sleeper's fence between its waiting word and its last look. */
 	atomic_thread_fence(memory_order_seq_cst);
 	w = atomic_load_explicit(&b->peer->waiting, memory_order_relaxed);
-	if (w && w != b->rung) {
-		b->rung = w;
-		if (send(b->bell, &ding, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno == ENOTSOCK) {
-			(void) !write(b->bell, &ding, 1);
-		}
+	if (!w || w == b->rung || (!(kick & KICK_NEWS) && !(w & LH_IVSHMEM_WAIT_ROOM))) {
+		return;
+	}
+	b->rung = w;
+	if (send(b->bell, &ding, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno == ENOTSOCK) {
+		(void) !write(b->bell, &ding, 1);
 	}
 }
 
@@ -255,12 +274,28 @@ static bool can_be_rung(struct lh_ivshmem_bridge *b)
 	return pe == 0 || atomic_load_explicit(&b->peer->bells, memory_order_acquire) == pe;
 }
 
+/*
+ * Set (on) or clear our waiting word: a new value each time, with
+ * LH_IVSHMEM_WAIT_ROOM when our ring is full (the user's bytes wait for
+ * the peer to consume).
+ */
 static void arm(struct lh_ivshmem_bridge *b, bool on)
 {
+	uint32_t w = 0, pc;
+
 	if (on) {
-		b->wait_gen = b->wait_gen + 1 ? b->wait_gen + 1 : 1;
+		/* In 1..2^31 - 1: bit 0 of the word is LH_IVSHMEM_WAIT_ROOM. */
+		b->wait_gen = (b->wait_gen + 1) & 0x7fffffffU;
+		if (!b->wait_gen) {
+			b->wait_gen = 1;
+		}
+		w = b->wait_gen << 1;
+		pc = atomic_load_explicit(&b->peer->cons, memory_order_relaxed);
+		if (b->tx_prod - pc >= b->ring_size) {
+			w |= LH_IVSHMEM_WAIT_ROOM;
+		}
 	}
-	atomic_store_explicit(&b->own->waiting, on ? b->wait_gen : 0, memory_order_seq_cst);
+	atomic_store_explicit(&b->own->waiting, w, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
 	b->armed = on;
 }
@@ -302,23 +337,17 @@ static void bridge_wait(struct lh_ivshmem_bridge *b, long sleep_ns)
 	}
 }
 
-/* A look at the memory, with our waiting word set if the peer rings; then sleep. */
+/* Set our waiting word, look at the memory once more, and sleep until rung. */
 static int bridge_sleep(struct lh_ivshmem_bridge *b, char *why, size_t whylen)
 {
-	long sleep_ns = BRIDGE_SLEEP_MAX_NS;
 	int ret;
 
-	if (can_be_rung(b)) {
-		arm(b, true);
-		sleep_ns = BRIDGE_SLEEP_RUNG_NS;
-	}
+	arm(b, true);
 	ret = bridge_step(b, why, whylen);
 	if (ret == 0) {
-		bridge_wait(b, sleep_ns);
+		bridge_wait(b, BRIDGE_SLEEP_RUNG_NS);
 	}
-	if (b->armed) {
-		arm(b, false);
-	}
+	arm(b, false);
 	return ret;
 }
 
@@ -328,19 +357,31 @@ static void *bridge_main(void *arg)
 	char why[256] = "";
 	unsigned int spins = 0;
 	long sleep_ns = 0;
+	bool rung;
 	int ret;
 
 	/* Our new epoch: wake a sleeping peer. */
-	ring_if_waiting(b);
+	ring_if_waiting(b, KICK_NEWS);
 	while (!lh_ivshmem_slot_stopping(b->slot)) {
-		if (sleep_ns < BRIDGE_SLEEP_MAX_NS || b->hup) {
-			ret = bridge_step(b, why, sizeof(why));
-		} else {
+		/*
+		 * Idle after the spins: sleep until rung if the peer rings,
+		 * else poll. The host polls a while first, so that the guest
+		 * need not ring for a prompt answer (its rings are dear). The
+		 * user closed: once established, pass on what it wrote until
+		 * read() sees the end, unless the peer stopped reading for all
+		 * the short sleeps.
+		 */
+		rung = spins == BRIDGE_SPINS && !b->hup &&
+			(lh_ivshmem_slot_side(b->slot) == LH_IVSHMEM_GUEST ||
+			 sleep_ns == BRIDGE_SLEEP_MAX_NS) && can_be_rung(b);
+		if (rung) {
 			ret = bridge_sleep(b, why, sizeof(why));
+		} else {
+			ret = bridge_step(b, why, sizeof(why));
 		}
 		if (b->kick) {
-			b->kick = false;
-			ring_if_waiting(b);
+			ring_if_waiting(b, b->kick);
+			b->kick = 0;
 		}
 		if (ret < 0) {
 			break;
@@ -350,10 +391,9 @@ static void *bridge_main(void *arg)
 			sleep_ns = 0;
 			continue;
 		}
-		/*
-		 * The user closed: once established, pass on what it wrote
-		 * until read() sees the end, unless the peer stopped reading.
-		 */
+		if (rung) {
+			continue;
+		}
 		if (b->hup && (!b->established || sleep_ns == BRIDGE_SLEEP_MAX_NS)) {
 			break;
 		}
@@ -361,21 +401,11 @@ static void *bridge_main(void *arg)
 			spins++;
 			continue;
 		}
-		/*
-		 * A guest that can be rung sleeps at once: its wakeups are
-		 * dear (timer interrupts, exits), the host's ring is one.
-		 */
-		if (sleep_ns < BRIDGE_SLEEP_MAX_NS && !b->hup &&
-				lh_ivshmem_slot_side(b->slot) == LH_IVSHMEM_GUEST && can_be_rung(b)) {
+		sleep_ns = sleep_ns ? sleep_ns * 2 : BRIDGE_SLEEP_MIN_NS;
+		if (sleep_ns > BRIDGE_SLEEP_MAX_NS) {
 			sleep_ns = BRIDGE_SLEEP_MAX_NS;
 		}
-		if (sleep_ns < BRIDGE_SLEEP_MAX_NS) {
-			sleep_ns = sleep_ns ? sleep_ns * 2 : BRIDGE_SLEEP_MIN_NS;
-			if (sleep_ns > BRIDGE_SLEEP_MAX_NS) {
-				sleep_ns = BRIDGE_SLEEP_MAX_NS;
-			}
-			bridge_wait(b, sleep_ns);
-		}
+		bridge_wait(b, sleep_ns);
 	}
 	if (why[0]) {
 		lh_ivshmem_slot_say(b->slot, why, b->fault);
@@ -384,7 +414,7 @@ static void *bridge_main(void *arg)
 	lh_ivshmem_slot_track(b->slot, NULL);
 	atomic_store_explicit(&b->own->bells, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->own->epoch, 0, memory_order_release);
-	ring_if_waiting(b);
+	ring_if_waiting(b, KICK_NEWS);
 	munmap(b->map, b->map_len);
 	if (b->bell >= 0) {
 		close(b->bell);

@@ -29,13 +29,14 @@ struct lh_ivshmem_bridge {
 	bool bell_hup;			/* the guest's port has no host end */
 	bool bell_gone;			/* the host's: QEMU closed it */
 	bool armed;			/* our waiting word is set */
-	uint32_t wait_gen;		/* the last value of our waiting word */
+	uint32_t wait_gen;		/* our waiting word's last value, bit 0 aside */
 	uint32_t rung;			/* the peer's waiting word we last rang for */
-	bool kick;			/* this step changed a word the peer waits on */
+	unsigned int kick;		/* what this step changed that the peer may wait on */
 	uint32_t epoch, peer_epoch;	/* ours; the peer's we accepted (0: none) */
 	/* Our indices: the truth is here, never read back from the memory. */
 	uint32_t tx_prod, rx_cons;
 	bool established;
+	bool peer_closed;		/* its epoch went to 0: pass on what it left */
 	bool hup;			/* the user closed its end */
 	bool sock_full;			/* our last send() would block */
 	bool fault;			/* the peer broke the rules */

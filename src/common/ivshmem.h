@@ -19,18 +19,22 @@
  *
  * With a bell (a virtio-serial port, whose host end is a socket of
  * QEMU's), an idle side sleeps until rung: it sets its waiting word to a
- * new non-zero value, checks the rings once more and sleeps; it clears
- * the word when it wakes. A side that moved data, or changed its epoch,
- * rings once per value of the peer's waiting word. A side sets bells to
- * its epoch when it can ring; its peer sleeps long only then. Without a
- * bell, or before the peer's, a side polls (transport-ivshmem.c).
+ * new non-zero value (with LH_IVSHMEM_WAIT_ROOM if its ring is full),
+ * checks the rings once more and sleeps; it clears the word when it
+ * wakes. A side that changed its epoch, ack or prod, or its cons for a
+ * peer waiting for room, rings once per value of the peer's waiting
+ * word. A side sets bells to its epoch when it can ring; its peer sleeps
+ * long only then. Without a bell, or before the peer's, a side polls
+ * (ivshmem-bridge.c).
  *
  * A side's epoch is a random non-zero word drawn at each open, 0 once it
  * closes. ack is the peer epoch it accepted: on accepting, it first sets
  * its cons to the peer's prod (dropping what an earlier session left),
  * then ack. A side moves data only once the peer's ack is its own epoch,
  * and ends its session (closes the channel fd) when the peer's epoch
- * changes: a reopened side always starts a clean stream on both ends.
+ * changes: a reopened side always starts a clean stream on both ends. A
+ * peer whose epoch went to 0 closed: what it wrote before is passed on
+ * first.
  */
 #ifndef LH_COMMON_IVSHMEM_H
 #define LH_COMMON_IVSHMEM_H
@@ -44,6 +48,8 @@
 #define LH_IVSHMEM_MIN_RING	4096U
 /* The size the host gives a new, empty file: two 1 MiB rings. */
 #define LH_IVSHMEM_DEFAULT_SIZE	(LH_IVSHMEM_HDR_SIZE + (2U << 20))
+/* In a waiting word: ring me when you consume, too. */
+#define LH_IVSHMEM_WAIT_ROOM	1U
 
 enum lh_ivshmem_side {
 	LH_IVSHMEM_HOST = 0,

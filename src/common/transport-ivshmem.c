@@ -227,7 +227,7 @@ static int ivshmem_absolute(struct lttng_hyper_channel_uri *uri, char *err, size
 const struct lttng_hyper_transport lh_transport_ivshmem = {
 	.scheme = "ivshmem:",
 	.syntax = "ivshmem:PATH[,bell=PORT]",
-	.help = "the guest's ivshmem BAR2 (.../resource2), its bell port",
+	.help = "the ivshmem BAR2 (.../resource2); its bell port",
 	.ends = LH_TRANSPORT_GUEST_END,
 	.parse = ivshmem_parse,
 	.format = ivshmem_format,
@@ -240,7 +240,7 @@ const struct lttng_hyper_transport lh_transport_ivshmem = {
 const struct lttng_hyper_transport lh_transport_ivshmem_host = {
 	.scheme = "ivshmem-host:",
 	.syntax = "ivshmem-host:PATH[,bell=SOCKET]",
-	.help = "the file of a VM's ivshmem memory, its bell port's socket",
+	.help = "a VM's ivshmem memory file; its bell's socket",
 	.ends = LH_TRANSPORT_HOST_END,
 	.parse = ivshmem_parse,
 	.format = ivshmem_format,

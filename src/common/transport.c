@@ -46,14 +46,23 @@ void lh_transport_syntaxes(unsigned int ends, char *buf, size_t len)
 	}
 }
 
+#define USAGE_SYNTAX_WIDTH	24
+
 void lh_transport_usage(FILE *out, unsigned int ends, int indent)
 {
 	size_t i;
 
 	for (i = 0; i < NR_TRANSPORTS; i++) {
-		if (transports[i]->ends & ends) {
-			fprintf(out, "%*s%-24s%s\n", indent, "", transports[i]->syntax,
-				transports[i]->help);
+		if (!(transports[i]->ends & ends)) {
+			continue;
+		}
+		/* A syntax too long for its column puts its help on the next line. */
+		if (strlen(transports[i]->syntax) >= USAGE_SYNTAX_WIDTH) {
+			fprintf(out, "%*s%s\n%*s%s\n", indent, "", transports[i]->syntax,
+				indent + USAGE_SYNTAX_WIDTH, "", transports[i]->help);
+		} else {
+			fprintf(out, "%*s%-*s%s\n", indent, "", USAGE_SYNTAX_WIDTH,
+				transports[i]->syntax, transports[i]->help);
 		}
 	}
 }

@@ -248,6 +248,10 @@ start_hyperd()
 		;;
 	ivshmem)
 		channel=ivshmem:$(ivshmem_bar) || fail "no ivshmem device"
+		# Its bell (launch-guest.sh --ivshmem): sleep until the host rings.
+		if find_port org.lttng.hyper.bell; then
+			channel=$channel,bell=/dev/virtio-ports/org.lttng.hyper.bell
+		fi
 		;;
 	esac
 	set -- -d --pidfile "$HYPERD_PID" --log "$HYPERD_LOG" -c "$channel" "$@"
@@ -255,10 +259,6 @@ start_hyperd()
 		set -- "$@" -vvv
 	fi
 	if [ "$(param early-index-ack 0)" = 1 ]; then
-		# Its bell (launch-guest.sh --ivshmem): sleep until the host rings.
-		if find_port org.lttng.hyper.bell; then
-			channel=$channel,bell=/dev/virtio-ports/org.lttng.hyper.bell
-		fi
 		set -- "$@" --early-index-ack
 	fi
 	lttng-hyperd "$@" || fail "lttng-hyperd did not start"

@@ -62,7 +62,8 @@
 # build-guest.sh --bench, booted with --user-net and a second port,
 # org.lttng.hyper.raw); its own parameters:
 #   lh.runs=N                        runs of each measurement (default: 5)
-#   lh.raw-mb=MB                     MB written by dd and by relayd-push (default: 256)
+#   lh.raw-mb=MB                     MB written by dd and by relayd-push (default: 256),
+#                                    and by chan-dd into a second ivshmem device, if any
 #   lh.net=HOST:CTRL:DATA            the host's lttng-relayd for stock net://
 #   lh.rate=N[,N...]                 events per second of the discard runs, one set of
 #                                    runs per rate (default: 100000)
@@ -225,14 +226,20 @@ find_port()
 	return 1
 }
 
-# The BAR2 of the ivshmem-plain device (vendor 0x1af4, device 0x1110): its
+# The BAR2 of the Nth (from 0, $1, by default 0) ivshmem-plain device
+# (vendor 0x1af4, device 0x1110), in the order QEMU was given them: its
 # shared memory, which sysfs maps like a file, with no driver.
 ivshmem_bar()
 {
+	local n=${1:-0}
+
 	for dev in /sys/bus/pci/devices/*; do
 		if [ "$(cat "$dev/vendor")" = 0x1af4 ] && [ "$(cat "$dev/device")" = 0x1110 ]; then
-			echo "$dev/resource2"
-			return 0
+			if [ "$n" -eq 0 ]; then
+				echo "$dev/resource2"
+				return 0
+			fi
+			n=$((n - 1))
 		fi
 	done
 	return 1
@@ -631,7 +638,7 @@ bench_lttng()
 # only reads, on the same virtio-serial device as the hyper port.
 bench_raw()
 {
-	local dev mb i t0 t1 b0 b1
+	local dev mb i t0 t1 b0 b1 bar shm
 
 	dev=$(port_dev org.lttng.hyper.raw) || fail "no virtio-serial port org.lttng.hyper.raw"
 	mb=$(param raw-mb 256)
@@ -646,22 +653,70 @@ bench_raw()
 		say "bench raw $i $((mb << 20)) $((${t1%.*}${t1#*.} - ${t0%.*}${t0#*.}))" \
 			"busy=$((b1 - b0))"
 	done
+	# A second ivshmem device (bench/vm.sh -C ivshmem): chan-dd through it,
+	# and through the raw port, the same program on each kind of channel.
+	bar=$(ivshmem_bar 1) || return 0
+	shm=ivshmem:$bar
+	if find_port org.lttng.hyper.bell.1; then
+		shm=$shm,bell=/dev/virtio-ports/org.lttng.hyper.bell.1
+	fi
+	for i in $(seq "$(param runs 5)"); do
+		bench_chan_dd rawshm "$i" "$shm" "$mb"
+		bench_chan_dd rawvs "$i" "virtio-serial:$dev" "$mb"
+	done
+}
+
+# KIND RUN CHANNEL MB: chan-dd of MB MiB into CHANNEL, said as bench_raw's lines.
+bench_chan_dd()
+{
+	local t0 t1 b0 b1 out
+
+	b0=$(cpu_busy)
+	read -r t0 _ < /proc/uptime
+	out=$(chan-dd -c "$3" -s "$4M") || fail "chan-dd into $3 failed"
+	read -r t1 _ < /proc/uptime
+	b1=$(cpu_busy)
+	say "bench $1 $2 $(($4 << 20)) $((${t1%.*}${t1#*.} - ${t0%.*}${t0#*.}))" \
+		"busy=$((b1 - b0)) writes_us=${out#* }"
 }
 
 # Capacity of hyper's data path: relayd-push through lttng-hyperd; with
 # KIND pushport, the data frames go into the data port instead (the path
 # of --output=hyper), the control connection still through lttng-hyperd.
-# What an idle channel costs: lttng-hyperd's CPU ticks over 10 s with no
-# relayd connection (an ivshmem channel's bridge polls the shared memory).
+# Nanoseconds on a CPU of the threads of process $1 (schedstat), all of
+# them or those named $2: exact, where the ticks of /proc/PID/stat charge
+# a whole tick to whoever runs when it comes, which a thread that wakes
+# on the tick often is.
+proc_runtime_ns()
+{
+	local t ns sum=0
+
+	for t in /proc/"$1"/task/*; do
+		if [ -n "${2:-}" ] && [ "$(cat "$t/comm" 2> /dev/null)" != "$2" ]; then
+			continue
+		fi
+		read -r ns _ < "$t/schedstat" || return 1
+		sum=$((sum + ns))
+	done
+	echo "$sum"
+}
+
+# What an idle channel costs, once per run: lttng-hyperd's time on a CPU
+# over 10 s with no relayd connection (its pings and the host relay's
+# clock probes), and of it its ivshmem bridge's (lh-ivshmem), if any.
 bench_idle()
 {
-	local hyperd h0 h1
+	local hyperd i h0 h1 g0 g1
 
 	hyperd=$(cat "$HYPERD_PID")
-	h0=$(proc_ticks "$hyperd")
-	sleep 10
-	h1=$(proc_ticks "$hyperd")
-	say "bench idle 10 $((h1 - h0))"
+	for i in $(seq "$(param runs 5)"); do
+		h0=$(proc_runtime_ns "$hyperd") || fail "no schedstat for lttng-hyperd"
+		g0=$(proc_runtime_ns "$hyperd" lh-ivshmem)
+		sleep 10
+		h1=$(proc_runtime_ns "$hyperd") || fail "no schedstat for lttng-hyperd"
+		g1=$(proc_runtime_ns "$hyperd" lh-ivshmem)
+		say "bench idle $i 10 $((h1 - h0)) $((g1 - g0))"
+	done
 }
 
 bench_push()

@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Common code of the benchmarks that boot a first-level guest (L1) for
+# the host's lttng-hyper-relayd, one boot at a time, and read its console
+# (bench/vm-nested.sh). Sourced after the caller set
+# BENCH_NAME (its messages' prefix) and builddir; it checks the commands
+# and the relay, makes $tmp, and cleans up on exit.
+
+relay=$builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
+
+log()
+{
+	echo "$BENCH_NAME: $*" >&2
+}
+
+die()
+{
+	echo "$BENCH_NAME: error: $*" >&2
+	exit 1
+}
+
+for cmd in qemu-system-x86_64 lttng-relayd ss awk; do
+	command -v "$cmd" > /dev/null || die "$cmd not found"
+done
+[ -x "$relay" ] || die "no $relay: run make in the build directory"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lh-${BENCH_NAME##*/}.XXXXXX") ||
+	die "cannot create a temporary folder"
+# The launcher of the guest that runs, if one does.
+launcher=
+# stop_relay kills these; the cleanup too if a boot fails on the way.
+relay_pid=
+relayd_pids=
+stop_relay()
+{
+	local pid
+
+	if [ -n "$relay_pid" ]; then
+		kill "$relay_pid" 2> /dev/null
+		for _ in $(seq 50); do
+			kill -0 "$relay_pid" 2> /dev/null || break
+			sleep 0.1
+		done
+	fi
+	# Its lttng-relayd, if it outlived it.
+	for pid in $relayd_pids; do
+		kill "$pid" 2> /dev/null
+	done
+	relay_pid=
+	relayd_pids=
+}
+
+cleanup()
+{
+	if [ -n "$launcher" ]; then
+		kill "$launcher" 2> /dev/null
+	fi
+	stop_relay
+	wait 2> /dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Three free TCP ports in a row, for the lttng-relayd of lttng-hyper-relayd.
+pick_ports()
+{
+	local base p busy
+
+	for _ in $(seq 50); do
+		base=$((20000 + RANDOM % 40000))
+		busy=0
+		for p in $(seq "$base" $((base + 2))); do
+			if ss -Htln "sport = :$p" | grep -q .; then
+				busy=1
+			fi
+		done
+		if [ "$busy" -eq 0 ]; then
+			echo "$base"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# start_relay: lttng-hyper-relayd for this boot's l1, writing to $tmp/out.
+start_relay()
+{
+	local port
+
+	port=$(pick_ports) || die "no three free TCP ports in a row"
+	rm -rf "$tmp/out" "$tmp/relay.pid"
+	"$relay" -d --pidfile "$tmp/relay.pid" --log "$tmp/relay.log" -o "$tmp/out" \
+		--vm "l1=unix:$tmp/l1.sock" -C "tcp://127.0.0.1:$port" \
+		-D "tcp://127.0.0.1:$((port + 1))" -L "tcp://127.0.0.1:$((port + 2))" ||
+		die "lttng-hyper-relayd did not start: $(tail -n 5 "$tmp/relay.log")"
+	relay_pid=$(cat "$tmp/relay.pid")
+	# It starts its lttng-relayd at once: note it, to stop it with it.
+	for _ in $(seq 50); do
+		relayd_pids=$(cat /proc/"$relay_pid"/task/*/children 2> /dev/null)
+		[ -n "$relayd_pids" ] && break
+		sleep 0.1
+	done
+}
+
+# The L1 console's lines for the host, without carriage returns.
+console()
+{
+	tr -d '\r' < "$tmp/serial.log" | sed -n 's/^.*\(lh-guest: \)/\1/p'
+}

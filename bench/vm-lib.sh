@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Common code of the benchmarks that boot a first-level guest (L1) for
 # the host's lttng-hyper-relayd, one boot at a time, and read its console
-# (bench/vm-nested.sh). Sourced after the caller set
+# (bench/vm-nested.sh, bench/hypercall.sh). Sourced after the caller set
 # BENCH_NAME (its messages' prefix) and builddir; it checks the commands
 # and the relay, makes $tmp, and cleans up on exit.
 

@@ -41,9 +41,10 @@ Options:
       --kernel-tracing    add lttng-modules built for the kernel (build-modules.sh),
                           so that the guest can trace its kernel (lh.kernel=1)
       --bench PATH        add what bench/vm.sh needs: the relayd-push program at
-                          PATH, the chan-dd program beside it, and virtio-net for
-                          its net:// comparison; with --nested, the nested guest
-                          gets them too (bench/vm-nested.sh)
+                          PATH, the chan-dd and hypercall-bench programs beside
+                          it, and virtio-net for its net:// comparison; with
+                          --nested, the nested guest gets them too
+                          (bench/vm-nested.sh, bench/hypercall.sh)
       --pingpong PATH     add the pingpong program at PATH (tests/utils/pingpong),
                           for lh.mode=pingpong
       --nested            build the first-level guest of a nested run
@@ -461,6 +462,8 @@ need_elf gen-events "$gen_events" "build it with make tests/utils/gen-events, or
 if [ -n "$relayd_push" ]; then
 	need_elf relayd-push "$relayd_push" "build it with make bench/relayd-push"
 	need_elf chan-dd "$(dirname "$relayd_push")/chan-dd" "build it with make bench/chan-dd"
+	need_elf hypercall-bench "$(dirname "$relayd_push")/hypercall-bench" \
+		"build it with make bench/hypercall-bench"
 fi
 if [ -n "$pingpong" ]; then
 	need_elf pingpong "$pingpong" "build it with make tests/utils/pingpong"
@@ -560,6 +563,8 @@ if [ -n "$relayd_push" ]; then
 	install_libs "$relayd_push"
 	install -m 0755 "$(dirname "$relayd_push")/chan-dd" "$root/usr/bin/chan-dd"
 	install_libs "$(dirname "$relayd_push")/chan-dd"
+	install -m 0755 "$(dirname "$relayd_push")/hypercall-bench" "$root/usr/bin/hypercall-bench"
+	install_libs "$(dirname "$relayd_push")/hypercall-bench"
 fi
 if [ -n "$pingpong" ]; then
 	install -m 0755 "$pingpong" "$root/usr/bin/pingpong"

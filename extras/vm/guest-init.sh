@@ -3,7 +3,7 @@
 # /init of the lttng-hyper test guest (busybox sh), installed by build-guest.sh.
 #
 # Kernel command line parameters:
-#   lh.mode=trace|nested|port|shell|probe|bench|pushbench|pingpong
+#   lh.mode=trace|nested|port|shell|probe|bench|pushbench|hcbench|pingpong
 #                                    what to do (default: trace)
 #   lh.hostname=NAME                 guest hostname (default: lttng-guest)
 #   lh.events=N                      events the traced workload emits (default: 200000)
@@ -84,6 +84,12 @@
 #   lh.runs=N                        runs (default: 5)
 #   lh.push-mb=MB                    MiB pushed per run (default: 256)
 #   lh.rounds=N                      round trips timed per run (default: 1000)
+#
+# lh.mode=hcbench runs hypercall-bench at this level (an image built with
+# --bench; bench/hypercall.sh boots it at L1, and at L2 with
+# lh.l2-mode=hcbench): "lh-guest: [T] hcbench <its line>" for each line it
+# prints. Its own parameters: lh.runs=N (default: 5), lh.calls=N (hypercalls
+# per run, default: 10000).
 #
 # Every line for the host starts with "lh-guest:". The last one is either
 # "lh-guest: done" or "lh-guest: FAILED: <why>", so whoever reads the serial
@@ -861,6 +867,21 @@ mode_pushbench()
 	stop_hyperd
 }
 
+# The cost of a hypercall, a CPUID and a plain instruction at this level:
+# nothing else runs.
+mode_hcbench()
+{
+	local out
+
+	command -v hypercall-bench > /dev/null ||
+		fail "no hypercall-bench in this image (build it with build-guest.sh --bench)"
+	out=$(hypercall-bench -r "$(param runs 5)" -n "$(param calls 10000)" 2>&1) ||
+		fail "hypercall-bench failed: $out"
+	echo "$out" | while IFS= read -r line; do
+		say "hcbench $line"
+	done
+}
+
 # The guest's side of pingpong over its own port, traced to the host, whose
 # pingpong plays the other side through QEMU's socket of that port.
 mode_pingpong()
@@ -944,11 +965,14 @@ bench)
 pushbench)
 	mode_pushbench
 	;;
+hcbench)
+	mode_hcbench
+	;;
 pingpong)
 	mode_pingpong
 	;;
 *)
-	fail "unknown mode '$mode' (lh.mode=trace|nested|port|shell|probe|bench|pushbench|pingpong)"
+	fail "unknown mode '$mode' (lh.mode=trace|nested|port|shell|probe|bench|pushbench|hcbench|pingpong)"
 	;;
 esac
 echo "lh-guest: done"

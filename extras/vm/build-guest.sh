@@ -40,6 +40,9 @@ Options:
                           --kernel-tracing takes lttng-modules from ROOT's suite
       --kernel-tracing    add lttng-modules built for the kernel (build-modules.sh),
                           so that the guest can trace its kernel (lh.kernel=1)
+      --kvm-tracing       --kernel-tracing, with the probe of KVM's x86 events, so
+                          that the first level of a nested run records the
+                          hypercalls of the nested guest (lh.hypercalls=1)
       --bench PATH        add what bench/vm.sh needs: the relayd-push program at
                           PATH, the chan-dd and hypercall-bench programs beside
                           it, and virtio-net for its net:// comparison; with
@@ -64,6 +67,7 @@ kabi=
 hyperd=./src/bin/lttng-hyperd/lttng-hyperd
 gen_events=./tests/utils/gen-events
 kernel_tracing=0
+kvm_tracing=0
 lttng_tools=
 lttng_root=
 relayd_push=
@@ -103,6 +107,11 @@ while [ $# -gt 0 ]; do
 		;;
 	--kernel-tracing)
 		kernel_tracing=1
+		shift
+		;;
+	--kvm-tracing)
+		kernel_tracing=1
+		kvm_tracing=1
 		shift
 		;;
 	--bench)
@@ -575,8 +584,12 @@ if [ "$kernel_tracing" -eq 1 ]; then
 	if [ -n "$lttng_root" ]; then
 		suite=$(sed -n 's/^suite=//p' "$lttng_root/.lttng-hyper-versions")
 	fi
+	kvm_opt=()
+	if [ "$kvm_tracing" -eq 1 ]; then
+		kvm_opt=(--kvm)
+	fi
 	"$srcdir/build-modules.sh" --cache "$cache" --kernel-abi "$kabi" ${suite:+--suite "$suite"} \
-		"$root" ||
+		"${kvm_opt[@]}" "$root" ||
 		die "cannot build lttng-modules for $kabi"
 fi
 nested_hash=

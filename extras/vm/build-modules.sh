@@ -29,6 +29,10 @@ Options:
                           into the cache (default: the newest cached)
   -s, --suite SUITE       lttng-modules-dkms of Debian SUITE (e.g. sid), through a
                           private apt list in the cache (default: the machine's list)
+      --kvm               add the probe of KVM's x86 events (kvm_x86_hypercall...):
+                          it needs KVM's private headers, which the linux-headers
+                          packages lack, so the kernel's linux-source package is
+                          fetched too (140 MB, kept in the cache)
   -h, --help              show this help
 EOF
 }
@@ -37,6 +41,7 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
 kabi=
 suite=
 root=
+kvm=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -51,6 +56,10 @@ while [ $# -gt 0 ]; do
 	-s|--suite)
 		suite=${2:?$1 needs a value}
 		shift 2
+		;;
+	--kvm)
+		kvm=1
+		shift
 		;;
 	-h|--help)
 		usage
@@ -81,6 +90,11 @@ MODULES=(lttng-ring-buffer-client-discard lttng-ring-buffer-client-overwrite
 	lttng-ring-buffer-metadata-client lttng-ring-buffer-client-mmap-discard
 	lttng-ring-buffer-client-mmap-overwrite lttng-ring-buffer-metadata-mmap-client
 	lttng-probe-sched)
+# KVM's x86 probe depends on the kernel's kvm module, which build-guest.sh
+# installs for nested runs.
+if [ "$kvm" -eq 1 ]; then
+	MODULES+=(lttng-probe-kvm-x86)
+fi
 # Where --suite fetches its package list.
 MIRROR=http://deb.debian.org/debian
 
@@ -91,6 +105,9 @@ need_cmd make make
 need_cmd strip binutils
 need_cmd depmod kmod
 need_cmd modinfo kmod
+if [ "$kvm" -eq 1 ]; then
+	need_cmd xz xz-utils
+fi
 
 if [ -z "$kabi" ]; then
 	kabi=$(find "$cache/kernel" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' \
@@ -156,6 +173,37 @@ key=$( (echo "${MODULES[*]}"; for p in "${patches[@]}"; do echo "${p##*/}"; cat 
 	sha256sum | cut -c 1-12)
 out=$cache/modules/$kabi-$kver-lttng-modules-$lmver-$key
 
+# kvm_headers SRCTREE: KVM's private headers (arch/x86/kvm, virt/kvm), which
+# lttng-modules' KVM x86 probe includes, from the kernel's linux-source
+# package of the same version, into the unpacked headers' source tree.
+kvm_headers()
+{
+	local pkg deb tarball
+
+	pkg=linux-source-$(echo "$kabi" | cut -d . -f 1,2)
+	deb=$kdir/debs/${pkg}_${kver}_all.deb
+	if [ ! -f "$deb" ]; then
+		log "downloading $pkg $kver, for KVM's headers (about 140 MB)"
+		(cd "$workdir" && apt-get "${apt_opts[@]}" download "$pkg=$kver") \
+			> "$workdir/apt.log" 2>&1 ||
+			die "apt-get download $pkg=$kver failed:
+$(tail -n 5 "$workdir/apt.log")"
+		mv "$workdir/${pkg}_${kver}_all.deb" "$deb"
+	fi
+	log "unpacking KVM's headers from $pkg"
+	tarball=./usr/src/$pkg.tar.xz
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$workdir" "$tarball" ||
+		die "no $tarball in $deb"
+	xz -dc "$workdir/$tarball" | tar -x -C "$workdir" --wildcards \
+		"$pkg/arch/x86/kvm/*.h" "$pkg/virt/kvm/*.h" ||
+		die "no KVM headers in $deb"
+	rm -f "$workdir/$tarball"
+	mkdir -p "$1/virt"
+	cp -r "$workdir/$pkg/arch/x86/kvm" "$1/arch/x86/" &&
+		cp -r "$workdir/$pkg/virt/kvm" "$1/virt/" ||
+		die "cannot copy KVM's headers into $1"
+}
+
 if [ -d "$out" ]; then
 	log "modules for $kabi ($kver), lttng-modules $lmver, patches $key: cached"
 else
@@ -189,6 +237,10 @@ $(cat "$workdir/patch.log")"
 		cp "$p" "$src/extra_version/patches/"
 	done
 
+	if [ "$kvm" -eq 1 ]; then
+		kvm_headers "$hdr/usr/src/linux-headers-${kabi%-*}-common"
+	fi
+
 	log "building lttng-modules $lmver for $kabi (about a minute on 2 cores)"
 	make -C "$src" -j "$(nproc)" KERNELDIR="$kbuild" > "$workdir/build.log" 2>&1 ||
 		die "the build failed; last lines of its log:
@@ -211,7 +263,14 @@ $(grep -E 'error|Error' "$workdir/build.log" | head -n 20)"
 		strip --strip-debug -o "$partial/extra/$mod.ko" "$ko" ||
 			die "cannot strip $mod.ko"
 		read -r -a deps <<< "$(modinfo -F depends "$ko" | tr ',' ' ')"
-		todo+=("${deps[@]}")
+		for dep in "${deps[@]}"; do
+			# The kernel's own (kvm) come with the kernel.
+			case "$dep" in
+			lttng-*)
+				todo+=("$dep")
+				;;
+			esac
+		done
 	done
 	{
 		echo "lttng-modules-dkms $lmver"

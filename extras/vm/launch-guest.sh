@@ -19,7 +19,8 @@ Options:
   --initrd FILE          guest initramfs (build-guest.sh's initrd.img)
   --socket PATH          unix socket of the org.lttng.hyper.0 port (QEMU listens)
   --name NAME            VM name, also the guest's hostname unless --append sets
-                         lh.hostname (default: lttng-guest)
+                         lh.hostname, and the name of QEMU's threads (default:
+                         lttng-guest)
   --append ARGS          more kernel command line, e.g. 'lh.mode=port lh.events=1000'
   --mem MB               guest memory (default: 512)
   --smp N                guest CPUs (default: 2)
@@ -253,7 +254,9 @@ if [ "$accel" = auto ]; then
 	fi
 fi
 
-args=("${base[@]}" -name "$name" -smp "$smp" -accel "$accel")
+# QEMU's threads take the VM's name (15 bytes of it), so that a trace of
+# this host's kernel tells which VM's vCPU a KVM event is from (procname).
+args=("${base[@]}" -name "guest=$name,process=$name" -smp "$smp" -accel "$accel")
 if [ "$accel" = kvm ]; then
 	args+=(-cpu host)
 fi

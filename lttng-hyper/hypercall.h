@@ -13,7 +13,7 @@
 #define LTTNG_HYPER_HYPERCALL_H
 
 #include <cpuid.h>
-#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #ifdef __cplusplus
@@ -103,6 +103,44 @@ static inline long lttng_hyper_hypercall4(enum lttng_hyper_hypercall_insn insn,
 			: "memory");
 	}
 	return ret;
+}
+
+/* A marker's payload: up to 32 bytes, in a0..a3. */
+#define LTTNG_HYPER_MARK_PAYLOAD_MAX	32
+
+/*
+ * The registers of a payload of len bytes (at most
+ * LTTNG_HYPER_MARK_PAYLOAD_MAX): byte i in byte i % 8 of a[i / 8], the
+ * least significant first, zero beyond len, so that the host reads the
+ * same bytes back from a0..a3 whatever the guest's word order.
+ */
+static inline void lttng_hyper_mark_pack(const void *payload, size_t len, unsigned long a[4])
+{
+	const unsigned char *p = (const unsigned char *) payload;
+	size_t i;
+
+	a[0] = a[1] = a[2] = a[3] = 0;
+	if (len > LTTNG_HYPER_MARK_PAYLOAD_MAX) {
+		len = LTTNG_HYPER_MARK_PAYLOAD_MAX;
+	}
+	for (i = 0; i < len; i++) {
+		a[i / 8] |= (unsigned long) p[i] << (8 * (i % 8));
+	}
+}
+
+/*
+ * A marker: payload (truncated to LTTNG_HYPER_MARK_PAYLOAD_MAX bytes) by
+ * the hypercall LTTNG_HYPER_HC_MARK. Returns KVM's answer (negative:
+ * -LTTNG_HYPER_KVM_EPERM from user space, -LTTNG_HYPER_KVM_ENOSYS from
+ * the kernel, both after KVM traced the call).
+ */
+static inline long lttng_hyper_mark(enum lttng_hyper_hypercall_insn insn, const void *payload,
+		size_t len)
+{
+	unsigned long a[4];
+
+	lttng_hyper_mark_pack(payload, len, a);
+	return lttng_hyper_hypercall4(insn, LTTNG_HYPER_HC_MARK, a[0], a[1], a[2], a[3]);
 }
 
 #ifdef __cplusplus

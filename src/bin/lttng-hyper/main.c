@@ -11,6 +11,8 @@
  *   lttng-hyper status         the host relay's VMs now, from its control
  *                              socket (status.c)
  *   lttng-hyper top            the same, live, with rates (top.c)
+ *   lttng-hyper mark [TEXT]    in a guest: markers the host stamps
+ *                              (lttng-hyper-mark, mark.c)
  *
  * Traces and their layers: traces.h.
  */
@@ -31,6 +33,7 @@
 #include "common/defaults.h"
 #include "common/log.h"
 #include "graph.h"
+#include "mark.h"
 #include "status.h"
 #include "sync-file.h"
 #include "traces.h"
@@ -84,6 +87,11 @@ static void usage(FILE *f)
 		"    --socket PATH           With status and top: the relay's control socket\n"
 		"                            (default: $LTTNG_HOME/.lttng/"
 		LH_RELAYD_CONTROL_SOCK_NAME ")\n"
+		"  mark [TEXT]               In a guest: a marker that the host stamps with its\n"
+		"                            own clock, by a hypercall, and an event of the\n"
+		"                            guest's trace (lttng-hyper-mark --help)\n"
+		"    -n, --count COUNT       Markers to issue, numbered from 0 (default 1)\n"
+		"    -r, --rate RATE         Markers per second (default: no limit)\n"
 		"\n"
 		"Options:\n"
 		"  -v, --verbose             More messages (repeat for more)\n"
@@ -475,6 +483,9 @@ int main(int argc, const char **argv)
 	int opt, ret;
 
 	lh_log_init(PROGNAME);
+	if (lh_mark_exec(argc, argv) < 0) {
+		return EXIT_FAILURE;
+	}
 	pc = poptGetContext(PROGNAME, argc, argv, options, 0);
 	while ((opt = poptGetNextOpt(pc)) > 0) {
 		switch (opt) {

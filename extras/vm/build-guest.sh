@@ -50,6 +50,8 @@ Options:
                           (bench/vm-nested.sh, bench/hypercall.sh)
       --pingpong PATH     add the pingpong program at PATH (tests/utils/pingpong),
                           for lh.mode=pingpong
+      --mark PATH         add the lttng-hyper-mark program at PATH, for
+                          lh.workload=mark; with --nested, the nested guest too
       --nested            build the first-level guest of a nested run
                           (lh.mode=nested): this image plus QEMU, bash,
                           launch-guest.sh, and the nested guest's kernel
@@ -72,6 +74,7 @@ lttng_tools=
 lttng_root=
 relayd_push=
 pingpong=
+mark=
 nested=0
 epoch=${SOURCE_DATE_EPOCH:-0}
 
@@ -116,6 +119,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--bench)
 		relayd_push=${2:?$1 needs a value}
+		shift 2
+		;;
+	--mark)
+		mark=${2:?$1 needs a value}
 		shift 2
 		;;
 	--pingpong)
@@ -474,6 +481,9 @@ if [ -n "$relayd_push" ]; then
 	need_elf hypercall-bench "$(dirname "$relayd_push")/hypercall-bench" \
 		"build it with make bench/hypercall-bench"
 fi
+if [ -n "$mark" ]; then
+	need_elf lttng-hyper-mark "$mark" "build it with make, or give --mark"
+fi
 if [ -n "$pingpong" ]; then
 	need_elf pingpong "$pingpong" "build it with make tests/utils/pingpong"
 fi
@@ -574,6 +584,10 @@ if [ -n "$relayd_push" ]; then
 	install_libs "$(dirname "$relayd_push")/chan-dd"
 	install -m 0755 "$(dirname "$relayd_push")/hypercall-bench" "$root/usr/bin/hypercall-bench"
 	install_libs "$(dirname "$relayd_push")/hypercall-bench"
+fi
+if [ -n "$mark" ]; then
+	install -m 0755 "$mark" "$root/usr/bin/lttng-hyper-mark"
+	install_libs "$mark"
 fi
 if [ -n "$pingpong" ]; then
 	install -m 0755 "$pingpong" "$root/usr/bin/pingpong"

@@ -20,6 +20,12 @@
 #   lh.verbose=1                     verbose lttng-hyperd (its log is shown on failure)
 #   lh.early-index-ack=1             lttng-hyperd --early-index-ack: indexes answered at once
 #   lh.kernel=1                      also trace the kernel (image built with --kernel-tracing)
+#   lh.workload=gen-events|mark      what the traced session runs: gen-events, or
+#                                    lttng-hyper-mark's markers (lh.events of them,
+#                                    lh.rate per second; an image built with --mark)
+#   lh.hypercalls=1                  with lh.mode=nested: record the nested guest's
+#                                    hypercalls (kvm_x86_hypercall) in a kernel session
+#                                    of their own (an image built with --kvm-tracing)
 #   lh.output=net|hyper              how the traced channels' data leaves: through
 #                                    lttng-hyperd (net, stock LTTng, the default) or
 #                                    by lttng-consumerd straight into the data ports
@@ -333,8 +339,12 @@ start_sessiond_kernel()
 		rm -f "/lib/modules/$(uname -r)/extra/$hide.ko"
 		say "removed the kernel module $hide (lh.hide-module)"
 	fi
-	LTTNG_KMOD_PROBES=sched lttng-sessiond -d || fail "lttng-sessiond did not start"
-	say "lttng-sessiond started, with the kernel domain"
+	probes=sched
+	if [ "$(param hypercalls 0)" = 1 ]; then
+		probes=$probes,kvm-x86
+	fi
+	LTTNG_KMOD_PROBES=$probes lttng-sessiond -d || fail "lttng-sessiond did not start"
+	say "lttng-sessiond started, with the kernel domain (probes: $probes)"
 }
 
 # Kernel events in a channel of their own, in the same session as the
@@ -400,7 +410,7 @@ find_data_ports()
 start_sessiond()
 {
 	find_data_ports
-	if [ "$(param kernel 0)" = 1 ]; then
+	if [ "$(param kernel 0)" = 1 ] || [ "$(param hypercalls 0)" = 1 ]; then
 		start_sessiond_kernel
 	else
 		lttng-sessiond -d --no-kernel || fail "lttng-sessiond did not start"
@@ -427,7 +437,11 @@ trace_session()
 	fi
 	# shellcheck disable=SC2046 # no word, or one
 	run_lttng enable-channel $(output_opt) "$@" chan
-	run_lttng enable-event -u -c chan 'hyper_test:*'
+	if [ "$(param workload gen-events)" = mark ]; then
+		run_lttng enable-event -u -c chan 'lttng_hyper:mark'
+	else
+		run_lttng enable-event -u -c chan 'hyper_test:*'
+	fi
 	if [ "$(param kernel 0)" = 1 ]; then
 		enable_kernel
 	fi
@@ -444,8 +458,20 @@ trace_session()
 		say "tracing $events events of $payload payload bytes"
 	fi
 	# Blocking channel, and wait for sessiond at start: no event is lost.
-	LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 gen-events "$@" ||
-		fail "gen-events exited with status $?"
+	if [ "$(param workload gen-events)" = mark ]; then
+		# Markers instead: hypercalls that the host below records.
+		set -- -n "$events"
+		if [ "$rate" -gt 0 ]; then
+			set -- "$@" -r "$rate"
+		fi
+		LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 \
+			lttng-hyper-mark "$@" "$(hostname)" > /tmp/mark.out 2>&1 ||
+			fail "lttng-hyper-mark exited with status $?: $(cat /tmp/mark.out)"
+		say "lttng-hyper-mark: $events markers '$(hostname)' $(cat /tmp/mark.out)"
+	else
+		LTTNG_UST_ALLOW_BLOCKING=1 LTTNG_UST_REGISTER_TIMEOUT=-1 gen-events "$@" ||
+			fail "gen-events exited with status $?"
+	fi
 	say "workload done"
 
 	run_lttng stop
@@ -532,6 +558,20 @@ l2_append()
 	echo "${out# } lh.mode=trace $L2_BOOT_ARGS"
 }
 
+# This guest's KVM traces every hypercall of its guests (kvm_x86_hypercall,
+# before it refuses an unknown number): record them in a kernel session of
+# their own, with the name of the VM whose vCPU made each (procname: QEMU's
+# threads carry it, launch-guest.sh), streamed to the host like the rest.
+hypercall_session_start()
+{
+	run_lttng create hypercalls --set-url=net://127.0.0.1
+	run_lttng enable-channel -k -s hypercalls --subbuf-size=1M --num-subbuf=8 hc
+	run_lttng enable-event -k -s hypercalls -c hc kvm_x86_hypercall
+	run_lttng add-context -k -s hypercalls -c hc -t procname -t tid
+	run_lttng start hypercalls
+	say "recording the hypercalls of this guest's guests (kvm_x86_hypercall)"
+}
+
 mode_nested()
 {
 	local timeout deadline status l2_pid accel l2_channel
@@ -566,6 +606,9 @@ mode_nested()
 	start_sessiond
 	wait_channel
 
+	if [ "$(param hypercalls 0)" = 1 ]; then
+		hypercall_session_start
+	fi
 	say "starting the nested guest $l2_name (accelerator: $accel, channel $l2_channel): $(l2_append)"
 	"$NESTED_DIR/launch-guest.sh" "$@" --kernel "$NESTED_DIR/kernel" \
 		--initrd "$NESTED_DIR/initrd.img" --socket "$L2_SOCK" --name "$l2_name" \
@@ -597,6 +640,10 @@ mode_nested()
 		accel=$(sed -n 's/^launch-guest.sh: accelerator: \([a-z]*\).*/\1/p' "$L2_LAUNCH_LOG")
 	fi
 	say "the nested guest $l2_name is done (accelerator: $accel)"
+	if [ "$(param hypercalls 0)" = 1 ]; then
+		run_lttng stop hypercalls
+		run_lttng destroy hypercalls
+	fi
 	stop_hyperd
 }
 

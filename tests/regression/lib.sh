@@ -25,6 +25,7 @@ export top_srcdir top_builddir
 LH_HYPERD=$top_builddir/src/bin/lttng-hyperd/lttng-hyperd
 LH_RELAY=$top_builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
 LH_GEN_EVENTS=$top_builddir/tests/utils/gen-events
+LH_MARK=$top_builddir/src/bin/lttng-hyper-mark/lttng-hyper-mark
 LH_FAKETIME_LIB=${LH_FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1}
 # lttng-tools patched for enable-channel --output=hyper
 # (extras/lttng-tools/build-lttng-tools.sh).
@@ -986,15 +987,15 @@ lh_vm_init()
 	ok $? "the guest image builds" || bail_out "$(tail -n 5 "$log")"
 }
 
-# lh_vm_nested_image: the first-level image of a nested run
-# (build-guest.sh --nested, lh.mode=nested) in $LH_TMP/guest, in place of
-# lh_vm_init's; one check.
+# lh_vm_nested_image [OPTION...]: the first-level image of a nested run
+# (build-guest.sh --nested, lh.mode=nested, and build-guest.sh's OPTIONs)
+# in $LH_TMP/guest, in place of lh_vm_init's; one check.
 lh_vm_nested_image()
 {
 	local log=$LH_TMP/build-nested.log
 
 	(cd "$top_builddir" && timeout 900 "$LH_VM_DIR/build-guest.sh" --nested -o "$LH_TMP/guest" \
-		--hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS") >"$log" 2>&1
+		--hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS" "$@") >"$log" 2>&1
 	ok $? "the nested image builds ($(sed -n 's/^build-guest.sh: initramfs: //p' "$log"))" ||
 		bail_out "$(tail -n 5 "$log")"
 }

@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Hypercall markers, stamped by the host below: in a nested run, L2 runs
+# lttng-hyper-mark (lh.workload=mark), whose every marker is a hypercall
+# with L2's name and the marker's number as payload, and an event
+# lttng_hyper:mark of L2's own trace. L1 plays the host: its KVM traces
+# each hypercall (kvm_x86_hypercall, before it refuses the unknown
+# number), which L1 records with its own kernel tracing (lh.hypercalls=1,
+# lttng-modules' KVM x86 probe), and QEMU's threads carry the VM's name
+# (procname). Both traces reach the real host through the usual path. On
+# the host, every marker of L2 must be on L1's timeline once, in order,
+# with its payload and L2's name, and match L2's own events one to one.
+# Here L1 runs under TCG and L2 under L1's KVM, which TCG's emulated AMD-V
+# runs: the only place in this machine where a hypercall reaches a KVM.
+
+# L2 boots within L1: leave room beyond the usual bound of one boot.
+: "${LH_GUEST_TIMEOUT:=600}"
+. "$(dirname "$0")/lib.sh"
+
+MARKERS=${MARKERS:-10000}
+L1=l1
+L2=l2
+# lttng-hyper/hypercall.h's LTTNG_HYPER_HC_MARK.
+HC_MARK=$((0x4c480001))
+
+lh_vm_init 12
+lh_vm_nested_image --kvm-tracing --mark "$LH_MARK"
+lh_pick_ports 3
+
+lh_relay_start main --vm "$L1=unix:$LH_TMP/$L1.sock"
+ok $? "lttng-hyper-relayd started for $L1" || bail_out "no relay"
+
+start_s=$SECONDS
+lh_vm_boot guest "$L1" --mem 1536 \
+	--append "lh.mode=nested lh.hypercalls=1 lh.l2-name=$L2 lh.l2-workload=mark lh.l2-events=$MARKERS"
+lh_vm_wait "$LH_VM_PID" guest
+ok $? "$L1 recorded the hypercalls of $L2, which issued $MARKERS markers ($((SECONDS - start_s)) s)" ||
+	diag "$(lh_vm_console guest | tail -n 12)"
+diag "$(lh_vm_console guest | grep -E "probes|accelerator|hypercalls|lttng-hyper-mark|$L2: .*done")"
+
+# L1's kernel session, and L2's trace beside it.
+hc_trace=$(find "$LH_OUT/$L1" -mindepth 1 -maxdepth 1 -type d -name 'hypercalls-*')
+[ -n "$hc_trace" ] && [ "$(echo "$hc_trace" | wc -l)" -eq 1 ] && [ -d "$hc_trace/kernel" ]
+ok $? "OUT/$L1 holds $L1's kernel session of hypercalls (found: $(ls -A "$LH_OUT/$L1" | paste -s -d ' '))" ||
+	bail_out "no trace of hypercalls"
+
+# One line per marker hypercall: "SECONDS PROCNAME A0 A1 A2 A3".
+lh_bt2_lines()
+{
+	timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds --no-delta --names=payload,context \
+		--fields=trace:hostname "$1" 2>"$LH_TMP/babeltrace2.err"
+}
+lh_bt2_lines "$hc_trace" | awk -v nr="$HC_MARK" '
+	/kvm_x86_hypercall:/ {
+		if (!match($0, /nr = [0-9]+/) || substr($0, RSTART + 5, RLENGTH - 5) + 0 != nr) {
+			next
+		}
+		match($0, /procname = "[^"]*"/)
+		p = substr($0, RSTART + 12, RLENGTH - 13)
+		for (i = 0; i < 4; i++) {
+			match($0, "a" i " = [0-9]+")
+			a[i] = substr($0, RSTART + 5, RLENGTH - 5)
+		}
+		print substr($1, 2, length($1) - 2), p, a[0], a[1], a[2], a[3]
+	}' >"$LH_TMP/host-marks"
+n=$(wc -l <"$LH_TMP/host-marks")
+[ "$n" -gt 0 ]
+ok $? "babeltrace2 reads $L1's kernel trace: $n hypercalls of number $(printf '%#x' "$HC_MARK")" ||
+	diag "$(tail -n 3 "$LH_TMP/babeltrace2.err")"
+
+# a0 holds the text's first 8 bytes, least significant first: "l2".
+l2_a0=$(printf '%s' "$L2" | od -An -tu1 | awk '{ for (i = NF; i >= 1; i--) v = v * 256 + $i; print v }')
+awk -v want="$MARKERS" -v name="$L2" -v a0="$l2_a0" '
+	$2 != name { foreign++ }
+	$3 != a0 || $4 != 0 || $5 != 0 { bad++ }
+	$6 != NR - 1 { order++ }
+	END {
+		printf "%d markers, %d from another process than %s, %d with another payload, %d out of order\n",
+			NR, foreign, name, bad, order
+		exit !(NR == want && !foreign && !bad && !order)
+	}' "$LH_TMP/host-marks" >"$LH_TMP/host-check"
+ok $? "$L1's timeline: $(cat "$LH_TMP/host-check")"
+
+# L2's own events: "SECONDS SEQ A3 HYPERCALL".
+l2_trace=$LH_OUT/$L1/$L2
+lh_bt2_lines "$l2_trace" | awk '
+	/lttng_hyper:mark:/ {
+		match($0, /seq = [0-9]+/)
+		s = substr($0, RSTART + 6, RLENGTH - 6)
+		match($0, /a3 = 0x[0-9A-Fa-f]+/)
+		a3 = substr($0, RSTART + 5, RLENGTH - 5)
+		match($0, /hypercall = [0-9]+/)
+		h = substr($0, RSTART + 12, RLENGTH - 12)
+		print substr($1, 2, length($1) - 2), s, tolower(a3), h
+	}' >"$LH_TMP/guest-marks"
+awk -v want="$MARKERS" '
+	$2 != NR - 1 { order++ }
+	$3 != sprintf("0x%x", NR - 1) { bad++ }
+	$4 != 1 { nohc++ }
+	END {
+		printf "%d events lttng_hyper:mark, %d out of order, %d with another a3, %d without hypercall\n",
+			NR, order, bad, nohc
+		exit !(NR == want && !order && !bad && !nohc)
+	}' "$LH_TMP/guest-marks" >"$LH_TMP/guest-check"
+ok $? "$L2's own trace: $(cat "$LH_TMP/guest-check")"
+
+# Each marker as L1 stamped it, minus as L2 did (its clock corrected to
+# the host's): the exit's latency plus the correction's error. Seconds
+# and nanoseconds apart: a double holds no nanoseconds of an epoch time.
+paste -d ' ' "$LH_TMP/host-marks" "$LH_TMP/guest-marks" | awk '{
+	split($1, h, "."); split($7, g, ".")
+	printf "%.3f\n", (h[1] - g[1]) * 1e6 + (h[2] - g[2]) / 1e3
+}' | sort -n >"$LH_TMP/deltas"
+[ "$(wc -l <"$LH_TMP/deltas")" -eq "$MARKERS" ]
+ok $? "every marker is on one timeline twice: L1's stamp minus L2's, us: min $(head -n 1 "$LH_TMP/deltas")," \
+	"median $(sed -n "$(((MARKERS + 1) / 2))p" "$LH_TMP/deltas"), max $(tail -n 1 "$LH_TMP/deltas")"
+
+# The smallest difference is the correction's error plus the shortest
+# latency, which is not negative: it must lie within the error bound the
+# relay recorded for L2 (composed through L1), from below and, as long as
+# that latency is small against the bound, from above too.
+bound_ns=$(sed -n 's/^error_ns = //p' "$l2_trace"/*/lttng-hyper-sync | head -n 1)
+min_ns=$(awk 'NR == 1 { printf "%.0f", $1 * 1e3 }' "$LH_TMP/deltas")
+[ -n "$bound_ns" ] && [ "${min_ns#-}" -le "$bound_ns" ]
+ok $? "the clock correction of $L2 holds: the smallest difference, $min_ns ns, is within" \
+	"its error bound, ${bound_ns:-none} ns (hops: $(grep -h '^hop\.' "$l2_trace"/*/lttng-hyper-sync |
+	sed 's/^hop\.[0-9]* = vm=\([^ ]*\) .* error_ns=\([0-9]*\).*/\1 \2 ns/' | paste -s -d ','))"
+
+hostname=$(lh_metadata_env "$l2_trace" hostname)
+[ "$hostname" = "$L2" ]
+ok $? "the env block of $L2's trace is $L2's own (hostname: $hostname)"
+
+procs=$(awk '{ print $2 }' "$LH_TMP/host-marks" | sort -u | paste -s -d ' ')
+[ "$procs" = "$L2" ]
+ok $? "the vCPU threads that made the hypercalls are named after their VM: '$procs'"

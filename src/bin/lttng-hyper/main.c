@@ -36,6 +36,7 @@
 #include "mark.h"
 #include "status.h"
 #include "sync-file.h"
+#include "trace-read.h"
 #include "traces.h"
 
 #define PROGNAME		"lttng-hyper"
@@ -113,109 +114,23 @@ static int find_traces(const char *top)
 	return lh_traces_find(top, &found.traces, &found.nr);
 }
 
-/* --- counting events with libbabeltrace2 ------------------------------ */
+/* --- counting events ---------------------------------------------------- */
 
-static bt_graph_simple_sink_component_consume_func_status count_consume(
-		bt_message_iterator *it, void *user_data)
+static void count_event(const bt_event *event, bool has_ns, int64_t ns, void *arg)
 {
-	struct lh_trace *t = user_data;
-	bt_message_array_const msgs;
-	uint64_t count, i;
+	struct lh_trace *t = arg;
 
-	switch (bt_message_iterator_next(it, &msgs, &count)) {
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
-		break;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
-		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
-		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
-		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_MEMORY_ERROR;
-	default:
-		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
-	}
-	for (i = 0; i < count; i++) {
-		const bt_message *msg = msgs[i];
-
-		if (bt_message_get_type(msg) == BT_MESSAGE_TYPE_EVENT) {
-			const bt_stream_class *sc = bt_stream_borrow_class_const(
-				bt_event_borrow_stream_const(bt_message_event_borrow_event_const(msg)));
-			int64_t ns;
-
-			t->events++;
-			if (bt_stream_class_borrow_default_clock_class_const(sc) &&
-					bt_clock_snapshot_get_ns_from_origin(
-						bt_message_event_borrow_default_clock_snapshot_const(msg),
-						&ns) == BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK) {
-				if (!t->has_range || ns < t->first_ns) {
-					t->first_ns = ns;
-				}
-				if (!t->has_range || ns > t->last_ns) {
-					t->last_ns = ns;
-				}
-				t->has_range = true;
-			}
+	(void) event;
+	t->events++;
+	if (has_ns) {
+		if (!t->has_range || ns < t->first_ns) {
+			t->first_ns = ns;
 		}
-		bt_message_put_ref(msg);
-	}
-	return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_OK;
-}
-
-/* src.ctf.fs on the trace, one counting sink per output port. */
-static int count_events(const bt_component_class_source *fs_class, struct lh_trace *t)
-{
-	const bt_component_source *src;
-	bt_value *params = bt_value_map_create();
-	bt_value *inputs = NULL;
-	bt_graph *graph = bt_graph_create(0);
-	uint64_t i, nr_ports;
-	char why[128];
-	int ret = -1;
-
-	if (lh_trace_unreadable(t, why, sizeof(why))) {
-		ERR("%s: %s", t->dir, why);
-		goto end;
-	}
-	if (!params || !graph ||
-			bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) !=
-				BT_VALUE_MAP_INSERT_ENTRY_STATUS_OK ||
-			bt_value_array_append_string_element(inputs, t->dir) !=
-				BT_VALUE_ARRAY_APPEND_ELEMENT_STATUS_OK) {
-		ERR("Out of memory");
-		goto end;
-	}
-	if (bt_graph_add_source_component(graph, fs_class, "src", params,
-			verbose > 1 ? BT_LOGGING_LEVEL_INFO : BT_LOGGING_LEVEL_NONE, &src) !=
-			BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
-		ERR("%s: src.ctf.fs cannot read this trace", t->dir);
-		goto end;
-	}
-	nr_ports = bt_component_source_get_output_port_count(src);
-	for (i = 0; i < nr_ports; i++) {
-		const bt_component_sink *sink;
-		char name[32];
-
-		snprintf(name, sizeof(name), "count-%" PRIu64, i);
-		if (bt_graph_add_simple_sink_component(graph, name, NULL, count_consume, NULL, t,
-				&sink) != BT_GRAPH_ADD_COMPONENT_STATUS_OK ||
-				bt_graph_connect_ports(graph,
-					bt_component_source_borrow_output_port_by_index_const(src, i),
-					bt_component_sink_borrow_input_port_by_index_const(sink, 0),
-					NULL) != BT_GRAPH_CONNECT_PORTS_STATUS_OK) {
-			ERR("%s: cannot build the counting graph", t->dir);
-			goto end;
+		if (!t->has_range || ns > t->last_ns) {
+			t->last_ns = ns;
 		}
+		t->has_range = true;
 	}
-	if (bt_graph_run(graph) != BT_GRAPH_RUN_STATUS_OK) {
-		ERR("%s: reading the trace failed", t->dir);
-		goto end;
-	}
-	ret = 0;
-end:
-	bt_current_thread_clear_error();
-	bt_graph_put_ref(graph);
-	bt_value_put_ref(params);
-	return ret;
 }
 
 static void format_ns(int64_t ns, char *buf, size_t len)
@@ -265,15 +180,8 @@ static int cmd_show(const char *top)
 		printf("No trace under %s\n", top);
 		return 0;
 	}
-	if (bt_plugin_find("ctf", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_FALSE, &plugin) !=
-			BT_PLUGIN_FIND_STATUS_OK) {
-		ERR("The babeltrace2 \"ctf\" plugin is not installed");
-		return -1;
-	}
-	fs_class = bt_plugin_borrow_source_component_class_by_name_const(plugin, "fs");
+	fs_class = lh_trace_fs_class(&plugin);
 	if (!fs_class) {
-		ERR("The babeltrace2 \"ctf\" plugin has no \"fs\" source");
-		bt_plugin_put_ref(plugin);
 		return -1;
 	}
 	printf("%-20s %6s %-4s %12s  %-29s  %-29s  %s\n", "LAYER", "TRACES", "CTF", "EVENTS",
@@ -287,7 +195,7 @@ static int cmd_show(const char *top)
 		for (j = i; j < found.nr && !strcmp(found.traces[j].layer, found.traces[i].layer);
 				j++) {
 			struct lh_trace *t = &found.traces[j];
-			bool read_ok = count_events(fs_class, t) == 0;
+			bool read_ok = lh_trace_read(fs_class, t, verbose, count_event, t) == 0;
 
 			if (t->form != found.traces[i].form) {
 				ctf = "mix";

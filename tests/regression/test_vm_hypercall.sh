@@ -23,7 +23,7 @@ L2=l2
 # lttng-hyper/hypercall.h's LTTNG_HYPER_HC_MARK.
 HC_MARK=$((0x4c480001))
 
-lh_vm_init 12
+lh_vm_init 14
 lh_vm_nested_image --kvm-tracing --mark "$LH_MARK"
 lh_pick_ports 3
 
@@ -32,7 +32,8 @@ ok $? "lttng-hyper-relayd started for $L1" || bail_out "no relay"
 
 start_s=$SECONDS
 lh_vm_boot guest "$L1" --mem 1536 \
-	--append "lh.mode=nested lh.hypercalls=1 lh.l2-name=$L2 lh.l2-workload=mark lh.l2-events=$MARKERS"
+	--append "lh.mode=nested lh.hypercalls=1 lh.l2-name=$L2 lh.l2-workload=mark \
+lh.l2-events=$MARKERS lh.l2-timeout=$((LH_GUEST_TIMEOUT - 120))"
 lh_vm_wait "$LH_VM_PID" guest
 ok $? "$L1 recorded the hypercalls of $L2, which issued $MARKERS markers ($((SECONDS - start_s)) s)" ||
 	diag "$(lh_vm_console guest | tail -n 12)"
@@ -133,3 +134,16 @@ ok $? "the env block of $L2's trace is $L2's own (hostname: $hostname)"
 procs=$(awk '{ print $2 }' "$LH_TMP/host-marks" | sort -u | paste -s -d ' ')
 [ "$procs" = "$L2" ]
 ok $? "the vCPU threads that made the hypercalls are named after their VM: '$procs'"
+
+# lttng-hyper sync-check does the same from the traces alone; its smallest
+# difference must be the one found above, and its verdict "within".
+cli=$top_builddir/src/bin/lttng-hyper/lttng-hyper
+timeout "$LH_CMD_TIMEOUT" "$cli" sync-check "$LH_OUT" >"$LH_TMP/sync-check.out" 2>&1
+status=$?
+diag "$(cat "$LH_TMP/sync-check.out")"
+read -r layer guest host pairs min _ <<<"$(grep "^$L1/$L2 " "$LH_TMP/sync-check.out")"
+[ "$status" -eq 0 ] && [ "$guest" = "$MARKERS" ] && [ "$host" = "$MARKERS" ] &&
+	[ "$pairs" = "$MARKERS" ] && grep -q "^$L1/$L2 .* within\$" "$LH_TMP/sync-check.out"
+ok $? "lttng-hyper sync-check: $layer, $pairs pairs of $guest markers in $L2 and $host below, within its bound"
+awk -v a="$min" -v b="$(head -n 1 "$LH_TMP/deltas")" 'BEGIN { d = a - b; exit !(d < 0.002 && d > -0.002) }'
+ok $? "sync-check's smallest difference, $min us, is the one the test found, $(head -n 1 "$LH_TMP/deltas") us"

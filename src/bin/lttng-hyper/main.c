@@ -11,6 +11,8 @@
  *   lttng-hyper status         the host relay's VMs now, from its control
  *                              socket (status.c)
  *   lttng-hyper top            the same, live, with rates (top.c)
+ *   lttng-hyper sync-check DIR each guest's clock correction against its
+ *                              hypercall markers (sync-check.c)
  *   lttng-hyper mark [TEXT]    in a guest: markers the host stamps
  *                              (lttng-hyper-mark, mark.c)
  *
@@ -35,6 +37,7 @@
 #include "graph.h"
 #include "mark.h"
 #include "status.h"
+#include "sync-check.h"
 #include "sync-file.h"
 #include "trace-read.h"
 #include "traces.h"
@@ -63,6 +66,9 @@ static void usage(FILE *f)
 		"    --inspect               Print what the metadata holds and what the sync\n"
 		"                            file says, change nothing\n"
 		"    --revert                Restore the guest's own clock offset and frequency\n"
+		"  sync-check DIR            Measure each guest's clock correction against its\n"
+		"                            hypercall markers (lttng-hyper mark), and check\n"
+		"                            it lies within the recorded error bound\n"
 		"  graph DIR                 Write one HTML file that shows every layer under\n"
 		"                            DIR on one time axis (open it in any browser)\n"
 		"    -o, --output FILE       The file to write (default: lttng-hyper-graph.html)\n"
@@ -343,7 +349,8 @@ static int cmd_sync_fix(const char *top, enum fix_mode mode)
 /* A known command, and no option of another one. */
 static void check_options(const char *cmd, enum fix_mode mode)
 {
-	static const char *const commands[] = { "show", "sync-fix", "graph", "status", "top" };
+	static const char *const commands[] = { "show", "sync-fix", "sync-check", "graph", "status",
+		"top" };
 	size_t i;
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -451,6 +458,11 @@ int main(int argc, const char **argv)
 		ret = cmd_show(top);
 	} else if (!strcmp(cmd, "sync-fix")) {
 		ret = cmd_sync_fix(top, mode);
+	} else if (!strcmp(cmd, "sync-check")) {
+		ret = find_traces(top);
+		if (!ret) {
+			ret = lh_sync_check_cmd(found.traces, found.nr, verbose);
+		}
 	} else {
 		ret = find_traces(top);
 		if (!ret) {

@@ -617,6 +617,18 @@ lh_steps_report()
 	echo "$out"
 }
 
+# lh_graph_json HTML PYTHON: run PYTHON with d = the data that lttng-hyper
+# graph embedded in HTML.
+lh_graph_json()
+{
+	python3 -c '
+import json, re, sys
+html = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r"<script type=\"application/json\" id=\"lh-data\">(.*?)</script>", html, re.S)
+d = json.loads(m.group(1))
+exec(sys.argv[2])' "$1" "$2"
+}
+
 # lh_trace_stats TRACE_DIR: read every hyper_test:seq event under
 # TRACE_DIR with babeltrace2 and set LH_COUNT (events), LH_DUPS (repeated
 # seq values), LH_MIN/LH_MAX (seq range), LH_HOSTNAMES (distinct

@@ -86,17 +86,6 @@ graph()
 	timeout "$LH_CMD_TIMEOUT" "$LH_CLI" graph "$@" >"$LH_TMP/graph.out" 2>&1
 }
 
-# graph_json HTML PYTHON: run PYTHON with d = the data embedded in HTML.
-graph_json()
-{
-	python3 -c '
-import json, re, sys
-html = open(sys.argv[1], encoding="utf-8").read()
-m = re.search(r"<script type=\"application/json\" id=\"lh-data\">(.*?)</script>", html, re.S)
-d = json.loads(m.group(1))
-exec(sys.argv[2])' "$1" "$2"
-}
-
 # layer_events LAYER: events under OUT/LAYER's own sessions, as babeltrace2 reads them.
 layer_events()
 {
@@ -226,11 +215,11 @@ ok $status "lttng-hyper graph OUT -o graph.html --link $LINK: $(head -n 1 "$LH_T
 [ -s "$HTML" ] && grep -q '^Graph of 4 layers, ' "$LH_TMP/graph.out"
 ok $? "it wrote $HTML ($(stat -c %s "$HTML" 2>/dev/null) bytes), 4 layers"
 
-layers=$(graph_json "$HTML" 'print(" ".join(b["layer"] for b in d["bands"]))')
+layers=$(lh_graph_json "$HTML" 'print(" ".join(b["layer"] for b in d["bands"]))')
 [ "$layers" = "${LAYERS[*]}" ]
 ok $? "bands in nesting order: $layers (want ${LAYERS[*]})"
 
-host_flags=$(graph_json "$HTML" 'print(" ".join(str(b["host"]).lower() for b in d["bands"]))')
+host_flags=$(lh_graph_json "$HTML" 'print(" ".join(str(b["host"]).lower() for b in d["bands"]))')
 [ "$host_flags" = "true false false false" ]
 ok $? "only $HOST_HOSTNAME is the host's (reference clock): $host_flags"
 
@@ -238,13 +227,13 @@ counts=()
 for layer in "${LAYERS[@]}"; do
 	counts+=("$(layer_events "$layer")")
 done
-in_file=$(graph_json "$HTML" 'print(" ".join(str(b["events"]) for b in d["bands"]))')
+in_file=$(lh_graph_json "$HTML" 'print(" ".join(str(b["events"]) for b in d["bands"]))')
 [ "${counts[*]}" = "$in_file" ] && [ "${counts[1]}" -eq "$NUM_EVENTS" ] &&
 	[ "${counts[2]}" -eq $((2 * ROUNDS)) ]
 ok $? "each band holds the events babeltrace2 reads in its layer: $in_file (want ${counts[*]})"
 
 # Every event of a band in detail is in the file, field by field.
-graph_json "$HTML" '
+lh_graph_json "$HTML" '
 for b in d["bands"]:
     assert not b["aggregated"], b["layer"]
     assert len(b["ev"]["t"]) == b["events"] == len(b["ev"]["v"]), b["layer"]
@@ -258,14 +247,14 @@ for layer in l1 l1/l2 l1-b; do
 	sync_file=$(find "$LH_OUT/$layer" -mindepth 2 -maxdepth 2 -name lttng-hyper-sync)
 	err=$(lh_sync_get "$sync_file" error_ns)
 	shift_ns=$(($(lh_sync_get "$sync_file" offset) - $(lh_sync_get "$sync_file" guest_offset)))
-	found=$(graph_json "$HTML" 'b = [b for b in d["bands"] if b["layer"] == "'"$layer"'"][0]
+	found=$(lh_graph_json "$HTML" 'b = [b for b in d["bands"] if b["layer"] == "'"$layer"'"][0]
 print(b["sync"][0]["error_ns"], b["sync"][0]["shift_ns"], b["sync"][0]["status"])')
 	diag "$layer: file says error_ns $err, shift $shift_ns ns; graph: $found"
 	[ -n "$err" ] && [ "$found" = "$err $shift_ns applied" ] || sync_ok=1
 done
 ok $sync_ok "each guest band carries its sync file's correction and error bound"
 
-links=$(graph_json "$HTML" 'L = d["links"]
+links=$(lh_graph_json "$HTML" 'L = d["links"]
 pairs = sorted(set((d["bands"][s]["layer"], d["bands"][r]["layer"]) for s, r in zip(L["sb"], L["rb"])))
 print(L["matched"], L["backward"], L["beyond"], L["sends"], L["recvs"], " ".join("%s>%s" % p for p in pairs))')
 read -r matched backward beyond sends recvs pairs <<<"$links"
@@ -279,7 +268,7 @@ ok $? "links: $matched matched ($sends sends, $recvs receives), $backward back i
 cp -a "$LH_OUT" "$LH_TMP/reverted" &&
 	timeout "$LH_CMD_TIMEOUT" "$LH_CLI" sync-fix --revert "$LH_TMP/reverted" >/dev/null 2>&1 &&
 	graph "$LH_TMP/reverted" -o "$LH_TMP/reverted.html" --link "$LINK"
-backward=$(graph_json "$LH_TMP/reverted.html" 'print(d["links"]["backward"], d["links"]["beyond"])')
+backward=$(lh_graph_json "$LH_TMP/reverted.html" 'print(d["links"]["backward"], d["links"]["beyond"])')
 read -r back beyond <<<"$backward"
 [ "${back:-0}" -ge "$ROUNDS" ] && [ "$beyond" -eq "$back" ]
 ok $? "the guests' own clocks (sync-fix --revert): $back links back in time, $beyond beyond the error bounds"
@@ -319,7 +308,7 @@ else
 		diag "${band:0:600}"
 
 	# What hovering l1's first event shows, from the page's own hit test.
-	read -r t lane < <(graph_json "$HTML" 'b = d["bands"][1]
+	read -r t lane < <(lh_graph_json "$HTML" 'b = d["bands"][1]
 print(b["ev"]["t"][0], b["ev"]["l"][0])')
 	dom=$(chromium_dom "$HTML#view=$((t - 5000)),$((t + 5000))&tip=$t,1,$lane")
 	tip=$(sed -n '/<div id="tip"/,/<\/div>/p' <<<"$dom" | sed 's/<[^>]*>//g')
@@ -376,7 +365,7 @@ AGG=$LH_TMP/agg.html
 graph "$LH_OUT" -o "$AGG" --max-detail 2000 --link "$LINK"
 ok $? "graph --max-detail 2000: $(grep aggregated "$LH_TMP/graph.out" | paste -s -d ';')" ||
 	diag "$(cat "$LH_TMP/graph.out")"
-agg=$(graph_json "$AGG" '
+agg=$(lh_graph_json "$AGG" '
 out = []
 for b in d["bands"]:
     if b["aggregated"]:
@@ -412,16 +401,16 @@ from=$(python3 -c "from decimal import Decimal as D; print(D('$first_s') + D('0.
 to=$(python3 -c "from decimal import Decimal as D; print(D('$first_s') + D('0.75'))")
 want=$(timeout "$LH_CMD_TIMEOUT" babeltrace2 --begin="$from" --end="$to" "$LH_OUT" 2>/dev/null | wc -l)
 graph "$LH_OUT" -o "$LH_TMP/window.html" --from "$from" --to "$to"
-got=$(graph_json "$LH_TMP/window.html" 'print(d["events"])')
+got=$(lh_graph_json "$LH_TMP/window.html" 'print(d["events"])')
 [ "$want" -gt 0 ] && [ "$got" = "$want" ]
 ok $? "--from $from --to $to: $got events, as babeltrace2 --begin --end reads ($want)"
 
 graph "$LH_OUT" -o "$LH_TMP/rel.html" --from +0.25 --to +0.75 &&
-	[ "$(graph_json "$LH_TMP/rel.html" 'print(d["events"])')" = "$want" ]
+	[ "$(lh_graph_json "$LH_TMP/rel.html" 'print(d["events"])')" = "$want" ]
 ok $? "--from +0.25 --to +0.75 (after the first event): the same window"
 
 graph "$LH_OUT" -o "$LH_TMP/layers.html" --layer l1/l2 --layer host
-layers=$(graph_json "$LH_TMP/layers.html" 'print(" ".join(b["layer"] for b in d["bands"]))')
+layers=$(lh_graph_json "$LH_TMP/layers.html" 'print(" ".join(b["layer"] for b in d["bands"]))')
 [ "$layers" = "$HOST_HOSTNAME l1/l2" ]
 ok $? "--layer l1/l2 --layer host: $layers"
 

@@ -23,15 +23,17 @@ L2=l2
 # lttng-hyper/hypercall.h's LTTNG_HYPER_HC_MARK.
 HC_MARK=$((0x4c480001))
 
-lh_vm_init 14
+lh_vm_init 16
 lh_vm_nested_image --kvm-tracing --mark "$LH_MARK"
 lh_pick_ports 3
 
 lh_relay_start main --vm "$L1=unix:$LH_TMP/$L1.sock"
 ok $? "lttng-hyper-relayd started for $L1" || bail_out "no relay"
 
+# One vCPU for L1: two-vCPU TCG guests have stalled right after their
+# kernel events were enabled (test_vm_kernel.sh), and once here.
 start_s=$SECONDS
-lh_vm_boot guest "$L1" --mem 1536 \
+lh_vm_boot guest "$L1" --mem 1536 --smp 1 \
 	--append "lh.mode=nested lh.hypercalls=1 lh.l2-name=$L2 lh.l2-workload=mark \
 lh.l2-events=$MARKERS lh.l2-timeout=$((LH_GUEST_TIMEOUT - 120))"
 lh_vm_wait "$LH_VM_PID" guest
@@ -147,3 +149,16 @@ read -r layer guest host pairs min _ <<<"$(grep "^$L1/$L2 " "$LH_TMP/sync-check.
 ok $? "lttng-hyper sync-check: $layer, $pairs pairs of $guest markers in $L2 and $host below, within its bound"
 awk -v a="$min" -v b="$(head -n 1 "$LH_TMP/deltas")" 'BEGIN { d = a - b; exit !(d < 0.002 && d > -0.002) }'
 ok $? "sync-check's smallest difference, $min us, is the one the test found, $(head -n 1 "$LH_TMP/deltas") us"
+
+# lttng-hyper graph draws each marker from L2's band to L1's, linked by its
+# number (a3 in both events).
+LINK=lttng_hyper:mark:kvm_x86_hypercall:a3
+HTML=$LH_TMP/graph.html
+timeout "$LH_CMD_TIMEOUT" "$cli" graph "$LH_OUT" -o "$HTML" --link "$LINK" >"$LH_TMP/graph.out" 2>&1
+ok $? "lttng-hyper graph OUT --link $LINK: $(head -n 1 "$LH_TMP/graph.out")" ||
+	diag "$(cat "$LH_TMP/graph.out")"
+read -r matched backward beyond pairs <<<"$(lh_graph_json "$HTML" 'L = d["links"]
+pairs = sorted(set((d["bands"][s]["layer"], d["bands"][r]["layer"]) for s, r in zip(L["sb"], L["rb"])))
+print(L["matched"], L["backward"], L["beyond"], " ".join("%s>%s" % p for p in pairs))')"
+[ "$matched" = "$MARKERS" ] && [ "$beyond" = 0 ] && [ "$pairs" = "$L1/$L2>$L1" ]
+ok $? "graph: $matched markers linked $pairs, $backward back in time, $beyond beyond the error bounds"

@@ -86,7 +86,7 @@ results()
 # hcbench), and add its figures.
 boot()
 {
-	local kind=$1 run=$2 append prefix status=0 accel
+	local kind=$1 run=$2 append prefix
 
 	if [ "$kind" = l1 ]; then
 		append="lh.mode=hcbench lh.runs=$RUNS lh.calls=$CALLS"
@@ -99,30 +99,7 @@ boot()
 		# L1's lttng-hyperd waits for its channel to the host.
 		start_relay
 	fi
-	: > "$tmp/serial.log"
-	log "boot $run, $kind: $append"
-	timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
-		--kernel "$tmp/guest/vmlinuz" --initrd "$tmp/guest/initrd.img" \
-		--socket "$tmp/l1.sock" --name l1 --mem "$MEM" --smp 2 --accel "$L1_ACCEL" \
-		--serial-log "$tmp/serial.log" --append "$append" \
-		> "$tmp/launch.log" 2>&1 < /dev/null &
-	launcher=$!
-	tail -F -n +1 --pid="$launcher" "$tmp/serial.log" 2> /dev/null | sed -u -n -E \
-		's/\r//g; s/^.*(lh-guest: .*(hcbench|accelerator|FAILED))/\1/p' >&2
-	wait "$launcher" || status=$?
-	launcher=
-	stop_relay
-	[ "$(console | tail -n 1)" = 'lh-guest: done' ] || {
-		tail -n 5 "$tmp/launch.log" >&2
-		console | tail -n 30 >&2
-		die "boot $run ($kind) failed (launcher status $status)"
-	}
-	accel=$(sed -n 's/^launch-guest.sh: accelerator: \([a-z]*\).*/\1/p' "$tmp/launch.log")
-	echo "l1 ${accel:-$L1_ACCEL}" >> "$tmp/accels"
-	if [ "$kind" = l2 ]; then
-		accel=$(console | sed -n 's/.*nested guest l2 is done (accelerator: \([a-z]*\)).*/\1/p')
-		echo "l2 $accel" >> "$tmp/accels"
-	fi
+	boot_l1 "$kind" "$run" "$append" hcbench
 	console | sed -n "s/^lh-guest: \[[0-9.]*\] ${prefix}hcbench //p" | results "$kind" "$run" ||
 		exit 1
 }

@@ -2,8 +2,9 @@
 # Common code of the benchmarks that boot a first-level guest (L1) for
 # the host's lttng-hyper-relayd, one boot at a time, and read its console
 # (bench/vm-nested.sh, bench/hypercall.sh). Sourced after the caller set
-# BENCH_NAME (its messages' prefix) and builddir; it checks the commands
-# and the relay, makes $tmp, and cleans up on exit.
+# BENCH_NAME (its messages' prefix), srcdir, builddir, and for boot_l1
+# MEM, L1_ACCEL and TIMEOUT; it checks the commands and the relay, makes
+# $tmp, and cleans up on exit.
 
 relay=$builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
 
@@ -107,4 +108,40 @@ start_relay()
 console()
 {
 	tr -d '\r' < "$tmp/serial.log" | sed -n 's/^.*\(lh-guest: \)/\1/p'
+}
+
+# boot_l1 KIND RUN APPEND PROGRESS: boot L1 (the image in $tmp/guest, with
+# $MEM, $L1_ACCEL, at most $TIMEOUT s) with the kernel command line APPEND,
+# showing the console lines that match PROGRESS (an extended regex) as
+# they come; then stop the relay, die unless L1 said "done", and note in
+# $tmp/accels the accelerator of L1, and of L2 for KIND l2.
+boot_l1()
+{
+	local kind=$1 run=$2 append=$3 progress=$4 status=0 accel
+
+	: > "$tmp/serial.log"
+	log "boot $run, $kind: $append"
+	timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
+		--kernel "$tmp/guest/vmlinuz" --initrd "$tmp/guest/initrd.img" \
+		--socket "$tmp/l1.sock" --name l1 --mem "$MEM" --smp 2 --accel "$L1_ACCEL" \
+		--serial-log "$tmp/serial.log" --append "$append" \
+		> "$tmp/launch.log" 2>&1 < /dev/null &
+	launcher=$!
+	# Its progress, without the firmware's escapes and the carriage returns.
+	tail -F -n +1 --pid="$launcher" "$tmp/serial.log" 2> /dev/null | sed -u -n -E \
+		"s/\r//g; s/^.*(lh-guest: .*($progress|accelerator|FAILED))/\1/p" >&2
+	wait "$launcher" || status=$?
+	launcher=
+	stop_relay
+	[ "$(console | tail -n 1)" = 'lh-guest: done' ] || {
+		tail -n 5 "$tmp/launch.log" >&2
+		console | tail -n 30 >&2
+		die "boot $run ($kind) failed (launcher status $status)"
+	}
+	accel=$(sed -n 's/^launch-guest.sh: accelerator: \([a-z]*\).*/\1/p' "$tmp/launch.log")
+	echo "l1 ${accel:-$L1_ACCEL}" >> "$tmp/accels"
+	if [ "$kind" = l2 ]; then
+		accel=$(console | sed -n 's/.*nested guest l2 is done (accelerator: \([a-z]*\)).*/\1/p')
+		echo "l2 $accel" >> "$tmp/accels"
+	fi
 }

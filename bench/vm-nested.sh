@@ -78,7 +78,7 @@ BENCH_NAME=bench/vm-nested
 # "KIND BOOT RUN push BYTES US" and "KIND BOOT RUN latency MEDIAN P99".
 boot()
 {
-	local kind=$1 run=$2 append prefix status=0 accel1 accel2 bytes expect found
+	local kind=$1 run=$2 append prefix bytes expect found
 
 	if [ "$kind" = l1 ]; then
 		append="lh.mode=pushbench lh.runs=$RUNS lh.push-mb=$PUSH_MB lh.rounds=$ROUNDS"
@@ -90,32 +90,7 @@ boot()
 		prefix='l2: \[[0-9.]*\] '
 	fi
 	start_relay
-	: > "$tmp/serial.log"
-	log "boot $run, $kind: $append"
-	timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
-		--kernel "$tmp/guest/vmlinuz" --initrd "$tmp/guest/initrd.img" \
-		--socket "$tmp/l1.sock" --name l1 --mem "$MEM" --smp 2 --accel "$L1_ACCEL" \
-		--serial-log "$tmp/serial.log" --append "$append" \
-		> "$tmp/launch.log" 2>&1 < /dev/null &
-	launcher=$!
-	# Its progress, without the firmware's escapes and the carriage returns.
-	tail -F -n +1 --pid="$launcher" "$tmp/serial.log" 2> /dev/null | sed -u -n -E \
-		's/\r//g; s/^.*(lh-guest: .*(pushbench|accelerator|userspace|FAILED))/\1/p' >&2
-	wait "$launcher" || status=$?
-	launcher=
-	stop_relay
-	[ "$(console | tail -n 1)" = 'lh-guest: done' ] || {
-		tail -n 5 "$tmp/launch.log" >&2
-		console | tail -n 30 >&2
-		die "boot $run ($kind) failed (launcher status $status)"
-	}
-
-	accel1=$(sed -n 's/^launch-guest.sh: accelerator: \([a-z]*\).*/\1/p' "$tmp/launch.log")
-	echo "l1 ${accel1:-$L1_ACCEL}" >> "$tmp/accels"
-	if [ "$kind" = l2 ]; then
-		accel2=$(console | sed -n 's/.*nested guest l2 is done (accelerator: \([a-z]*\)).*/\1/p')
-		echo "l2 $accel2" >> "$tmp/accels"
-	fi
+	boot_l1 "$kind" "$run" "$append" 'pushbench|userspace'
 
 	# The pushed packets must be where the chain puts this level, and
 	# only there: OUT/l1/relayd-push-* for L1, OUT/l1/l2/relayd-push-* for L2.

@@ -23,7 +23,7 @@ L2=l2
 # lttng-hyper/hypercall.h's LTTNG_HYPER_HC_MARK.
 HC_MARK=$((0x4c480001))
 
-lh_vm_init 16
+lh_vm_init 17
 lh_vm_nested_image --kvm-tracing --mark "$LH_MARK"
 lh_pick_ports 3
 
@@ -149,6 +149,16 @@ read -r layer guest host pairs min _ <<<"$(grep "^$L1/$L2 " "$LH_TMP/sync-check.
 ok $? "lttng-hyper sync-check: $layer, $pairs pairs of $guest markers in $L2 and $host below, within its bound"
 awk -v a="$min" -v b="$(head -n 1 "$LH_TMP/deltas")" 'BEGIN { d = a - b; exit !(d < 0.002 && d > -0.002) }'
 ok $? "sync-check's smallest difference, $min us, is the one the test found, $(head -n 1 "$LH_TMP/deltas") us"
+
+# lttng-hyper show decodes them below each layer's line.
+timeout "$LH_CMD_TIMEOUT" "$cli" show "$LH_OUT" >"$LH_TMP/show.out" 2>&1
+diag "$(cat "$LH_TMP/show.out")"
+awk -v l1="$L1" -v l2="$L1/$L2" -v n="$MARKERS" -v text="$L2" '
+	$1 !~ /^hypercall/ { layer = $1 }
+	layer == l1 && index($0, "hypercall markers recorded here: " n " from " l2 ", text '\''" text "'\'', numbers (a3) 0 to " n - 1) { rec = 1 }
+	layer == l2 && index($0, "hypercall markers made here: " n " ") { made = 1 }
+	END { exit !(rec && made) }' "$LH_TMP/show.out"
+ok $? "lttng-hyper show: $L2 made $MARKERS markers, and $L1 recorded them from $L1/$L2, text '$L2', numbers 0 to $((MARKERS - 1))"
 
 # lttng-hyper graph draws each marker from L2's band to L1's, linked by its
 # number (a3 in both events).

@@ -3,8 +3,8 @@
  * lttng-hyper: the user's tool for the traces lttng-hyper-relayd writes.
  *
  *   lttng-hyper show DIR       one line per layer (host, vm1, vm1/l2...):
- *                              events, time range, clock correction
- *                              (show.c)
+ *                              events, time range, clock correction,
+ *                              hypercall markers (show.c)
  *   lttng-hyper sync-fix DIR   re-apply each sync file's correction to its
  *                              trace's metadata (--inspect, --revert)
  *   lttng-hyper graph DIR      one HTML file: every layer on one time axis

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * lttng-hyper show DIR: one line per layer (show.h).
+ * lttng-hyper show DIR: one line per layer (show.h), and below it the
+ * hypercall markers (lttng-hyper mark) the layer made and those it
+ * recorded of the VMs it runs, decoded.
  */
 #include <babeltrace2/babeltrace.h>
 #include <inttypes.h>
@@ -12,14 +14,76 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "marker.h"
 #include "show.h"
 #include "trace-read.h"
 
+/* The markers of a layer's traces: made there, and recorded there per VM. */
+struct seen {
+	char layer[LH_MARKER_LAYER_LEN];
+	char text[LH_MARKER_TEXT_LEN];
+	bool other_text;
+	uint64_t count, first, last;
+};
+
+struct tally {
+	uint64_t made;
+	struct seen *seen;
+	size_t nr;
+	bool oom;
+};
+
+struct counting {
+	struct lh_trace *t;
+	struct tally *tally;
+};
+
+static void tally_recorded(struct tally *tally, const struct lh_trace *t, const char *procname,
+		const uint64_t a[4])
+{
+	char layer[LH_MARKER_LAYER_LEN], text[LH_MARKER_TEXT_LEN];
+	struct seen *s;
+	size_t i;
+
+	if (procname) {
+		lh_marker_layer(t, procname, layer, sizeof(layer));
+	} else {
+		snprintf(layer, sizeof(layer), "a VM not named (no procname context)");
+	}
+	lh_marker_text(a, text);
+	for (i = 0; i < tally->nr && strcmp(tally->seen[i].layer, layer); i++) {
+	}
+	if (i == tally->nr) {
+		s = realloc(tally->seen, (tally->nr + 1) * sizeof(*s));
+		if (!s) {
+			tally->oom = true;
+			return;
+		}
+		tally->seen = s;
+		s = &s[tally->nr++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->layer, sizeof(s->layer), "%s", layer);
+		snprintf(s->text, sizeof(s->text), "%s", text);
+		s->first = s->last = a[3];
+	}
+	s = &tally->seen[i];
+	s->count++;
+	s->other_text |= strcmp(s->text, text) != 0;
+	if (a[3] < s->first) {
+		s->first = a[3];
+	}
+	if (a[3] > s->last) {
+		s->last = a[3];
+	}
+}
+
 static void count_event(const bt_event *event, bool has_ns, int64_t ns, void *arg)
 {
-	struct lh_trace *t = arg;
+	struct counting *c = arg;
+	struct lh_trace *t = c->t;
+	const char *procname;
+	uint64_t a[4];
 
-	(void) event;
 	t->events++;
 	if (has_ns) {
 		if (!t->has_range || ns < t->first_ns) {
@@ -30,6 +94,33 @@ static void count_event(const bt_event *event, bool has_ns, int64_t ns, void *ar
 		}
 		t->has_range = true;
 	}
+	if (lh_marker_guest(event, a)) {
+		c->tally->made++;
+	} else if (lh_marker_host(event, a, &procname)) {
+		tally_recorded(c->tally, t, procname, a);
+	}
+}
+
+/* The markers below a layer's line; returns -1 if some were not counted. */
+static int print_tally(const struct tally *tally)
+{
+	size_t i;
+
+	if (tally->made) {
+		printf("  hypercall markers made here: %" PRIu64 " (lttng_hyper:mark)\n", tally->made);
+	}
+	for (i = 0; i < tally->nr; i++) {
+		const struct seen *s = &tally->seen[i];
+
+		printf("  hypercall markers recorded here: %" PRIu64 " from %s, text '%s'%s,"
+			" numbers (a3) %" PRIu64 " to %" PRIu64 "\n", s->count, s->layer, s->text,
+			s->other_text ? " and others" : "", s->first, s->last);
+	}
+	if (tally->oom) {
+		ERR("Out of memory: some hypercall markers were not counted");
+		return -1;
+	}
+	return 0;
 }
 
 static void format_ns(int64_t ns, char *buf, size_t len)
@@ -84,6 +175,7 @@ int lh_show_cmd(const char *top, struct lh_trace *traces, size_t nr, int verbose
 		"FIRST (UTC)", "LAST (UTC)", "CLOCK CORRECTION");
 	while (i < nr) {
 		struct lh_trace sum = { .has_range = false };
+		struct tally tally = { 0 };
 		const char *ctf = lh_trace_ctf_version(traces[i].form);
 		size_t j, nr_read = 0;
 		char events[24] = "-", first[48] = "-", last[48] = "-", corr[96];
@@ -91,7 +183,8 @@ int lh_show_cmd(const char *top, struct lh_trace *traces, size_t nr, int verbose
 		for (j = i; j < nr && !strcmp(traces[j].layer, traces[i].layer);
 				j++) {
 			struct lh_trace *t = &traces[j];
-			bool read_ok = lh_trace_read(fs_class, t, verbose, count_event, t) == 0;
+			struct counting counting = { .t = t, .tally = &tally };
+			bool read_ok = lh_trace_read(fs_class, t, verbose, count_event, &counting) == 0;
 
 			if (t->form != traces[i].form) {
 				ctf = "mix";
@@ -135,6 +228,10 @@ int lh_show_cmd(const char *top, struct lh_trace *traces, size_t nr, int verbose
 		format_correction(&traces[i].sync, corr, sizeof(corr));
 		printf("%-20s %6zu %-4s %12s  %-29s  %-29s  %s\n", traces[i].layer, j - i,
 			ctf, events, first, last, corr);
+		if (print_tally(&tally) < 0) {
+			ret = -1;
+		}
+		free(tally.seen);
 		i = j;
 	}
 	bt_plugin_put_ref(plugin);

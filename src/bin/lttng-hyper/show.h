@@ -9,8 +9,9 @@
 
 /*
  * Print one line per layer of traces (found under top): its traces, CTF
- * version, events, time range and clock correction. Counts into each
- * trace. Returns 0, or -1 if a trace could not be read.
+ * version, events, time range and clock correction, and below it the
+ * hypercall markers it made and recorded. Counts into each trace. Returns
+ * 0, or -1 if a trace could not be read.
  */
 int lh_show_cmd(const char *top, struct lh_trace *traces, size_t nr, int verbose);
 

@@ -24,14 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lttng-hyper/hypercall.h>
-
 #include "common/log.h"
+#include "marker.h"
 #include "sync-check.h"
 #include "trace-read.h"
-
-#define HOST_EVENT	"kvm_x86_hypercall"
-#define GUEST_EVENT	"lttng_hyper:mark"
 
 struct mark {
 	const char *layer;	/* the guest's layer; points into a trace or names */
@@ -72,16 +68,10 @@ static struct mark *marks_add(struct check *c, struct marks *m)
 /* The layer a host trace's procname names: interned, so that marks share it. */
 static const char *child_layer(struct check *c, const struct lh_trace *t, const char *procname)
 {
-	/* A layer, '/', and a procname: the kernel's comm, 16 bytes with its NUL. */
-	char name[PATH_MAX + 17], **names;
+	char name[LH_MARKER_LAYER_LEN], **names;
 	size_t i;
 
-	/* The host's own trace has no sync file: its VMs are top-level layers. */
-	if (t->sync.found) {
-		snprintf(name, sizeof(name), "%s/%.15s", t->layer, procname);
-	} else {
-		snprintf(name, sizeof(name), "%.15s", procname);
-	}
+	lh_marker_layer(t, procname, name, sizeof(name));
 	for (i = 0; i < c->nr_names; i++) {
 		if (!strcmp(c->names[i], name)) {
 			return c->names[i];
@@ -106,42 +96,24 @@ struct reading {
 	const struct lh_trace *t;
 };
 
-static bool get_regs(const bt_field *payload, uint64_t a[4])
-{
-	return !lh_field_u64(payload, "a0", &a[0]) && !lh_field_u64(payload, "a1", &a[1]) &&
-		!lh_field_u64(payload, "a2", &a[2]) && !lh_field_u64(payload, "a3", &a[3]);
-}
-
 static void on_event(const bt_event *event, bool has_ns, int64_t ns, void *arg)
 {
 	struct reading *r = arg;
-	const char *name = bt_event_class_get_name(bt_event_borrow_class_const(event));
-	const bt_field *payload = bt_event_borrow_payload_field_const(event);
-	struct mark *m;
-	uint64_t nr, hc, a[4];
 	const char *procname, *layer;
+	struct mark *m;
+	uint64_t a[4];
 
-	if (!name || !has_ns) {
+	if (!has_ns) {
 		return;
 	}
-	if (!strcmp(name, HOST_EVENT)) {
-		if (lh_field_u64(payload, "nr", &nr) || nr != LTTNG_HYPER_HC_MARK ||
-				!get_regs(payload, a)) {
-			return;
-		}
-		procname = lh_field_string(bt_event_borrow_common_context_field_const(event),
-			"procname");
+	if (lh_marker_host(event, a, &procname)) {
 		if (!procname) {
 			r->c->unattributed++;
 			return;
 		}
 		layer = child_layer(r->c, r->t, procname);
 		m = layer ? marks_add(r->c, &r->c->host) : NULL;
-	} else if (!strcmp(name, GUEST_EVENT)) {
-		/* A marker made with no KVM below has no twin. */
-		if (lh_field_u64(payload, "hypercall", &hc) || !hc || !get_regs(payload, a)) {
-			return;
-		}
+	} else if (lh_marker_guest(event, a)) {
 		layer = r->t->layer;
 		m = marks_add(r->c, &r->c->guest);
 	} else {

@@ -87,7 +87,6 @@ int main(int argc, const char **argv)
 	};
 	uint64_t count = 1, rate = 0, seq;
 	enum lttng_hyper_hypercall_insn insn;
-	unsigned char payload[LTTNG_HYPER_MARK_PAYLOAD_MAX];
 	unsigned long a[4];
 	struct timespec start;
 	const char *text = DEFAULT_TEXT;
@@ -142,19 +141,11 @@ int main(int argc, const char **argv)
 		WARN("No KVM below this system (hypervisor signature '%s'): the markers go into"
 			" the trace only, with no hypercall", sig[0] ? sig : "none");
 	}
-	memset(payload, 0, sizeof(payload));
-	memcpy(payload, text, text_len);
+	/* The text fills a0..a2 once; each marker's number is a3. */
+	lttng_hyper_mark_pack(text, text_len, a);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (seq = 0; seq < count; seq++) {
-		uint64_t le = seq;
-		size_t i;
-
-		/* The number's bytes, least significant first: a3 == seq. */
-		for (i = 0; i < 8; i++) {
-			payload[TEXT_MAX + i] = (unsigned char) (le & 0xff);
-			le >>= 8;
-		}
-		lttng_hyper_mark_pack(payload, sizeof(payload), a);
+		a[3] = seq;
 		lttng_ust_tracepoint(lttng_hyper, mark, text, (uint32_t) text_len, seq, a,
 			insn != LTTNG_HYPER_HC_NONE);
 		if (insn != LTTNG_HYPER_HC_NONE) {

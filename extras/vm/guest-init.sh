@@ -422,8 +422,9 @@ start_sessiond()
 # lh.kernel=1), streamed through lttng-hyperd.
 trace_session()
 {
-	local events=$1 payload rate timer
+	local events=$1 payload rate timer workload
 
+	workload=$(param workload gen-events)
 	payload=$(param payload 0)
 	rate=$(param rate 0)
 	timer=$(param switch-timer 0)
@@ -437,7 +438,7 @@ trace_session()
 	fi
 	# shellcheck disable=SC2046 # no word, or one
 	run_lttng enable-channel $(output_opt) "$@" chan
-	if [ "$(param workload gen-events)" = mark ]; then
+	if [ "$workload" = mark ]; then
 		run_lttng enable-event -u -c chan 'lttng_hyper:mark'
 	else
 		run_lttng enable-event -u -c chan 'hyper_test:*'
@@ -458,7 +459,7 @@ trace_session()
 		say "tracing $events events of $payload payload bytes"
 	fi
 	# Blocking channel, and wait for sessiond at start: no event is lost.
-	if [ "$(param workload gen-events)" = mark ]; then
+	if [ "$workload" = mark ]; then
 		# Markers instead: hypercalls that the host below records.
 		set -- -n "$events"
 		if [ "$rate" -gt 0 ]; then

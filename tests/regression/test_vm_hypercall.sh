@@ -48,12 +48,12 @@ ok $? "OUT/$L1 holds $L1's kernel session of hypercalls (found: $(ls -A "$LH_OUT
 	bail_out "no trace of hypercalls"
 
 # One line per marker hypercall: "SECONDS PROCNAME A0 A1 A2 A3".
-lh_bt2_lines()
+bt2_lines()
 {
 	timeout "$LH_CMD_TIMEOUT" babeltrace2 --clock-seconds --no-delta --names=payload,context \
 		--fields=trace:hostname "$1" 2>"$LH_TMP/babeltrace2.err"
 }
-lh_bt2_lines "$hc_trace" | awk -v nr="$HC_MARK" '
+bt2_lines "$hc_trace" | awk -v nr="$HC_MARK" '
 	/kvm_x86_hypercall:/ {
 		if (!match($0, /nr = [0-9]+/) || substr($0, RSTART + 5, RLENGTH - 5) + 0 != nr) {
 			next
@@ -86,7 +86,7 @@ ok $? "$L1's timeline: $(cat "$LH_TMP/host-check")"
 
 # L2's own events: "SECONDS SEQ A3 HYPERCALL".
 l2_trace=$LH_OUT/$L1/$L2
-lh_bt2_lines "$l2_trace" | awk '
+bt2_lines "$l2_trace" | awk '
 	/lttng_hyper:mark:/ {
 		match($0, /seq = [0-9]+/)
 		s = substr($0, RSTART + 6, RLENGTH - 6)

@@ -53,12 +53,15 @@
 # guest's, which carries its traces to the host as VM NAME within this VM.
 # This guest traces its own lh.events (default here: 0) meanwhile, and is
 # done once the nested guest powers off. Its own parameters:
-#   lh.l2-name=NAME                  the nested VM's name (default: l2)
+#   lh.l2-name=NAME[,NAME...]        the nested VM's name (default: l2); several
+#                                    names run as many nested guests at once,
+#                                    alike but for their names
 #   lh.l2-mem=MB                     its memory (default: 256)
 #   lh.l2-timeout=SECONDS            how long it may run (default: 900)
 #   lh.l2-channel=vsock              the nested guest's hyper channel is vsock
-#                                    (vhost-vsock here, context id 3, port 5000),
-#                                    not virtio-serial
+#                                    (vhost-vsock here, context id 3 for the
+#                                    first, 4 for the next..., port 5000), not
+#                                    virtio-serial
 #   lh.l2-accel=auto|kvm|tcg         its accelerator (default: auto, which
 #                                    probes KVM when this guest has /dev/kvm)
 #   lh.l2-KEY=VALUE                  any other: lh.KEY=VALUE for the nested
@@ -107,12 +110,13 @@ PINGPONG_PORT=org.lttng.pingpong.0
 HYPERD_PID=/var/run/lttng-hyperd.pid
 HYPERD_LOG=/tmp/lttng-hyperd.log
 NESTED_DIR=/usr/share/lttng-hyper/nested
-L2_SOCK=/run/lh-l2.sock
-# lh.l2-channel=vsock: the nested guest's context id and port.
+# Each nested guest's socket, console and launcher log: /run/lh-NAME.sock,
+# /tmp/NAME-console.log, /tmp/NAME-launch.log.
+L2_SOCK_DIR=/run
+L2_LOG_DIR=/tmp
+# lh.l2-channel=vsock: the first nested guest's context id, and the port.
 L2_VSOCK_CID=3
 L2_VSOCK_PORT=5000
-L2_CONSOLE=/tmp/l2-console.log
-L2_LAUNCH_LOG=/tmp/l2-launch.log
 # The nested guest's kernel runs under TCG within TCG, where every second
 # of its boot counts: no clocksource watchdog (it would only find the TSC
 # unsteady there), no timer check, no mitigations, and no crypto self-tests
@@ -151,15 +155,18 @@ fail()
 		echo "lh-guest: last lines of the lttng-hyperd log:"
 		tail -n 20 "$HYPERD_LOG"
 	fi
-	if [ -s "$L2_LAUNCH_LOG" ]; then
-		echo "lh-guest: the nested guest's launcher said:"
-		tail -n 5 "$L2_LAUNCH_LOG"
-	fi
-	if [ -s "$L2_CONSOLE" ]; then
-		# Its own "lh-guest:" lines must not read as this guest's.
-		echo "lh-guest: last lines of the nested guest's console:"
-		tr -d '\r' < "$L2_CONSOLE" | tail -n 30 | sed "s/lh-guest: /${l2_name:-l2}: /"
-	fi
+	for name in $l2_names; do
+		if [ -s "$L2_LOG_DIR/$name-launch.log" ]; then
+			echo "lh-guest: the launcher of the nested guest $name said:"
+			tail -n 5 "$L2_LOG_DIR/$name-launch.log"
+		fi
+		if [ -s "$L2_LOG_DIR/$name-console.log" ]; then
+			# Its own "lh-guest:" lines must not read as this guest's.
+			echo "lh-guest: last lines of the nested guest $name's console:"
+			tr -d '\r' < "$L2_LOG_DIR/$name-console.log" | tail -n 30 |
+				sed "s/lh-guest: /$name: /"
+		fi
+	done
 	finish
 }
 
@@ -517,24 +524,25 @@ load_kvm()
 	done < "$dir/lh-kvm-load-order"
 }
 
-# The nested guest's console lines for the host, without their prefix.
+# A nested guest's ($1) console lines for the host, without their prefix.
 l2_console()
 {
-	tr -d '\r' < "$L2_CONSOLE" 2> /dev/null | sed -n 's/^.*lh-guest: //p'
+	tr -d '\r' 2> /dev/null < "$L2_LOG_DIR/$1-console.log" | sed -n 's/^.*lh-guest: //p'
 }
 
-# Show the nested guest's new console lines on this console, as
-# "lh-guest: [T] NAME: LINE".
+# Show a nested guest's ($1) new console lines on this console, as
+# "lh-guest: [T] NAME: LINE"; how many were shown is in /tmp/NAME-console.seen.
 l2_progress()
 {
-	local n
+	local n seen
 
-	n=$(l2_console | wc -l)
-	[ "$n" -gt "$l2_seen" ] || return 0
-	l2_console | sed -n "$((l2_seen + 1)),${n}p" | while read -r line; do
-		say "$l2_name: $line"
+	seen=$(cat "$L2_LOG_DIR/$1-console.seen" 2> /dev/null || echo 0)
+	n=$(l2_console "$1" | wc -l)
+	[ "$n" -gt "$seen" ] || return 0
+	l2_console "$1" | sed -n "$((seen + 1)),${n}p" | while read -r line; do
+		say "$1: $line"
 	done
-	l2_seen=$n
+	echo "$n" > "$L2_LOG_DIR/$1-console.seen"
 }
 
 # The nested guest's kernel command line: lh.l2-KEY=VALUE of this one as
@@ -573,12 +581,61 @@ hypercall_session_start()
 	say "recording the hypercalls of this guest's guests (kvm_x86_hypercall)"
 }
 
+# The unix socket of the nested guest $1's port.
+l2_sock()
+{
+	echo "$L2_SOCK_DIR/lh-$1.sock"
+}
+
+# The channel by which this guest, their host, serves the nested guest $1,
+# the $2-th (from 0): its port's socket, or the context id it gave that guest.
+l2_channel()
+{
+	if [ "$(param l2-channel virtio-serial)" = vsock ]; then
+		echo "vsock:$((L2_VSOCK_CID + $2)):$L2_VSOCK_PORT"
+	else
+		echo "unix:$(l2_sock "$1")"
+	fi
+}
+
+# Start the nested guest $1, the $2-th (from 0), in the background.
+l2_launch()
+{
+	local name=$1 index=$2
+
+	set --
+	if [ "$(param l2-channel virtio-serial)" = vsock ]; then
+		set -- --vsock-cid "$((L2_VSOCK_CID + index))"
+	fi
+	say "starting the nested guest $name (accelerator: $accel," \
+		"channel $(l2_channel "$name" "$index")): $(l2_append)"
+	"$NESTED_DIR/launch-guest.sh" "$@" --kernel "$NESTED_DIR/kernel" \
+		--initrd "$NESTED_DIR/initrd.img" --socket "$(l2_sock "$name")" \
+		--name "$name" --mem "$(param l2-mem 256)" --smp 1 --accel "$accel" \
+		--append "$(l2_append)" --serial-log "$L2_LOG_DIR/$name-console.log" \
+		< /dev/null > "$L2_LOG_DIR/$name-launch.log" 2>&1 &
+	echo $! > "$L2_LOG_DIR/$name.pid"
+}
+
+# Wait for the nested guest $1 to have powered off, done with its run.
+l2_finished()
+{
+	local status=0
+
+	wait "$(cat "$L2_LOG_DIR/$1.pid")" || status=$?
+	l2_progress "$1"
+	[ $status -eq 0 ] || fail "the launcher of $1 exited with status $status"
+	[ "$(l2_console "$1" | tail -n 1)" = 'done' ] ||
+		fail "the nested guest $1 did not finish its run"
+	say "the nested guest $1 is done (accelerator:" \
+		"$(sed -n 's/^launch-guest.sh: accelerator: \([a-z]*\).*/\1/p' "$L2_LOG_DIR/$1-launch.log"))"
+}
+
 mode_nested()
 {
-	local timeout deadline status l2_pid accel l2_channel
+	local timeout deadline accel name i running
 
-	l2_name=$(param l2-name l2)
-	l2_seen=0
+	l2_names=$(param l2-name l2 | tr ',' ' ')
 	timeout=$(param l2-timeout 900)
 	[ -x "$NESTED_DIR/launch-guest.sh" ] ||
 		fail "no nested guest in this image (build it with build-guest.sh --nested)"
@@ -595,52 +652,52 @@ mode_nested()
 		say "no /dev/kvm in this guest: the nested guest runs under TCG"
 	fi
 
-	mkdir -p "$(dirname "$L2_SOCK")"
-	l2_channel=unix:$L2_SOCK
+	mkdir -p "$L2_SOCK_DIR"
 	set --
-	if [ "$(param l2-channel virtio-serial)" = vsock ]; then
-		# This guest is the nested guest's host: it connects to its context id.
-		l2_channel=vsock:$L2_VSOCK_CID:$L2_VSOCK_PORT
-		set -- --vsock-cid "$L2_VSOCK_CID"
-	fi
-	start_hyperd --vm "$l2_name=$l2_channel"
+	i=0
+	for name in $l2_names; do
+		set -- "$@" --vm "$name=$(l2_channel "$name" "$i")"
+		i=$((i + 1))
+	done
+	start_hyperd "$@"
 	start_sessiond
 	wait_channel
 
 	if [ "$(param hypercalls 0)" = 1 ]; then
 		hypercall_session_start
 	fi
-	say "starting the nested guest $l2_name (accelerator: $accel, channel $l2_channel): $(l2_append)"
-	"$NESTED_DIR/launch-guest.sh" "$@" --kernel "$NESTED_DIR/kernel" \
-		--initrd "$NESTED_DIR/initrd.img" --socket "$L2_SOCK" --name "$l2_name" \
-		--mem "$(param l2-mem 256)" --smp 1 --accel "$accel" --append "$(l2_append)" \
-		--serial-log "$L2_CONSOLE" < /dev/null > "$L2_LAUNCH_LOG" 2>&1 &
-	l2_pid=$!
+	i=0
+	for name in $l2_names; do
+		l2_launch "$name" "$i"
+		i=$((i + 1))
+	done
 
 	if [ "$(param events 0)" -gt 0 ]; then
 		trace_session "$(param events 0)"
 	fi
 
-	say "waiting up to $timeout s for the nested guest $l2_name to power off"
+	say "waiting up to $timeout s for the nested guests ($l2_names) to power off"
 	deadline=$(($(uptime_ms) / 1000 + timeout))
-	while kill -0 "$l2_pid" 2> /dev/null; do
-		l2_progress
+	while :; do
+		running=
+		for name in $l2_names; do
+			l2_progress "$name"
+			if kill -0 "$(cat "$L2_LOG_DIR/$name.pid")" 2> /dev/null; then
+				running="$running $name"
+			fi
+		done
+		[ -n "$running" ] || break
 		if [ "$(($(uptime_ms) / 1000))" -ge "$deadline" ]; then
-			kill "$l2_pid"
-			fail "the nested guest $l2_name did not power off in $timeout s"
+			for name in $running; do
+				kill "$(cat "$L2_LOG_DIR/$name.pid")"
+			done
+			fail "the nested guests$running did not power off in $timeout s"
 		fi
 		sleep 1
 	done
-	status=0
-	wait "$l2_pid" || status=$?
-	l2_progress
-	[ $status -eq 0 ] || fail "the launcher of $l2_name exited with status $status"
-	[ "$(l2_console | tail -n 1)" = 'done' ] ||
-		fail "the nested guest $l2_name did not finish its run"
-	if [ "$accel" = auto ]; then
-		accel=$(sed -n 's/^launch-guest.sh: accelerator: \([a-z]*\).*/\1/p' "$L2_LAUNCH_LOG")
-	fi
-	say "the nested guest $l2_name is done (accelerator: $accel)"
+	for name in $l2_names; do
+		l2_finished "$name"
+	done
 	if [ "$(param hypercalls 0)" = 1 ]; then
 		run_lttng stop hypercalls
 		run_lttng destroy hypercalls

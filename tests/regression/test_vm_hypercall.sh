@@ -1,47 +1,51 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Hypercall markers, stamped by the host below: in a nested run, L2 runs
-# lttng-hyper-mark (lh.workload=mark), whose every marker is a hypercall
-# with L2's name and the marker's number as payload, and an event
-# lttng_hyper:mark of L2's own trace. L1 plays the host: its KVM traces
-# each hypercall (kvm_x86_hypercall, before it refuses the unknown
-# number), which L1 records with its own kernel tracing (lh.hypercalls=1,
-# lttng-modules' KVM x86 probe), and QEMU's threads carry the VM's name
-# (procname). Both traces reach the real host through the usual path. On
-# the host, every marker of L2 must be on L1's timeline once, in order,
-# with its payload and L2's name, and match L2's own events one to one.
-# Here L1 runs under TCG and L2 under L1's KVM, which TCG's emulated AMD-V
-# runs: the only place in this machine where a hypercall reaches a KVM.
+# Hypercall markers, stamped by the host below: in a nested run, L1 runs
+# two nested VMs, l2a and l2b, each of which runs lttng-hyper-mark
+# (lh.workload=mark): every marker is a hypercall with the VM's name and
+# the marker's number as payload, and an event lttng_hyper:mark of that
+# VM's own trace. L1 plays the host: its KVM traces each hypercall
+# (kvm_x86_hypercall, before it refuses the unknown number), which L1
+# records with its own kernel tracing (lh.hypercalls=1, lttng-modules' KVM
+# x86 probe), and QEMU's threads carry the VM's name (procname). All
+# traces reach the real host through the usual path. On the host, every
+# marker of each L2 must be on L1's timeline once, in order, with its
+# payload and its VM's name, none attributed to the other VM, and match
+# that VM's own events one to one.
+# Here L1 runs under TCG and the L2s under L1's KVM, which TCG's emulated
+# AMD-V runs: the only place in this machine where a hypercall reaches a KVM.
 
-# L2 boots within L1: leave room beyond the usual bound of one boot.
+# The L2s boot within L1: leave room beyond the usual bound of one boot.
 : "${LH_GUEST_TIMEOUT:=600}"
 . "$(dirname "$0")/lib.sh"
 
 MARKERS=${MARKERS:-10000}
 L1=l1
-L2=l2
+L2S="l2a l2b"
 # lttng-hyper/hypercall.h's LTTNG_HYPER_HC_MARK.
 HC_MARK=$((0x4c480001))
 
-lh_vm_init 17
+lh_vm_init 23
 lh_vm_nested_image --kvm-tracing --mark "$LH_MARK"
 lh_pick_ports 3
 
 lh_relay_start main --vm "$L1=unix:$LH_TMP/$L1.sock"
 ok $? "lttng-hyper-relayd started for $L1" || bail_out "no relay"
 
-# One vCPU for L1: two-vCPU TCG guests have stalled right after their
-# kernel events were enabled (test_vm_kernel.sh), and once here.
+# Two vCPUs for L1, one per nested guest: with one, L1 hung as soon as
+# both nested guests' QEMU ran under its KVM. (Two-vCPU TCG guests have
+# stalled right after their kernel events were enabled, test_vm_kernel.sh,
+# and once here with one nested guest.)
 start_s=$SECONDS
-lh_vm_boot guest "$L1" --mem 1536 --smp 1 \
-	--append "lh.mode=nested lh.hypercalls=1 lh.l2-name=$L2 lh.l2-workload=mark \
+lh_vm_boot guest "$L1" --mem 1536 --smp 2 \
+	--append "lh.mode=nested lh.hypercalls=1 lh.l2-name=${L2S// /,} lh.l2-workload=mark \
 lh.l2-events=$MARKERS lh.l2-timeout=$((LH_GUEST_TIMEOUT - 120))"
 lh_vm_wait "$LH_VM_PID" guest
-ok $? "$L1 recorded the hypercalls of $L2, which issued $MARKERS markers ($((SECONDS - start_s)) s)" ||
+ok $? "$L1 recorded the hypercalls of $L2S, which issued $MARKERS markers each ($((SECONDS - start_s)) s)" ||
 	diag "$(lh_vm_console guest | tail -n 12)"
-diag "$(lh_vm_console guest | grep -E "probes|accelerator|hypercalls|lttng-hyper-mark|$L2: .*done")"
+diag "$(lh_vm_console guest | grep -E "probes|accelerator|hypercalls|lttng-hyper-mark|: .*done")"
 
-# L1's kernel session, and L2's trace beside it.
+# L1's kernel session, and the L2s' traces beside it.
 hc_trace=$(find "$LH_OUT/$L1" -mindepth 1 -maxdepth 1 -type d -name 'hypercalls-*')
 [ -n "$hc_trace" ] && [ "$(echo "$hc_trace" | wc -l)" -eq 1 ] && [ -d "$hc_trace/kernel" ]
 ok $? "OUT/$L1 holds $L1's kernel session of hypercalls (found: $(ls -A "$LH_OUT/$L1" | paste -s -d ' '))" ||
@@ -71,97 +75,114 @@ n=$(wc -l <"$LH_TMP/host-marks")
 ok $? "babeltrace2 reads $L1's kernel trace: $n hypercalls of number $(printf '%#x' "$HC_MARK")" ||
 	diag "$(tail -n 3 "$LH_TMP/babeltrace2.err")"
 
-# a0 holds the text's first 8 bytes, least significant first: "l2".
-l2_a0=$(printf '%s' "$L2" | od -An -tu1 | awk '{ for (i = NF; i >= 1; i--) v = v * 256 + $i; print v }')
-awk -v want="$MARKERS" -v name="$L2" -v a0="$l2_a0" '
-	$2 != name { foreign++ }
-	$3 != a0 || $4 != 0 || $5 != 0 { bad++ }
-	$6 != NR - 1 { order++ }
-	END {
-		printf "%d markers, %d from another process than %s, %d with another payload, %d out of order\n",
-			NR, foreign, name, bad, order
-		exit !(NR == want && !foreign && !bad && !order)
-	}' "$LH_TMP/host-marks" >"$LH_TMP/host-check"
-ok $? "$L1's timeline: $(cat "$LH_TMP/host-check")"
-
-# L2's own events: "SECONDS SEQ A3 HYPERCALL".
-l2_trace=$LH_OUT/$L1/$L2
-bt2_lines "$l2_trace" | awk '
-	/lttng_hyper:mark:/ {
-		match($0, /seq = [0-9]+/)
-		s = substr($0, RSTART + 6, RLENGTH - 6)
-		match($0, /a3 = 0x[0-9A-Fa-f]+/)
-		a3 = substr($0, RSTART + 5, RLENGTH - 5)
-		match($0, /hypercall = [0-9]+/)
-		h = substr($0, RSTART + 12, RLENGTH - 12)
-		print substr($1, 2, length($1) - 2), s, tolower(a3), h
-	}' >"$LH_TMP/guest-marks"
-awk -v want="$MARKERS" '
-	$2 != NR - 1 { order++ }
-	$3 != sprintf("0x%x", NR - 1) { bad++ }
-	$4 != 1 { nohc++ }
-	END {
-		printf "%d events lttng_hyper:mark, %d out of order, %d with another a3, %d without hypercall\n",
-			NR, order, bad, nohc
-		exit !(NR == want && !order && !bad && !nohc)
-	}' "$LH_TMP/guest-marks" >"$LH_TMP/guest-check"
-ok $? "$L2's own trace: $(cat "$LH_TMP/guest-check")"
-
-# Each marker as L1 stamped it, minus as L2 did (its clock corrected to
-# the host's): the exit's latency plus the correction's error. Seconds
-# and nanoseconds apart: a double holds no nanoseconds of an epoch time.
-paste -d ' ' "$LH_TMP/host-marks" "$LH_TMP/guest-marks" | awk '{
-	split($1, h, "."); split($7, g, ".")
-	printf "%.3f\n", (h[1] - g[1]) * 1e6 + (h[2] - g[2]) / 1e3
-}' | sort -n >"$LH_TMP/deltas"
-[ "$(wc -l <"$LH_TMP/deltas")" -eq "$MARKERS" ]
-ok $? "every marker is on one timeline twice: L1's stamp minus L2's, us: min $(head -n 1 "$LH_TMP/deltas")," \
-	"median $(sed -n "$(((MARKERS + 1) / 2))p" "$LH_TMP/deltas"), max $(tail -n 1 "$LH_TMP/deltas")"
-
-# The smallest difference is the correction's error plus the shortest
-# latency, which is not negative: it must lie within the error bound the
-# relay recorded for L2 (composed through L1), from below and, as long as
-# that latency is small against the bound, from above too.
-bound_ns=$(sed -n 's/^error_ns = //p' "$l2_trace"/*/lttng-hyper-sync | head -n 1)
-min_ns=$(awk 'NR == 1 { printf "%.0f", $1 * 1e3 }' "$LH_TMP/deltas")
-[ -n "$bound_ns" ] && [ "${min_ns#-}" -le "$bound_ns" ]
-ok $? "the clock correction of $L2 holds: the smallest difference, $min_ns ns, is within" \
-	"its error bound, ${bound_ns:-none} ns (hops: $(grep -h '^hop\.' "$l2_trace"/*/lttng-hyper-sync |
-	sed 's/^hop\.[0-9]* = vm=\([^ ]*\) .* error_ns=\([0-9]*\).*/\1 \2 ns/' | paste -s -d ','))"
-
-hostname=$(lh_metadata_env "$l2_trace" hostname)
-[ "$hostname" = "$L2" ]
-ok $? "the env block of $L2's trace is $L2's own (hostname: $hostname)"
-
 procs=$(awk '{ print $2 }' "$LH_TMP/host-marks" | sort -u | paste -s -d ' ')
-[ "$procs" = "$L2" ]
-ok $? "the vCPU threads that made the hypercalls are named after their VM: '$procs'"
+[ "$procs" = "$L2S" ] && [ "$n" -eq $((2 * MARKERS)) ]
+ok $? "the vCPU threads that made the hypercalls are named after their VMs: '$procs'"
 
-# lttng-hyper sync-check does the same from the traces alone; its smallest
-# difference must be the one found above, and its verdict "within".
 cli=$top_builddir/src/bin/lttng-hyper/lttng-hyper
 timeout "$LH_CMD_TIMEOUT" "$cli" sync-check "$LH_OUT" >"$LH_TMP/sync-check.out" 2>&1
-status=$?
+sync_status=$?
 diag "$(cat "$LH_TMP/sync-check.out")"
-read -r layer guest host pairs min _ <<<"$(grep "^$L1/$L2 " "$LH_TMP/sync-check.out")"
-[ "$status" -eq 0 ] && [ "$guest" = "$MARKERS" ] && [ "$host" = "$MARKERS" ] &&
-	[ "$pairs" = "$MARKERS" ] && grep -q "^$L1/$L2 .* within\$" "$LH_TMP/sync-check.out"
-ok $? "lttng-hyper sync-check: $layer, $pairs pairs of $guest markers in $L2 and $host below, within its bound"
-awk -v a="$min" -v b="$(head -n 1 "$LH_TMP/deltas")" 'BEGIN { d = a - b; exit !(d < 0.002 && d > -0.002) }'
-ok $? "sync-check's smallest difference, $min us, is the one the test found, $(head -n 1 "$LH_TMP/deltas") us"
-
-# lttng-hyper show decodes them below each layer's line.
 timeout "$LH_CMD_TIMEOUT" "$cli" show "$LH_OUT" >"$LH_TMP/show.out" 2>&1
 diag "$(cat "$LH_TMP/show.out")"
-awk -v l1="$L1" -v l2="$L1/$L2" -v n="$MARKERS" -v text="$L2" '
-	$1 !~ /^hypercall/ { layer = $1 }
-	layer == l1 && index($0, "hypercall markers recorded here: " n " from " l2 ", text '\''" text "'\'', numbers (a3) 0 to " n - 1) { rec = 1 }
-	layer == l2 && index($0, "hypercall markers made here: " n " ") { made = 1 }
-	END { exit !(rec && made) }' "$LH_TMP/show.out"
-ok $? "lttng-hyper show: $L2 made $MARKERS markers, and $L1 recorded them from $L1/$L2, text '$L2', numbers 0 to $((MARKERS - 1))"
 
-# lttng-hyper graph draws each marker from L2's band to L1's, linked by its
-# number (a3 in both events).
+# A text's first 8 bytes as a0 holds them, least significant first.
+text_a0()
+{
+	printf '%s' "$1" | od -An -tu1 | awk '{ for (i = NF; i >= 1; i--) v = v * 256 + $i; print v }'
+}
+
+for l2 in $L2S; do
+	other=${L2S/$l2/}
+	other=${other// /}
+	# The hypercalls L1 attributes to l2 (by its vCPUs' name) must carry
+	# l2's text, none the other VM's, and number 0.. in order.
+	awk -v want="$MARKERS" -v name="$l2" -v a0="$(text_a0 "$l2")" -v other_a0="$(text_a0 "$other")" '
+		$2 != name { next }
+		{ n++ }
+		$3 == other_a0 { foreign++ }
+		$3 != a0 || $4 != 0 || $5 != 0 { bad++ }
+		$6 != n - 1 { order++ }
+		END {
+			printf "%d markers from %s, %d with another payload (%d the other VM'\''s), %d out of order\n",
+				n, name, bad, foreign, order
+			exit !(n == want && !bad && !order)
+		}' "$LH_TMP/host-marks" >"$LH_TMP/host-check"
+	ok $? "$L1's timeline: $(cat "$LH_TMP/host-check")"
+	awk -v name="$l2" '$2 == name' "$LH_TMP/host-marks" >"$LH_TMP/host-marks.$l2"
+
+	# The L2's own events: "SECONDS SEQ A3 HYPERCALL".
+	l2_trace=$LH_OUT/$L1/$l2
+	bt2_lines "$l2_trace" | awk '
+		/lttng_hyper:mark:/ {
+			match($0, /seq = [0-9]+/)
+			s = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /a3 = 0x[0-9A-Fa-f]+/)
+			a3 = substr($0, RSTART + 5, RLENGTH - 5)
+			match($0, /hypercall = [0-9]+/)
+			h = substr($0, RSTART + 12, RLENGTH - 12)
+			print substr($1, 2, length($1) - 2), s, tolower(a3), h
+		}' >"$LH_TMP/guest-marks.$l2"
+	awk -v want="$MARKERS" '
+		$2 != NR - 1 { order++ }
+		$3 != sprintf("0x%x", NR - 1) { bad++ }
+		$4 != 1 { nohc++ }
+		END {
+			printf "%d events lttng_hyper:mark, %d out of order, %d with another a3, %d without hypercall\n",
+				NR, order, bad, nohc
+			exit !(NR == want && !order && !bad && !nohc)
+		}' "$LH_TMP/guest-marks.$l2" >"$LH_TMP/guest-check"
+	ok $? "$l2's own trace: $(cat "$LH_TMP/guest-check")"
+
+	# Each marker as L1 stamped it, minus as the L2 did (its clock
+	# corrected to the host's): the exit's latency plus the correction's
+	# error. Seconds and nanoseconds apart: a double holds no nanoseconds
+	# of an epoch time.
+	paste -d ' ' "$LH_TMP/host-marks.$l2" "$LH_TMP/guest-marks.$l2" | awk '{
+		split($1, h, "."); split($7, g, ".")
+		printf "%.3f\n", (h[1] - g[1]) * 1e6 + (h[2] - g[2]) / 1e3
+	}' | sort -n >"$LH_TMP/deltas.$l2"
+	[ "$(wc -l <"$LH_TMP/deltas.$l2")" -eq "$MARKERS" ]
+	ok $? "every marker of $l2 is on one timeline twice: L1's stamp minus $l2's, us:" \
+		"min $(head -n 1 "$LH_TMP/deltas.$l2"), median $(sed -n "$(((MARKERS + 1) / 2))p" "$LH_TMP/deltas.$l2")," \
+		"max $(tail -n 1 "$LH_TMP/deltas.$l2")"
+
+	# The smallest difference is the correction's error plus the shortest
+	# latency, which is not negative: it must lie within the error bound
+	# the relay recorded for the L2 (composed through L1), from below and,
+	# as long as that latency is small against the bound, from above too.
+	bound_ns=$(sed -n 's/^error_ns = //p' "$l2_trace"/*/lttng-hyper-sync | head -n 1)
+	min_ns=$(awk 'NR == 1 { printf "%.0f", $1 * 1e3 }' "$LH_TMP/deltas.$l2")
+	[ -n "$bound_ns" ] && [ "${min_ns#-}" -le "$bound_ns" ]
+	ok $? "the clock correction of $l2 holds: the smallest difference, $min_ns ns, is within" \
+		"its error bound, ${bound_ns:-none} ns (hops: $(grep -h '^hop\.' "$l2_trace"/*/lttng-hyper-sync |
+		sed 's/^hop\.[0-9]* = vm=\([^ ]*\) .* error_ns=\([0-9]*\).*/\1 \2 ns/' | paste -s -d ','))"
+
+	hostname=$(lh_metadata_env "$l2_trace" hostname)
+	[ "$hostname" = "$l2" ]
+	ok $? "the env block of $l2's trace is $l2's own (hostname: $hostname)"
+
+	# lttng-hyper sync-check does the same from the traces alone; its
+	# smallest difference must be the one found above, and its verdict
+	# "within".
+	read -r layer guest host pairs min _ <<<"$(grep "^$L1/$l2 " "$LH_TMP/sync-check.out")"
+	[ "$sync_status" -eq 0 ] && [ "$guest" = "$MARKERS" ] && [ "$host" = "$MARKERS" ] &&
+		[ "$pairs" = "$MARKERS" ] && grep -q "^$L1/$l2 .* within\$" "$LH_TMP/sync-check.out" &&
+		awk -v a="$min" -v b="$(head -n 1 "$LH_TMP/deltas.$l2")" 'BEGIN { d = a - b; exit !(d < 0.002 && d > -0.002) }'
+	ok $? "lttng-hyper sync-check: $layer, $pairs pairs of $guest markers in $l2 and $host below, within" \
+		"its bound; its smallest difference, $min us, is the one the test found, $(head -n 1 "$LH_TMP/deltas.$l2") us"
+
+	# lttng-hyper show decodes them below each layer's line.
+	awk -v l1="$L1" -v l2="$L1/$l2" -v n="$MARKERS" -v text="$l2" '
+		$1 !~ /^hypercall/ { layer = $1 }
+		layer == l1 && index($0, "hypercall markers recorded here: " n " from " l2 ", text '\''" text "'\'', numbers (a3) 0 to " n - 1) { rec = 1 }
+		layer == l2 && index($0, "hypercall markers made here: " n " ") { made = 1 }
+		END { exit !(rec && made) }' "$LH_TMP/show.out"
+	ok $? "lttng-hyper show: $l2 made $MARKERS markers, and $L1 recorded them from $L1/$l2, text '$l2', numbers 0 to $((MARKERS - 1))"
+done
+
+# lttng-hyper graph draws each marker from its L2's band to L1's, linked by
+# its number (a3 in both events).
 LINK=lttng_hyper:mark:kvm_x86_hypercall:a3
 HTML=$LH_TMP/graph.html
 timeout "$LH_CMD_TIMEOUT" "$cli" graph "$LH_OUT" -o "$HTML" --link "$LINK" >"$LH_TMP/graph.out" 2>&1
@@ -170,5 +191,5 @@ ok $? "lttng-hyper graph OUT --link $LINK: $(head -n 1 "$LH_TMP/graph.out")" ||
 read -r matched backward beyond pairs <<<"$(lh_graph_json "$HTML" 'L = d["links"]
 pairs = sorted(set((d["bands"][s]["layer"], d["bands"][r]["layer"]) for s, r in zip(L["sb"], L["rb"])))
 print(L["matched"], L["backward"], L["beyond"], " ".join("%s>%s" % p for p in pairs))')"
-[ "$matched" = "$MARKERS" ] && [ "$beyond" = 0 ] && [ "$pairs" = "$L1/$L2>$L1" ]
+[ "$matched" = $((2 * MARKERS)) ] && [ "$beyond" = 0 ] && [ "$pairs" = "$L1/l2a>$L1 $L1/l2b>$L1" ]
 ok $? "graph: $matched markers linked $pairs, $backward back in time, $beyond beyond the error bounds"

@@ -26,11 +26,6 @@ APT_SOURCE="deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] h
 
 # Configure options besides --prefix:
 CONFIGURE_OPTIONS=(
-	# No man pages: a patch that changes a page's source (.txt) makes the
-	# prebuilt page stale, and then the build wants asciidoc and xmlto. So
-	# this build's "lttng CMD --help", which runs man on its own pages,
-	# says "No manual entry"; read the system's (man lttng-CMD).
-	--disable-man-pages
 	# lttng-crash reads the buffers of crashed applications; nothing here
 	# needs it. In 2.13 the test suite is built only when every program is,
 	# so this also skips building the tests' ~150 programs.
@@ -52,7 +47,7 @@ BUILD_CFLAGS="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
 BUILD_CPPFLAGS="-Wdate-time -D_FORTIFY_SOURCE=2"
 BUILD_LDFLAGS="-Wl,-z,relro -Wl,-z,now"
 # Bump when the build steps change in a way the settings above do not show.
-RECIPE=2
+RECIPE=3
 
 # What the build needs from Debian: debian/control's Build-Depends without
 # the man pages (asciidoc, xmlto), the Python bindings (python3-all-dev,
@@ -455,6 +450,19 @@ for i in "${!patches[@]}"; do
 		< "$snap/$name" >> "$buildlog" 2>&1 ||
 		fail "$name does not apply to $SOURCE $VERSION (after Debian's patches and the series before it)"
 done
+# The tarball's man pages are prebuilt, and "lttng CMD --help" shows this
+# install's own (man -M). Without asciidoc and xmlto, make installs them
+# as they are, unless a page looks older than its source: so a patch that
+# changes a page's source must change the page too, and then every page is
+# made newer than the sources the patches touched.
+man_changed=$(for name in "${patches[@]}"; do
+	sed -n 's|^+++ [^/[:space:]]*/\(doc/man/[^[:space:]]*\).*|\1|p' "$snap/$name"
+done | sort -u)
+for txt in $(echo "$man_changed" | grep '\.txt$'); do
+	echo "$man_changed" | grep -qx "${txt%.txt}" ||
+		fail "the series changes $txt but not its prebuilt page ${txt%.txt}: regenerate it (asciidoc and xmlto, as lttng-tools' doc/man/Makefile.am does) in the same patch"
+done
+find "$src/doc/man" -name '*.[1378]' -exec touch {} +
 # lttng-tools' own way to mark a distributor's build: "lttng --version"
 # ends with the name, "lttng version" lists the description and the
 # patches, and the daemons log them at startup in verbose mode.

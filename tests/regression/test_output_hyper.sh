@@ -9,8 +9,9 @@
 # 1,000,000 events through a hyper channel, all of them once and in order,
 # and carried by the data port; per-PID buffers; a rotation in the middle
 # of a trace; a live session followed on the host; lttng list, save and
-# load keep "hyper"; and every refusal: a snapshot session, a local
-# session, a missing data port, a stock lttng-sessiond.
+# load keep "hyper", and the build's own man page tells of it; and every
+# refusal: a snapshot session, a local session, a missing data port, a
+# stock lttng-sessiond.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -151,7 +152,7 @@ session_dir()
 	find "$LH_OUT/$VM" -mindepth 1 -maxdepth 1 -type d -name "$1-*" | sort | head -n 1
 }
 
-lh_init 23
+lh_init 24
 lh_require "$TOOLS/bin/lttng-sessiond"
 lh_pick_ports 3
 PORTS=$LH_TMP/ports
@@ -184,6 +185,14 @@ grep -q '<output_type>HYPER</output_type>' "$G"/saved/*.lttng 2>/dev/null ||
 ok $? "lttng save keeps HYPER in the session file"
 grep -q -E 'Output mode: +hyper' "$G/loaded.out"
 ok $? "lttng load brings the hyper channel back"
+
+# The patched build installs its own man pages: "lttng CMD --help" shows them.
+MANPAGER=cat MANWIDTH=200 timeout "$LH_CMD_TIMEOUT" "$TOOLS/bin/lttng" enable-channel --help \
+	>"$LH_TMP/help.out" 2>&1
+grep -q -- '--output=(mmap | splice | hyper)' "$LH_TMP/help.out" &&
+	tr -s ' \n' '  ' <"$LH_TMP/help.out" | grep -q 'own lttng-hyper data port'
+ok $? "lttng enable-channel --help documents --output=hyper: $(grep -m 1 -o -- '--output=(mmap[^]]*' "$LH_TMP/help.out" ||
+	head -n 1 "$LH_TMP/help.out")"
 
 lh_guest -l "$TOOLS" -d "$PORTS" -c "$LH_TMP/$VM.sock" "$LH_TMP/pid" guest_pid "$PID_EVENTS"
 ok $? "per-PID buffers: the guest traced $PID_EVENTS events" ||

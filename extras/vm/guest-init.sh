@@ -114,6 +114,9 @@ NESTED_DIR=/usr/share/lttng-hyper/nested
 # /tmp/NAME-console.log, /tmp/NAME-launch.log.
 L2_SOCK_DIR=/run
 L2_LOG_DIR=/tmp
+# How long launch-guest.sh's KVM probe may take here: KVM within this
+# emulated guest took 13.5 s to reach the probe's userspace, when idle.
+L2_PROBE_TIMEOUT=60
 # lh.l2-channel=vsock: the first nested guest's context id, and the port.
 L2_VSOCK_CID=3
 L2_VSOCK_PORT=5000
@@ -612,9 +615,25 @@ l2_launch()
 	"$NESTED_DIR/launch-guest.sh" "$@" --kernel "$NESTED_DIR/kernel" \
 		--initrd "$NESTED_DIR/initrd.img" --socket "$(l2_sock "$name")" \
 		--name "$name" --mem "$(param l2-mem 256)" --smp 1 --accel "$accel" \
+		--probe-timeout "$L2_PROBE_TIMEOUT" \
 		--append "$(l2_append)" --serial-log "$L2_LOG_DIR/$name-console.log" \
 		< /dev/null > "$L2_LOG_DIR/$name-launch.log" 2>&1 &
 	echo $! > "$L2_LOG_DIR/$name.pid"
+}
+
+# Wait, 60 s at most, until the launcher of the nested guest $1 has chosen
+# its accelerator (accelerator auto): the next launchers then take its
+# verdict (launch-guest.sh keeps it) rather than probe KVM at the same
+# time: with two at once in a busy L1, one nested guest fell back to TCG.
+l2_wait_accel()
+{
+	local tries=0
+
+	while [ $tries -lt 60 ] && kill -0 "$(cat "$L2_LOG_DIR/$1.pid")" 2> /dev/null &&
+		! grep -q '^launch-guest.sh: accelerator:' "$L2_LOG_DIR/$1-launch.log"; do
+		sleep 1
+		tries=$((tries + 1))
+	done
 }
 
 # Wait for the nested guest $1 to have powered off, done with its run.
@@ -669,6 +688,9 @@ mode_nested()
 	i=0
 	for name in $l2_names; do
 		l2_launch "$name" "$i"
+		if [ "$accel" = auto ]; then
+			l2_wait_accel "$name"
+		fi
 		i=$((i + 1))
 	done
 

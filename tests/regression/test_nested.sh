@@ -117,10 +117,10 @@ entries()
 		paste -s -d ' '
 }
 
-# 16 fixed, 10 per level, 4 per attack, 3 for the memory, 6 for the bans,
+# 17 fixed, 10 per level, 4 per attack, 3 for the memory, 6 for the bans,
 # 3 for the limit, 7 in the end.
 ATTACK_COUNT=22
-lh_init $((16 + 10 * ${#LEVELS[@]} + 4 * ATTACK_COUNT + 3 + 6 + 3 + 7))
+lh_init $((17 + 10 * ${#LEVELS[@]} + 4 * ATTACK_COUNT + 3 + 6 + 3 + 7))
 lh_pick_ports 3
 FLAGS=$LH_TMP/flags
 mkdir -p "$FLAGS" "$LH_TMP/attacks" || bail_out "mkdir in $LH_TMP failed"
@@ -152,6 +152,22 @@ for i in "${!LEVELS[@]}"; do
 	ok $? "${LEVELS[i]}: lttng-hyperd's channel is up" ||
 		bail_out "${LEVELS[i]}'s channel did not come up"
 done
+
+# A guest that serves VMs says when its clocksource keeps its KVM from a
+# master clock, and a guest that serves none says nothing: here they all
+# read this machine's.
+cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
+case $cs in
+tsc|hyperv_clocksource_tsc_page)
+	want=0
+	;;
+*)
+	want=1
+	;;
+esac
+warned=$(grep -c "clocksource is '$cs', not the TSC" "$L1_LOG")
+[ "$warned" = "$want" ] && ! grep -q "not the TSC" "$LH_TMP/l3/hyperd.log"
+ok $? "on clocksource $cs, l1's lttng-hyperd (it serves VMs) warns of steps in their clocks: $warned warning (want $want); l3's (it serves none): none"
 
 # --- 1. three levels trace at the same time ---------------------------------
 

@@ -61,6 +61,8 @@
 #define CHILD_ESTIMATE_MS	250
 /* Estimates a child may relay for the VMs below it, per second. */
 #define CHILD_RELAYED_PER_S	32
+/* The clocksource this system's timekeeping reads. */
+#define CLOCKSOURCE_PATH	"/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 struct hyperd;
 
@@ -851,6 +853,37 @@ end:
 	return ret;
 }
 
+/*
+ * KVM keeps a master clock for its VMs only when this system's clocksource
+ * is the TSC. Without one, it sets a VM's kvm-clock anew from this system's
+ * clock and TSC at each update, read one after the other, so the VM's clock
+ * steps by however long that took (milliseconds under TCG, where an HPET
+ * read waits for QEMU's lock). The probes, a few a second, do not see such
+ * steps: say so before the children's clocks are corrected.
+ */
+static void children_check_clocksource(void)
+{
+	char name[64] = "";
+	FILE *f;
+
+	f = fopen(CLOCKSOURCE_PATH, "r");
+	if (!f) {
+		DBG("cannot read %s: %s", CLOCKSOURCE_PATH, strerror(errno));
+		return;
+	}
+	if (fgets(name, sizeof(name), f)) {
+		name[strcspn(name, "\n")] = '\0';
+	}
+	fclose(f);
+	if (!strcmp(name, "tsc") || !strcmp(name, "hyperv_clocksource_tsc_page")) {
+		return;
+	}
+	WARN("This system's clocksource is '%s', not the TSC: its KVM keeps no master clock,"
+		" so the clocks of the VMs it runs (--vm) may step at each kvm-clock update and"
+		" their clock correction may err beyond its bound. If this system's TSC is"
+		" synchronized (under TCG it is), boot it with tsc=reliable", name);
+}
+
 /* Serve the channels of the VMs this guest runs (--vm). */
 static int children_start(struct hyperd *hd, const struct options *opts)
 {
@@ -859,6 +892,7 @@ static int children_start(struct hyperd *hd, const struct options *opts)
 	if (!opts->nr_vms) {
 		return 0;
 	}
+	children_check_clocksource();
 	hd->children = calloc(opts->nr_vms, sizeof(*hd->children));
 	if (!hd->children) {
 		PERROR("calloc");

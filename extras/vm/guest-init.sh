@@ -1072,6 +1072,7 @@ load_modules || fail "cannot load the virtio modules"
 find_port "$PORT_NAME" || fail "no virtio-serial port named $PORT_NAME"
 # The host checks that the hyper channel is the guest's only way out.
 say "network interfaces: $(cd /sys/class/net && echo *)"
+say "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 
 case "$mode" in
 trace)

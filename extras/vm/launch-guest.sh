@@ -254,6 +254,21 @@ if [ "$accel" = auto ]; then
 	fi
 fi
 
+# Under TCG every vCPU reads one TSC, QEMU's, which follows the host's. A
+# guest of more than one vCPU would take it for unsynchronized (its kernel
+# assumes so of an AMD CPU without constant_tsc) and keep time with the
+# HPET; its KVM would then keep no master clock, and the clock of a VM it
+# runs would step at each kvm-clock update (doc/clock-sync.md).
+if [ "$accel" = tcg ]; then
+	case " $cmdline " in
+	*" tsc="*)
+		;;
+	*)
+		cmdline="$cmdline tsc=reliable"
+		;;
+	esac
+fi
+
 # QEMU's threads take the VM's name (15 bytes of it), so that a trace of
 # this host's kernel tells which VM's vCPU a KVM event is from (procname).
 args=("${base[@]}" -name "guest=$name,process=$name" -smp "$smp" -accel "$accel")

@@ -25,7 +25,7 @@ L2S="l2a l2b"
 # lttng-hyper/hypercall.h's LTTNG_HYPER_HC_MARK.
 HC_MARK=$((0x4c480001))
 
-lh_vm_init 23
+lh_vm_init 24
 lh_vm_nested_image --kvm-tracing --mark "$LH_MARK"
 lh_pick_ports 3
 
@@ -44,6 +44,13 @@ lh_vm_wait "$LH_VM_PID" guest
 ok $? "$L1 recorded the hypercalls of $L2S, which issued $MARKERS markers each ($((SECONDS - start_s)) s)" ||
 	diag "$(lh_vm_console guest | tail -n 12)"
 diag "$(lh_vm_console guest | grep -E "probes|accelerator|hypercalls|lttng-hyper-mark|: .*done")"
+
+# The launcher tells L1's kernel that its TSC is reliable (under TCG, all
+# vCPUs read QEMU's): with the HPET, L1's KVM would keep no master clock, and
+# each L2's clock would step by milliseconds at each kvm-clock update.
+cs=$(lh_vm_console guest | sed -n 's/^lh-guest: \[[0-9.]*\] clocksource: //p' | head -n 1)
+[ "$cs" = tsc ]
+ok $? "$L1 keeps time with the TSC (clocksource: ${cs:-unknown}): its KVM keeps a master clock for $L2S"
 
 # L1's kernel session, and the L2s' traces beside it.
 hc_trace=$(find "$LH_OUT/$L1" -mindepth 1 -maxdepth 1 -type d -name 'hypercalls-*')

@@ -154,6 +154,33 @@ for l2 in $L2S; do
 		"min $(head -n 1 "$LH_TMP/deltas.$l2"), median $(sed -n "$(((MARKERS + 1) / 2))p" "$LH_TMP/deltas.$l2")," \
 		"max $(tail -n 1 "$LH_TMP/deltas.$l2")"
 
+	# How the smallest difference moves through the run: by steps of 30 to
+	# 70 us, or milliseconds, when L1's KVM kept no master clock; within a
+	# few us with one, and by up to 10 us in one run, when the exits slowed
+	# down for a while (the other L2 at work, probably): too close to the
+	# former for a check to tell them apart.
+	spread=$(paste -d ' ' "$LH_TMP/host-marks.$l2" "$LH_TMP/guest-marks.$l2" | awk '{
+		split($1, h, "."); split($7, g, ".")
+		d = (h[1] - g[1]) * 1e6 + (h[2] - g[2]) / 1e3
+		b = int((NR - 1) / 500)
+		if (!(b in lo) || d < lo[b]) {
+			lo[b] = d
+		}
+	}
+	END {
+		for (b in lo) {
+			if (!n++ || lo[b] < min) {
+				min = lo[b]
+			}
+			if (n == 1 || lo[b] > max) {
+				max = lo[b]
+			}
+		}
+		printf "%.1f %.1f", min, max
+	}')
+	read -r floor_min floor_max <<<"$spread"
+	diag "$l2: the smallest difference of each 500 markers lies between $floor_min and $floor_max us"
+
 	# The smallest difference is the correction's error plus the shortest
 	# latency, which is not negative: it must lie within the error bound
 	# the relay recorded for the L2 (composed through L1), from below and,

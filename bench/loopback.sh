@@ -25,7 +25,10 @@
 #     minus discarded) over elapsed;
 #   - CPU ms/MB: CPU time (user + system) of every process that moves
 #     trace data (consumerd, relayd, and for the hyper modes lttng-hyperd
-#     and lttng-hyper-relayd) per MB of trace.
+#     and lttng-hyper-relayd) per MB of trace; then its two sides: the
+#     guest's (consumerd, lttng-hyperd) and the host's (relayd, and
+#     lttng-hyper-relayd). Stock has no lttng-hyper-relayd: on these
+#     shared cores, a hyper mode's host hop competes with the guest.
 # The report gives the median of each, and the ratios to stock.
 #
 # Usage: bench/loopback.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]]
@@ -131,10 +134,11 @@ run_one()
 	}
 	read -r ms gticks disc <"$dir/result"
 	bytes=$(du -sb "$LH_OUT" | cut -f1)
-	# mode ms bytes cpu_ticks discarded
-	echo "$mode $ms $bytes $((gticks + c1 - c0)) $disc" >>"$LH_TMP/results"
-	printf '%-12s run %d: %6d ms, %6.1f MB, %5d CPU ticks, %d discarded\n' "$mode" "$i" \
-		"$ms" "$(echo "$bytes / 1000000" | bc -l)" "$((gticks + c1 - c0))" "$disc" >&2
+	# mode ms bytes cpu_ticks discarded guest_ticks
+	echo "$mode $ms $bytes $((gticks + c1 - c0)) $disc $gticks" >>"$LH_TMP/results"
+	printf '%-12s run %d: %6d ms, %6.1f MB, %5d CPU ticks (guest %d, host %d), %d discarded\n' \
+		"$mode" "$i" "$ms" "$(echo "$bytes / 1000000" | bc -l)" "$((gticks + c1 - c0))" \
+		"$gticks" "$((c1 - c0))" "$disc" >&2
 }
 
 lh_init 0 >/dev/null
@@ -174,25 +178,30 @@ awk -v hz="$hz" -v events="$EVENTS" -v modes="$MODES" -f "$BENCH_DIR/stats.awk" 
 	add($1 "/mbps", mb / s)
 	add($1 "/evps", (events - $5) / s)
 	add($1 "/cpu", ($4 * 1000 / hz) / mb)
+	add($1 "/guest", ($6 * 1000 / hz) / mb)
+	add($1 "/host", (($4 - $6) * 1000 / hz) / mb)
 	add($1 "/size", mb)
 	add($1 "/disc", $5)
 }
 END {
 	nm = split(modes, mode, " ")
-	printf "%-12s %10s %12s %12s %10s %10s\n", "mode", "MB/s", "events/s", "CPU ms/MB", "trace MB", "discarded"
+	printf "%-12s %10s %12s %12s %8s %8s %10s %10s\n", "mode", "MB/s", "events/s", "CPU ms/MB",
+		"guest", "host", "trace MB", "discarded"
 	for (k = 1; k <= nm; k++) {
 		m = mode[k]
-		printf "%-12s %10.1f %12.0f %12.2f %10.1f %10d\n", m, med(m "/mbps"), med(m "/evps"),
-			med(m "/cpu"), med(m "/size"), med(m "/disc")
+		printf "%-12s %10.1f %12.0f %12.2f %8.2f %8.2f %10.1f %10d\n", m, med(m "/mbps"),
+			med(m "/evps"), med(m "/cpu"), med(m "/guest"), med(m "/host"), med(m "/size"),
+			med(m "/disc")
 	}
 	for (k = 1; k <= nm; k++) {
 		m = mode[k]
 		if (m == "stock" || !n["stock/mbps"]) {
 			continue
 		}
-		printf "ratio %s/stock: throughput %.3f, CPU per MB %.3f (medians of %d runs)\n",
-			m, med(m "/mbps") / med("stock/mbps"), med(m "/cpu") / med("stock/cpu"),
-			n[m "/mbps"]
+		printf "ratio %s/stock: throughput %.3f, CPU per MB %.3f (guest side %.3f, host side %.3f)" \
+			" (medians of %d runs)\n", m, med(m "/mbps") / med("stock/mbps"),
+			med(m "/cpu") / med("stock/cpu"), med(m "/guest") / med("stock/guest"),
+			med(m "/host") / med("stock/host"), n[m "/mbps"]
 	}
 }
 EOF

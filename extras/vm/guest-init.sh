@@ -590,12 +590,24 @@ l2_sock()
 	echo "$L2_SOCK_DIR/lh-$1.sock"
 }
 
+# The PID of the launcher of the nested guest $1.
+l2_pid()
+{
+	cat "$L2_LOG_DIR/$1.pid"
+}
+
+# The vsock context id this guest gives the $1-th nested guest (from 0).
+l2_cid()
+{
+	echo $((L2_VSOCK_CID + $1))
+}
+
 # The channel by which this guest, their host, serves the nested guest $1,
 # the $2-th (from 0): its port's socket, or the context id it gave that guest.
 l2_channel()
 {
 	if [ "$(param l2-channel virtio-serial)" = vsock ]; then
-		echo "vsock:$((L2_VSOCK_CID + $2)):$L2_VSOCK_PORT"
+		echo "vsock:$(l2_cid "$2"):$L2_VSOCK_PORT"
 	else
 		echo "unix:$(l2_sock "$1")"
 	fi
@@ -608,7 +620,7 @@ l2_launch()
 
 	set --
 	if [ "$(param l2-channel virtio-serial)" = vsock ]; then
-		set -- --vsock-cid "$((L2_VSOCK_CID + index))"
+		set -- --vsock-cid "$(l2_cid "$index")"
 	fi
 	say "starting the nested guest $name (accelerator: $accel," \
 		"channel $(l2_channel "$name" "$index")): $(l2_append)"
@@ -629,7 +641,7 @@ l2_wait_accel()
 {
 	local tries=0
 
-	while [ $tries -lt 60 ] && kill -0 "$(cat "$L2_LOG_DIR/$1.pid")" 2> /dev/null &&
+	while [ $tries -lt 60 ] && kill -0 "$(l2_pid "$1")" 2> /dev/null &&
 		! grep -q '^launch-guest.sh: accelerator:' "$L2_LOG_DIR/$1-launch.log"; do
 		sleep 1
 		tries=$((tries + 1))
@@ -641,7 +653,7 @@ l2_finished()
 {
 	local status=0
 
-	wait "$(cat "$L2_LOG_DIR/$1.pid")" || status=$?
+	wait "$(l2_pid "$1")" || status=$?
 	l2_progress "$1"
 	[ $status -eq 0 ] || fail "the launcher of $1 exited with status $status"
 	[ "$(l2_console "$1" | tail -n 1)" = 'done' ] ||
@@ -704,14 +716,14 @@ mode_nested()
 		running=
 		for name in $l2_names; do
 			l2_progress "$name"
-			if kill -0 "$(cat "$L2_LOG_DIR/$name.pid")" 2> /dev/null; then
+			if kill -0 "$(l2_pid "$name")" 2> /dev/null; then
 				running="$running $name"
 			fi
 		done
 		[ -n "$running" ] || break
 		if [ "$(($(uptime_ms) / 1000))" -ge "$deadline" ]; then
 			for name in $running; do
-				kill "$(cat "$L2_LOG_DIR/$name.pid")"
+				kill "$(l2_pid "$name")"
 			done
 			fail "the nested guests$running did not power off in $timeout s"
 		fi

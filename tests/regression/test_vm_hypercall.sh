@@ -148,7 +148,8 @@ for l2 in $L2S; do
 	paste -d ' ' "$LH_TMP/host-marks.$l2" "$LH_TMP/guest-marks.$l2" | awk '{
 		split($1, h, "."); split($7, g, ".")
 		printf "%.3f\n", (h[1] - g[1]) * 1e6 + (h[2] - g[2]) / 1e3
-	}' | sort -n >"$LH_TMP/deltas.$l2"
+	}' >"$LH_TMP/deltas-in-order.$l2"
+	sort -n "$LH_TMP/deltas-in-order.$l2" >"$LH_TMP/deltas.$l2"
 	[ "$(wc -l <"$LH_TMP/deltas.$l2")" -eq "$MARKERS" ]
 	ok $? "every marker of $l2 is on one timeline twice: L1's stamp minus $l2's, us:" \
 		"min $(head -n 1 "$LH_TMP/deltas.$l2"), median $(sed -n "$(((MARKERS + 1) / 2))p" "$LH_TMP/deltas.$l2")," \
@@ -159,26 +160,25 @@ for l2 in $L2S; do
 	# few us with one, and by up to 10 us in one run, when the exits slowed
 	# down for a while (the other L2 at work, probably): too close to the
 	# former for a check to tell them apart.
-	spread=$(paste -d ' ' "$LH_TMP/host-marks.$l2" "$LH_TMP/guest-marks.$l2" | awk '{
-		split($1, h, "."); split($7, g, ".")
-		d = (h[1] - g[1]) * 1e6 + (h[2] - g[2]) / 1e3
-		b = int((NR - 1) / 500)
-		if (!(b in lo) || d < lo[b]) {
-			lo[b] = d
-		}
-	}
-	END {
-		for (b in lo) {
-			if (!n++ || lo[b] < min) {
-				min = lo[b]
-			}
-			if (n == 1 || lo[b] > max) {
-				max = lo[b]
+	read -r floor_min floor_max <<<"$(awk '
+		{
+			b = int((NR - 1) / 500)
+			if (!(b in lo) || $1 < lo[b]) {
+				lo[b] = $1
 			}
 		}
-		printf "%.1f %.1f", min, max
-	}')
-	read -r floor_min floor_max <<<"$spread"
+		END {
+			min = max = lo[0]
+			for (b in lo) {
+				if (lo[b] < min) {
+					min = lo[b]
+				}
+				if (lo[b] > max) {
+					max = lo[b]
+				}
+			}
+			printf "%.1f %.1f", min, max
+		}' "$LH_TMP/deltas-in-order.$l2")"
 	diag "$l2: the smallest difference of each 500 markers lies between $floor_min and $floor_max us"
 
 	# The smallest difference is the correction's error plus the shortest

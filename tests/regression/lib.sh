@@ -183,14 +183,30 @@ lh_kill_pid()
 	return 0
 }
 
+lh_dump_log()
+{
+	[ -s "$1" ] || return 0
+	diag "--- ${1#"$LH_TMP"/} (last 40 lines)"
+	diag "$(tail -n 40 "$1")"
+}
+
 lh_dump_logs()
 {
 	local log
 
+	# Consoles last: a VM test's console tells most, and a long report
+	# is read from its end.
 	for log in "$LH_TMP"/*.log "$LH_TMP"/*/*.log; do
-		[ -s "$log" ] || continue
-		diag "--- ${log#"$LH_TMP"/} (last 40 lines)"
-		diag "$(tail -n 40 "$log")"
+		case $log in
+		*console.log)
+			;;
+		*)
+			lh_dump_log "$log"
+			;;
+		esac
+	done
+	for log in "$LH_TMP"/*console.log "$LH_TMP"/*/*console.log; do
+		lh_dump_log "$log"
 	done
 }
 
@@ -1014,18 +1030,18 @@ lh_vm_nested_image()
 
 # lh_vm_boot ID VM [launch-guest.sh options]: boot the test guest in the
 # background as VM, its channel on $LH_TMP/VM.sock. Its console goes to
-# $LH_TMP/ID.log, QEMU's PID to $LH_TMP/ID.qemu.pid. Sets LH_VM_PID (the
-# launcher's, for lh_vm_wait).
+# $LH_TMP/ID-console.log, QEMU's PID to $LH_TMP/ID.qemu.pid. Sets
+# LH_VM_PID (the launcher's, for lh_vm_wait).
 lh_vm_boot()
 {
 	local id=$1 vm=$2
 
 	shift 2
-	rm -f "$LH_TMP/$id.log" "$LH_TMP/$id.qemu.pid"
+	rm -f "$LH_TMP/$id-console.log" "$LH_TMP/$id.qemu.pid"
 	timeout -k 5 "$LH_GUEST_TIMEOUT" "$LH_VM_DIR/launch-guest.sh" \
 		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
 		--socket "$LH_TMP/$vm.sock" --name "$vm" --accel "${LH_VM_ACCEL:-auto}" \
-		--serial-log "$LH_TMP/$id.log" --pidfile "$LH_TMP/$id.qemu.pid" "$@" \
+		--serial-log "$LH_TMP/$id-console.log" --pidfile "$LH_TMP/$id.qemu.pid" "$@" \
 		>"$LH_TMP/$id-launch.log" 2>&1 &
 	LH_VM_PID=$!
 	lh_track_pid "$LH_VM_PID"
@@ -1035,7 +1051,7 @@ lh_vm_boot()
 # without the serial line's carriage returns and the firmware's escapes.
 lh_vm_console()
 {
-	tr -d '\r' 2>/dev/null <"$LH_TMP/$1.log" | sed -n 's/^.*\(lh-guest: \)/\1/p'
+	tr -d '\r' 2>/dev/null <"$LH_TMP/$1-console.log" | sed -n 's/^.*\(lh-guest: \)/\1/p'
 }
 
 # lh_vm_wait PID ID: wait for the launcher PID to end. The launcher does

@@ -51,7 +51,8 @@ build_image()
 }
 
 # boot NAME APPEND: boot the guest against the relay; its console goes to
-# $LH_TMP/NAME.log. Succeeds when the guest ends with "lh-guest: done".
+# $LH_TMP/NAME-console.log. Succeeds when the guest ends with
+# "lh-guest: done".
 boot()
 {
 	local name=$1 pid
@@ -60,12 +61,13 @@ boot()
 		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
 		--socket "$LH_TMP/$VM.sock" --name "$VM" --smp "$SMP" \
 		--accel "${LH_VM_ACCEL:-auto}" --append "lh.events=$NUM_EVENTS $2" \
-		--serial-log "$LH_TMP/$name.log" >"$LH_TMP/$name-launch.log" 2>&1 &
+		--serial-log "$LH_TMP/$name-console.log" \
+		>"$LH_TMP/$name-launch.log" 2>&1 &
 	pid=$!
 	lh_track_pid "$pid"
 	wait "$pid"
 	lh_untrack_pid "$pid"
-	grep -q '^lh-guest: done' "$LH_TMP/$name.log"
+	grep -q '^lh-guest: done' "$LH_TMP/$name-console.log"
 }
 
 # The session folders the host wrote for the VM, oldest first.
@@ -87,7 +89,7 @@ lh_relay_start main --vm "$VM=unix:$LH_TMP/$VM.sock" ||
 start_s=$SECONDS
 boot kernel 'lh.kernel=1'
 ok $? "guest with lh.kernel=1 traced and powered off ($((SECONDS - start_s)) s)"
-grep -q '^lh-guest: .* tracing the kernel: ' "$LH_TMP/kernel.log"
+grep -q '^lh-guest: .* tracing the kernel: ' "$LH_TMP/kernel-console.log"
 ok $? "the guest enabled sched_switch, sched_wakeup and all system calls"
 
 session=$(sessions | tail -n 1)
@@ -142,9 +144,9 @@ start_s=$SECONDS
 boot no-kernel 'lh.kernel=1 lh.hide-module=lttng-tracer'
 ok $? "guest with lttng-tracer missing traced and powered off ($((SECONDS - start_s)) s)"
 grep -q '^lh-guest: .* kernel tracer unavailable: .*tracing user space only' \
-	"$LH_TMP/no-kernel.log"
+	"$LH_TMP/no-kernel-console.log"
 ok $? "the guest says the kernel tracer is unavailable"
-diag "$(grep 'kernel tracer unavailable' "$LH_TMP/no-kernel.log")"
+diag "$(grep 'kernel tracer unavailable' "$LH_TMP/no-kernel-console.log")"
 
 session=$(sessions | tail -n 1)
 dir=$LH_OUT/$VM/$session

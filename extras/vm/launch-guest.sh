@@ -252,6 +252,8 @@ if [ "$accel" = auto ]; then
 		mkdir -p "$cache/accel" && echo "$accel" > "$verdict" ||
 			log "warning: cannot keep the probe's verdict in $cache"
 	fi
+else
+	log "accelerator: $accel (as asked)"
 fi
 
 # Under TCG every vCPU reads one TSC, QEMU's, which follows the host's. A

@@ -37,15 +37,16 @@ bench_session()
 }
 
 # bench_trace COUNT PAYLOAD: emit COUNT events of PAYLOAD bytes into
-# session b as fast as gen-events can, and print the ms from "lttng start"
-# until "lttng stop" returned (it waits until the relay daemon has it all).
+# session b as fast as gen-events can (or at BENCH_RATE events a second),
+# and print the ms from "lttng start" until "lttng stop" returned (it
+# waits until the relay daemon has it all).
 bench_trace()
 {
 	local t0
 
 	t0=$(lh_now_ms)
 	lttng start b >/dev/null &&
-	lh_gen "$1" --payload "$2" &&
+	lh_gen "$1" --payload "$2" ${BENCH_RATE:+--rate "$BENCH_RATE"} &&
 	lttng stop b >/dev/null || return 1
 	echo $(($(lh_now_ms) - t0))
 }

@@ -14,8 +14,11 @@
 # hits them alike.
 #
 # The channel is in discard mode with large buffers (8 x 4 MiB per CPU),
-# and the application emits as fast as it can: a path that cannot keep up
-# shows as discarded events and a lower delivered rate. (A blocking channel
+# and the application emits as fast as it can (or at -R events a second):
+# a path that cannot keep up shows as discarded events and a lower
+# delivered rate. At full speed the application outruns every path here,
+# so each run's discards depend on how the two cores were shared in it;
+# -R below the paths' capacity asks instead whether a path keeps up. (A blocking channel
 # would measure lttng-ust instead: a blocked application retries every
 # 100 ms, so any path a little slower than the application falls off a
 # cliff.) For each run:
@@ -32,7 +35,9 @@
 # The report gives the median of each, and the ratios to stock.
 #
 # Usage: bench/loopback.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]]
+#                          [-R EVENTS_PER_SEC]
 # -m: the modes to run (default: all three; ratios need stock among them).
+# -R: the application's event rate (default: as fast as it can).
 # LTTNG_TOOLS: the patched lttng-tools (default /opt/lttng-hyper/lttng-tools).
 # Run from the build directory (or set top_builddir), as root.
 
@@ -41,16 +46,25 @@ RUNS=5
 EVENTS=1000000
 PAYLOAD=0
 ONLY=
+RATE=
 
-while getopts "r:n:p:m:h" opt; do
+usage()
+{
+	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]] [-R EVENTS_PER_SEC]"
+	exit 2
+}
+
+while getopts "r:n:p:m:R:h" opt; do
 	case $opt in
 	r) RUNS=$OPTARG ;;
 	n) EVENTS=$OPTARG ;;
 	p) PAYLOAD=$OPTARG ;;
 	m) ONLY=${OPTARG//,/ } ;;
-	*) echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]]"; exit 2 ;;
+	R) RATE=$OPTARG ;;
+	*) usage ;;
 	esac
 done
+[[ $RATE =~ ^([1-9][0-9]*)?$ ]] || usage
 
 . "$(dirname "$0")/lib.sh"
 
@@ -162,7 +176,9 @@ if [ -n "$ONLY" ]; then
 	MODES=$ONLY
 fi
 export BENCH_OUTPUT=''
-echo "bench/loopback: $RUNS runs per mode ($MODES), $EVENTS events, payload $PAYLOAD bytes" >&2
+export BENCH_RATE=$RATE
+echo "bench/loopback: $RUNS runs per mode ($MODES), $EVENTS events, payload $PAYLOAD bytes," \
+	"${RATE:+at $RATE events/s}${RATE:-as fast as the application can}" >&2
 for ((i = 1; i <= RUNS; i++)); do
 	for mode in $MODES; do
 		run_one "$mode" "$i"
@@ -182,6 +198,7 @@ awk -v hz="$hz" -v events="$EVENTS" -v modes="$MODES" -f "$BENCH_DIR/stats.awk" 
 	add($1 "/host", (($4 - $6) * 1000 / hz) / mb)
 	add($1 "/size", mb)
 	add($1 "/disc", $5)
+	discs[$1] = discs[$1] (discs[$1] == "" ? "" : ", ") $5
 }
 END {
 	nm = split(modes, mode, " ")
@@ -192,6 +209,9 @@ END {
 		printf "%-12s %10.1f %12.0f %12.2f %8.2f %8.2f %10.1f %10d\n", m, med(m "/mbps"),
 			med(m "/evps"), med(m "/cpu"), med(m "/guest"), med(m "/host"), med(m "/size"),
 			med(m "/disc")
+	}
+	for (k = 1; k <= nm; k++) {
+		printf "%s discarded, run by run: %s\n", mode[k], discs[mode[k]]
 	}
 	for (k = 1; k <= nm; k++) {
 		m = mode[k]

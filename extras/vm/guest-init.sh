@@ -642,7 +642,7 @@ l2_wait_accel()
 	local tries=0
 
 	while [ $tries -lt 60 ] && kill -0 "$(l2_pid "$1")" 2> /dev/null &&
-		! grep -q '^launch-guest.sh: accelerator:' "$L2_LOG_DIR/$1-launch.log"; do
+		! grep -qs '^launch-guest.sh: accelerator:' "$L2_LOG_DIR/$1-launch.log"; do
 		sleep 1
 		tries=$((tries + 1))
 	done

@@ -648,6 +648,46 @@ l2_wait_accel()
 	done
 }
 
+# The state of the task /proc/PID/task/TID ($1), and the CPU ticks it
+# used (user and system): "STATE TICKS".
+task_state()
+{
+	local stat
+
+	read -r stat 2> /dev/null < "$1/stat" || return 1
+	# Past the command name, in parentheses: state is the 1st field,
+	# utime the 12th, stime the 13th.
+	set -- ${stat##*) }
+	echo "$1 $((${12} + ${13}))"
+}
+
+# Show the threads of the nested guest $1's QEMU, looked at twice 2 s
+# apart: state, CPU ticks used in between, and the kernel function it
+# waits in. Of a nested guest that never finishes, this tells a vCPU that
+# runs (state R, ticks) from one that waits (in kvm_vcpu_halt, say).
+l2_threads()
+{
+	local name=$1 qemu t tid ticks0 wchan
+
+	qemu=$(cat /proc/"$(l2_pid "$name")"/task/*/children 2> /dev/null)
+	qemu=${qemu%% *}
+	[ -n "$qemu" ] && [ -d "/proc/$qemu" ] || return 0
+	for t in /proc/"$qemu"/task/*; do
+		echo "${t##*/} $(task_state "$t")"
+	done > "$L2_LOG_DIR/$name-threads"
+	sleep 2
+	for t in /proc/"$qemu"/task/*; do
+		tid=${t##*/}
+		set -- $(task_state "$t")
+		[ $# -eq 2 ] || continue
+		ticks0=$(sed -n "s/^$tid [A-Z] //p" "$L2_LOG_DIR/$name-threads")
+		wchan=$(cat "$t/wchan" 2> /dev/null)
+		[ "$wchan" != 0 ] || wchan="nothing (running)"
+		say "$name's QEMU thread $tid ($(cat "$t/comm" 2> /dev/null)): state $1," \
+			"$(($2 - ${ticks0:-$2})) ticks in 2 s, waits in $wchan"
+	done
+}
+
 # Wait for the nested guest $1 to have powered off, done with its run.
 l2_finished()
 {
@@ -723,6 +763,7 @@ mode_nested()
 		[ -n "$running" ] || break
 		if [ "$(($(uptime_ms) / 1000))" -ge "$deadline" ]; then
 			for name in $running; do
+				l2_threads "$name"
 				kill "$(l2_pid "$name")"
 			done
 			fail "the nested guests$running did not power off in $timeout s"

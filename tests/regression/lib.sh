@@ -183,6 +183,7 @@ lh_kill_pid()
 	return 0
 }
 
+# lh_dump_log FILE: the last 40 lines of FILE as diagnostics, if it has any.
 lh_dump_log()
 {
 	[ -s "$1" ] || return 0

@@ -18,10 +18,10 @@
 # a path that cannot keep up shows as discarded events and a lower
 # delivered rate. At full speed the application outruns every path here,
 # so each run's discards depend on how the two cores were shared in it;
-# -R below the paths' capacity asks instead whether a path keeps up. (A blocking channel
-# would measure lttng-ust instead: a blocked application retries every
-# 100 ms, so any path a little slower than the application falls off a
-# cliff.) For each run:
+# -R below the paths' capacity asks instead whether a path keeps up. (A
+# blocking channel would measure lttng-ust instead: a blocked application
+# retries every 100 ms, so any path a little slower than the application
+# falls off a cliff.) For each run:
 #   - elapsed: from "lttng start" until "lttng stop" returns (stop waits
 #     until every byte reached the relay daemon);
 #   - MB/s and events/s: trace size on disk and events delivered (emitted
@@ -177,8 +177,11 @@ if [ -n "$ONLY" ]; then
 fi
 export BENCH_OUTPUT=''
 export BENCH_RATE=$RATE
-echo "bench/loopback: $RUNS runs per mode ($MODES), $EVENTS events, payload $PAYLOAD bytes," \
-	"${RATE:+at $RATE events/s}${RATE:-as fast as the application can}" >&2
+pace="as fast as the application can"
+if [ -n "$RATE" ]; then
+	pace="at $RATE events/s"
+fi
+echo "bench/loopback: $RUNS runs per mode ($MODES), $EVENTS events, payload $PAYLOAD bytes, $pace" >&2
 for ((i = 1; i <= RUNS; i++)); do
 	for mode in $MODES; do
 		run_one "$mode" "$i"

@@ -295,7 +295,7 @@ watch_job '^launch-guest\.sh: (probing|accelerator|KVM|error)|^lh-guest: ' \
 	"$LH_TMP/$VM-launch.log" "$console"
 status=$?
 touch "$guest_done"
-if [ "$(lh_vm_console "$VM-console" | tail -n 1)" != 'lh-guest: done' ]; then
+if [ "$(lh_vm_console "$VM" | tail -n 1)" != 'lh-guest: done' ]; then
 	if [ "$status" -eq 124 ]; then
 		echo "quickstart: the guest did not power off within $GUEST_TIMEOUT s" >&2
 	fi

@@ -35,9 +35,12 @@
 # The report gives the median of each, and the ratios to stock.
 #
 # Usage: bench/loopback.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]]
-#                          [-R EVENTS_PER_SEC]
+#                          [-R EVENTS_PER_SEC] [-c]
 # -m: the modes to run (default: all three; ratios need stock among them).
 # -R: the application's event rate (default: as fast as it can).
+# -c: the guest role on the first CPU, the host's daemons (lttng-relayd,
+#     lttng-hyper-relayd) on the second, as a VM's vCPU and its host's own
+#     CPUs: the host's hop then no longer takes the guest's CPU.
 # LTTNG_TOOLS: the patched lttng-tools (default /opt/lttng-hyper/lttng-tools).
 # Run from the build directory (or set top_builddir), as root.
 
@@ -47,20 +50,22 @@ EVENTS=1000000
 PAYLOAD=0
 ONLY=
 RATE=
+PIN=0
 
 usage()
 {
-	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]] [-R EVENTS_PER_SEC]"
+	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD_BYTES] [-m MODE[,MODE...]] [-R EVENTS_PER_SEC] [-c]"
 	exit 2
 }
 
-while getopts "r:n:p:m:R:h" opt; do
+while getopts "r:n:p:m:R:ch" opt; do
 	case $opt in
 	r) RUNS=$OPTARG ;;
 	n) EVENTS=$OPTARG ;;
 	p) PAYLOAD=$OPTARG ;;
 	m) ONLY=${OPTARG//,/ } ;;
 	R) RATE=$OPTARG ;;
+	c) PIN=1 ;;
 	*) usage ;;
 	esac
 done
@@ -127,16 +132,26 @@ run_one()
 			bail_out "lttng-hyper-relayd did not start"
 		hpids=$(host_movers "$(lh_relay_pid "$mode-$i")")
 	fi
-	c0=$(bench_ticks $hpids)
-	if [ "$mode" = stock ]; then
-		lh_guest -s "net://127.0.0.1:$LH_PORT:$((LH_PORT + 1))" "$dir" \
-			bench_guest "$EVENTS" "$PAYLOAD"
-	elif [ "$mode" = hyper ]; then
-		lh_guest -c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
-	else
-		BENCH_OUTPUT=hyper lh_guest -l "$LTTNG_TOOLS" -d "$ports" \
-			-c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
+	if [ "$PIN" -eq 1 ]; then
+		for pid in $hpids; do
+			taskset -a -p -c 1 "$pid" >/dev/null || bail_out "cannot pin $pid to CPU 1"
+		done
 	fi
+	c0=$(bench_ticks $hpids)
+	(
+		if [ "$PIN" -eq 1 ]; then
+			taskset -p -c 0 "$BASHPID" >/dev/null || exit 1
+		fi
+		if [ "$mode" = stock ]; then
+			lh_guest -s "net://127.0.0.1:$LH_PORT:$((LH_PORT + 1))" "$dir" \
+				bench_guest "$EVENTS" "$PAYLOAD"
+		elif [ "$mode" = hyper ]; then
+			lh_guest -c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
+		else
+			BENCH_OUTPUT=hyper lh_guest -l "$LTTNG_TOOLS" -d "$ports" \
+				-c "$LH_TMP/bench-$i.sock" "$dir" bench_guest "$EVENTS" "$PAYLOAD"
+		fi
+	)
 	status=$?
 	c1=$(bench_ticks $hpids)
 	for pid in $hpids; do
@@ -157,6 +172,10 @@ run_one()
 
 lh_init 0 >/dev/null
 command -v bc >/dev/null || bail_out "bc not found (apt-get install bc)"
+if [ "$PIN" -eq 1 ]; then
+	command -v taskset >/dev/null || bail_out "taskset not found (apt-get install util-linux)"
+	[ "$(nproc)" -ge 2 ] || bail_out "-c needs two CPUs, this machine lets us use $(nproc)"
+fi
 hz=$(getconf CLK_TCK)
 LTTNG_TOOLS=${LTTNG_TOOLS:-/opt/lttng-hyper/lttng-tools}
 MODES="stock hyper"
@@ -180,6 +199,9 @@ export BENCH_RATE=$RATE
 pace="as fast as the application can"
 if [ -n "$RATE" ]; then
 	pace="at $RATE events/s"
+fi
+if [ "$PIN" -eq 1 ]; then
+	pace="$pace, the guest role on CPU 0 and the host's daemons on CPU 1"
 fi
 echo "bench/loopback: $RUNS runs per mode ($MODES), $EVENTS events, payload $PAYLOAD bytes, $pace" >&2
 for ((i = 1; i <= RUNS; i++)); do

@@ -47,7 +47,10 @@
 #
 # Usage: bench/vm.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]
 #                    [-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E]
-#                    [-C virtio-serial|ivshmem]
+#                    [-C virtio-serial|ivshmem] [-c]
+# -c: QEMU (the guest's vCPUs and its I/O) on the first CPU, the host's
+# readers (lttng-hyper-relayd, the lttng-relayds, socat) on the second,
+# so that the host's side of each path no longer takes the guest's CPU.
 # -E: the guest's lttng-hyperd answers indexes at once (--early-index-ack),
 # to measure what that changes against the default.
 # -C: the hyper channel (virtio-serial by default). With ivshmem, hyper
@@ -73,16 +76,17 @@ ACCEL=auto
 EARLY_ACK=0
 CHANNEL=virtio-serial
 MEM=1024
+PIN=0
 # Whole guest run, boot to power-off.
 TIMEOUT=5400
 
 usage()
 {
 	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]" \
-		"[-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E] [-C virtio-serial|ivshmem]"
+		"[-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E] [-C virtio-serial|ivshmem] [-c]"
 }
 
-while getopts "r:n:p:s:R:N:a:m:EC:h" opt; do
+while getopts "r:n:p:s:R:N:a:m:EC:ch" opt; do
 	case $opt in
 	r) RUNS=$OPTARG ;;
 	n) EVENTS=$OPTARG ;;
@@ -94,6 +98,7 @@ while getopts "r:n:p:s:R:N:a:m:EC:h" opt; do
 	m) MEM=$OPTARG ;;
 	E) EARLY_ACK=1 ;;
 	C) CHANNEL=$OPTARG ;;
+	c) PIN=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -125,6 +130,12 @@ esac
 for cmd in qemu-system-x86_64 lttng-relayd socat ss awk; do
 	command -v "$cmd" > /dev/null || die "$cmd not found"
 done
+guest_cpu=()
+if [ "$PIN" -eq 1 ]; then
+	command -v taskset > /dev/null || die "taskset not found (apt-get install util-linux)"
+	[ "$(nproc)" -ge 2 ] || die "-c needs two CPUs, this machine lets us use $(nproc)"
+	guest_cpu=(taskset -c 0)
+fi
 [ -x "$relay" ] || die "no $relay: run make in the build directory"
 [ -x "$push" ] || die "no $push: run make bench/relayd-push"
 [ -x "$chandd" ] || die "no $chandd: run make bench/chan-dd"
@@ -236,6 +247,13 @@ fi
 	exec socat -u -b 262144 "UNIX-CONNECT:$tmp/raw.sock" - > /dev/null
 ) 2> "$tmp/socat.log" &
 pids+=($!)
+if [ "$PIN" -eq 1 ]; then
+	# The host's readers, and the relay's lttng-relayd (its child).
+	for pid in "${pids[@]}" "$(cat "$tmp/relay.pid")" \
+		$(cat /proc/"$(cat "$tmp/relay.pid")"/task/*/children); do
+		taskset -a -p -c 1 "$pid" > /dev/null || die "cannot pin $pid to CPU 1"
+	done
+fi
 
 append="lh.mode=bench lh.runs=$RUNS lh.events=$EVENTS lh.payload=$PAYLOAD lh.raw-mb=$RAW_MB"
 append="$append lh.rate=$RATE lh.rate-events=$RATE_EVENTS lh.early-index-ack=$EARLY_ACK"
@@ -259,7 +277,7 @@ log "booting the guest; its progress:"
 tail -F -n +1 "$tmp/serial.log" 2> /dev/null | grep --line-buffered 'lh-guest:' >&2 &
 pids+=($!)
 start=$SECONDS
-timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
+"${guest_cpu[@]}" timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
 	--kernel "$tmp/guest/vmlinuz" --initrd "$tmp/guest/initrd.img" \
 	--socket "$tmp/hyper.sock" --name bench --mem "$MEM" --smp 2 --accel "$ACCEL" \
 	--user-net --extra-port "org.lttng.hyper.raw=$tmp/raw.sock" "${launch_args[@]}" \
@@ -317,7 +335,7 @@ done > "$tmp/results"
 
 awk -v accel="${accel^^}" -v runs="$RUNS" -v events="$EVENTS" -v rates="$RATE" \
 	-v revents="$RATE_EVENTS" -v hz=100 -v ohyper="$ohyper" -v early="$EARLY_ACK" \
-	-v channel="$CHANNEL" \
+	-v channel="$CHANNEL" -v pin="$PIN" \
 	-f "$srcdir/bench/stats.awk" \
 	-f /dev/stdin "$tmp/results" <<'EOF'
 # A ratio, or n/a when the denominator is not positive (runs too short to measure).
@@ -341,8 +359,9 @@ $1 == "discard" {
 	add($1 "/" $7 "/" $2, $5)
 }
 END {
-	printf "bench/vm: %s, 2 vCPUs, medians of %d runs, the hyper channel over %s, lttng-hyperd %s\n\n",
-		accel, runs, channel, early ? "--early-index-ack" : "waiting for the host on each index"
+	printf "bench/vm: %s, 2 vCPUs, medians of %d runs, the hyper channel over %s, lttng-hyperd %s%s\n\n",
+		accel, runs, channel, early ? "--early-index-ack" : "waiting for the host on each index",
+		pin ? ", QEMU on CPU 0 and the host's readers on CPU 1" : ""
 	raw = med("raw"); hyp = med("push")
 	printf "%-34s %10s %12s\n", "channel capacity", "MB/s", "busy ms/MB"
 	printf "%-34s %10.1f %12.2f\n", "raw dd into the virtio-serial port", raw,

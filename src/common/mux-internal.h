@@ -41,6 +41,12 @@
 /* The smallest max_frame a peer may announce. */
 #define MUX_MIN_PEER_FRAME	4096
 #define MUX_WHY_LEN		512
+/*
+ * A local read that takes less than this is copied behind its header, so
+ * that both go to the channel in one write: for a virtio-serial port, one
+ * buffer and one notification of the host instead of two.
+ */
+#define MUX_SMALL_READ		4096
 
 struct lh_mux_conn {
 	struct lh_mux *mux;
@@ -55,6 +61,7 @@ struct lh_mux_conn {
 	int pipe[2];
 	size_t pipe_len;
 	bool splice_off;		/* the local fd refused splice */
+	bool tx_bulk;			/* its last read was not small: splice the next */
 	struct lh_buf out;
 	struct lh_buf pend;		/* filtered local bytes waiting for credit */
 	uint64_t send_credit;		/* DATA bytes we may still send */

@@ -100,6 +100,7 @@ void conn_read_local(struct lh_mux_conn *conn)
 		.type = LTTNG_HYPER_FRAME_DATA,
 		.conn_id = conn->id,
 	};
+	size_t copy;
 	ssize_t ret;
 
 	if (filter && filter->from_local) {
@@ -138,24 +139,31 @@ void conn_read_local(struct lh_mux_conn *conn)
 		return;
 	}
 
-	if (conn_tx_splices(conn)) {
+	/* Commands and replies are small, packets are not: guess from the last read. */
+	if (conn_tx_splices(conn) && conn->tx_bulk) {
 		ret = conn_splice_local(conn, max);
 		if (ret >= 0 || !splice_unsupported(errno)) {
+			if (ret >= 0 && (size_t) ret < MUX_SMALL_READ) {
+				conn->tx_bulk = false;
+			}
 			goto read_done;
 		}
 		DBG_CTX(mux->log_ctx, "conn %" PRIu32 ": splice from the local socket not supported: copying",
 			conn->id);
 		mux->tx_splice_off = true;
 	}
-	if (lh_buf_reserve(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN + max)) {
+	copy = conn_tx_splices(conn) ? (size_t) min_u64(max, MUX_SMALL_READ) : max;
+	if (lh_buf_reserve(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN + copy)) {
 		mux_fail(mux, "out of memory reading conn %" PRIu32, conn->id);
 		return;
 	}
 	/* Read straight behind a header slot in the channel queue: no copy. */
 	do {
-		ret = read(conn->fd, lh_buf_tail(&mux->out) + LTTNG_HYPER_FRAME_HEADER_LEN, max);
+		ret = read(conn->fd, lh_buf_tail(&mux->out) + LTTNG_HYPER_FRAME_HEADER_LEN, copy);
 	} while (ret < 0 && errno == EINTR);
 	if (ret > 0) {
+		/* It filled the small read: more waits, and splices better. */
+		conn->tx_bulk = (size_t) ret == copy && copy < max;
 		hdr.length = (uint32_t) ret;
 		lttng_hyper_frame_header_encode(&hdr, lh_buf_tail(&mux->out));
 		lh_buf_commit(&mux->out, LTTNG_HYPER_FRAME_HEADER_LEN + (size_t) ret);

@@ -227,11 +227,14 @@ load_modules()
 }
 
 # Without udev nobody makes /dev/virtio-ports/NAME: find the port named $1
-# by its name.
+# by its name, waiting up to $2 s (default: 30). QEMU names a port about a
+# second after its driver loads; under TCG on a busy host it takes longer.
+# A port the guest may not have is looked for once the first one is found,
+# as they come together: 5 s do then.
 find_port()
 {
 	tries=0
-	while [ $tries -lt 50 ]; do
+	while [ $tries -lt $((${2:-30} * 10)) ]; do
 		for name in /sys/class/virtio-ports/*/name; do
 			[ -r "$name" ] || continue
 			[ "$(cat "$name")" = "$1" ] || continue
@@ -278,7 +281,7 @@ start_hyperd()
 	ivshmem)
 		channel=ivshmem:$(ivshmem_bar) || fail "no ivshmem device"
 		# Its bell (launch-guest.sh --ivshmem): sleep until the host rings.
-		if find_port org.lttng.hyper.bell; then
+		if find_port org.lttng.hyper.bell 5; then
 			channel=$channel,bell=/dev/virtio-ports/org.lttng.hyper.bell
 		fi
 		;;
@@ -843,7 +846,7 @@ bench_raw()
 	# and through the raw port, the same program on each kind of channel.
 	bar=$(ivshmem_bar 1) || return 0
 	shm=ivshmem:$bar
-	if find_port org.lttng.hyper.bell.1; then
+	if find_port org.lttng.hyper.bell.1 5; then
 		shm=$shm,bell=/dev/virtio-ports/org.lttng.hyper.bell.1
 	fi
 	for i in $(seq "$(param runs 5)"); do

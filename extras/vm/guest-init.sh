@@ -17,6 +17,8 @@
 #                                    session (create, start, stop, destroy) that
 #                                    has no host to stream to
 #   lh.wait=SECONDS                  how long to wait for the host (default: 60)
+#   lh.timeout=SECONDS               fail once the guest has been up that long,
+#                                    showing what each process waits in (default: never)
 #   lh.verbose=1                     verbose lttng-hyperd (its log is shown on failure)
 #   lh.early-index-ack=1             lttng-hyperd --early-index-ack: indexes answered at once
 #   lh.kernel=1                      also trace the kernel (image built with --kernel-tracing)
@@ -136,6 +138,16 @@ say()
 	echo "lh-guest: [$up] $*"
 }
 
+# A line for whoever reads the console, through the kernel's log: printk
+# writes the serial port itself, so the line gets out even when the
+# console's tty cannot send (a lost interrupt) or the guest powers off
+# right after. Its prefix is not say's, so that it never reads as a line
+# of the run.
+klog()
+{
+	echo "<2>lh-init: $*" > /dev/kmsg 2> /dev/null
+}
+
 # Time since boot in milliseconds; /proc/uptime has two decimals.
 uptime_ms()
 {
@@ -153,6 +165,7 @@ finish()
 
 fail()
 {
+	klog "FAILED: $*"
 	echo "lh-guest: FAILED: $*"
 	if [ -s "$HYPERD_LOG" ]; then
 		echo "lh-guest: last lines of the lttng-hyperd log:"
@@ -173,6 +186,47 @@ fail()
 	finish
 }
 
+# Each user process (kernel threads have no command line), by klog: its PID,
+# state, the kernel function it waits in, and its command line.
+show_processes()
+{
+	local pid cmd wchan
+
+	for pid in $(printf '%s\n' /proc/[0-9]* | cut -d / -f 3 | sort -n); do
+		cmd=$(tr '\0' ' ' 2> /dev/null < "/proc/$pid/cmdline")
+		[ -n "$cmd" ] || continue
+		wchan=$(cat "/proc/$pid/wchan" 2> /dev/null)
+		[ "$wchan" != 0 ] || wchan=running
+		# shellcheck disable=SC2046 # two words: state and ticks
+		set -- $(task_state "/proc/$pid")
+		klog "  $pid ${1:-?} ${wchan:-?} ${cmd% }"
+	done
+}
+
+# lh.timeout=SECONDS (of uptime): a guest still running then shows what
+# each of its processes waits in and fails, so that a run stuck on its host
+# or on a nested guest tells where, before whoever launched it kills it.
+start_watchdog()
+{
+	local limit now
+
+	limit=$(param timeout 0)
+	[ "$limit" -gt 0 ] || return 0
+	(
+		now=$(($(uptime_ms) / 1000))
+		if [ "$now" -lt "$limit" ]; then
+			sleep $((limit - now))
+		fi
+		klog "still running after $limit s; its processes:"
+		show_processes
+		klog "its interrupts:"
+		grep -E 'virtio|ttyS|LOC' /proc/interrupts | while read -r line; do
+			klog "  $line"
+		done
+		fail "timed out after $limit s (lh.timeout)"
+	) &
+}
+
 # Value of lh.KEY on the kernel command line, else the default ($2).
 param()
 {
@@ -190,6 +244,8 @@ param()
 mount_fs()
 {
 	mount -t proc proc /proc &&
+	# klog's lines are few, and each one counts.
+	echo on > /proc/sys/kernel/printk_devkmsg &&
 	mount -t sysfs sysfs /sys &&
 	mount -t devtmpfs devtmpfs /dev &&
 	mkdir -p /dev/shm /dev/pts &&
@@ -709,7 +765,6 @@ mode_nested()
 {
 	local timeout deadline accel name i running
 
-	l2_names=$(param l2-name l2 | tr ',' ' ')
 	timeout=$(param l2-timeout 900)
 	[ -x "$NESTED_DIR/launch-guest.sh" ] ||
 		fail "no nested guest in this image (build it with build-guest.sh --nested)"
@@ -1115,11 +1170,15 @@ mode_shell()
 
 mount_fs || fail "cannot mount the pseudo file systems"
 mode=$(param mode trace)
+if [ "$mode" = nested ]; then
+	l2_names=$(param l2-name l2 | tr ',' ' ')
+fi
 # The KVM probe only needs to know that userspace was reached.
 say "userspace reached (mode=$mode)"
 if [ "$mode" = probe ]; then
 	finish
 fi
+start_watchdog
 
 hostname "$(param hostname lttng-guest)"
 # No network device, but lttng reaches lttng-hyperd over the loopback.

@@ -27,6 +27,9 @@ Options:
   --accel auto|kvm|tcg   accelerator (default: auto: KVM if a probe boot reaches
                          userspace in time, else TCG)
   --probe-timeout S      how long the KVM probe may take (default: 20)
+  --guest-timeout S      the guest gives up once it has been up S s
+                         (lh.timeout): it shows what each of its processes
+                         waits in and powers off with a FAILED line
   --rtc-base BASE        QEMU -rtc base= (utc, localtime or a date)
   --serial-log FILE      write the console there instead of to stdout
   --pidfile FILE         write QEMU's PID there (to kill the VM abruptly, in tests)
@@ -64,6 +67,7 @@ mem=512
 smp=2
 accel=auto
 probe_timeout=20
+guest_timeout=
 rtc_base=
 serial_log=
 pidfile=
@@ -108,6 +112,9 @@ while [ $# -gt 0 ]; do
 		;;
 	--probe-timeout)
 		probe_timeout=$2
+		;;
+	--guest-timeout)
+		guest_timeout=$2
 		;;
 	--rtc-base)
 		rtc_base=$2
@@ -170,7 +177,7 @@ case " $append " in
 	cmdline="$cmdline lh.hostname=$name"
 	;;
 esac
-cmdline="$cmdline${append:+ $append}"
+cmdline="$cmdline${guest_timeout:+ lh.timeout=$guest_timeout}${append:+ $append}"
 
 # What every boot shares, the KVM probe's included.
 base=("$qemu" -nodefaults -nographic -no-reboot -nic none

@@ -34,6 +34,9 @@ LH_LTTNG_TOOLS=${LH_LTTNG_TOOLS:-/opt/lttng-hyper/lttng-tools}
 # Upper bounds, in seconds, so that no step can hang a test.
 LH_CMD_TIMEOUT=${LH_CMD_TIMEOUT:-60}
 LH_GUEST_TIMEOUT=${LH_GUEST_TIMEOUT:-300}
+# A guest gives up that much sooner (launch-guest.sh --guest-timeout), to
+# say on its console what it was waiting for.
+LH_GUEST_GRACE=30
 
 . "$top_srcdir/tests/regression/lib-root.sh"
 
@@ -1042,7 +1045,8 @@ lh_vm_boot()
 	timeout -k 5 "$LH_GUEST_TIMEOUT" "$LH_VM_DIR/launch-guest.sh" \
 		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
 		--socket "$LH_TMP/$vm.sock" --name "$vm" --accel "${LH_VM_ACCEL:-auto}" \
-		--serial-log "$LH_TMP/$id-console.log" --pidfile "$LH_TMP/$id.qemu.pid" "$@" \
+		--serial-log "$LH_TMP/$id-console.log" --pidfile "$LH_TMP/$id.qemu.pid" \
+		--guest-timeout "$((LH_GUEST_TIMEOUT - LH_GUEST_GRACE))" "$@" \
 		>"$LH_TMP/$id-launch.log" 2>&1 &
 	LH_VM_PID=$!
 	lh_track_pid "$LH_VM_PID"
@@ -1057,12 +1061,18 @@ lh_vm_console()
 
 # lh_vm_wait PID ID: wait for the launcher PID to end. The launcher does
 # not turn a failed guest run into its status: succeed only when the
-# guest's last word on its console is "lh-guest: done".
+# guest's last word on its console is "lh-guest: done"; else show the end
+# of its console and of the launcher's log.
 lh_vm_wait()
 {
 	wait "$1"
 	lh_untrack_pid "$1"
-	[ "$(lh_vm_console "$2" | tail -n 1)" = 'lh-guest: done' ]
+	[ "$(lh_vm_console "$2" | tail -n 1)" = 'lh-guest: done' ] && return 0
+	diag "guest $2 did not end with 'lh-guest: done'; the end of its console:"
+	diag "$(tr -d '\r' <"$LH_TMP/$2-console.log" 2>/dev/null | tail -n 60)"
+	diag "the end of its launcher's log:"
+	diag "$(tail -n 5 "$LH_TMP/$2-launch.log" 2>/dev/null)"
+	return 1
 }
 
 # lh_vm_wait_console SECONDS ID REGEX: wait for a console line of guest ID

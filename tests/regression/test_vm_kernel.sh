@@ -61,6 +61,7 @@ boot()
 		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
 		--socket "$LH_TMP/$VM.sock" --name "$VM" --smp "$SMP" \
 		--accel "${LH_VM_ACCEL:-auto}" --append "lh.events=$NUM_EVENTS $2" \
+		--guest-timeout "$((LH_GUEST_TIMEOUT - LH_GUEST_GRACE))" \
 		--serial-log "$LH_TMP/$name-console.log" \
 		>"$LH_TMP/$name-launch.log" 2>&1 &
 	pid=$!

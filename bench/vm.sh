@@ -11,7 +11,7 @@
 #   - rawshm and rawvs (-C ivshmem): the same RAW_MB MiB by bench/chan-dd
 #     through a second ivshmem device, whose host end (chan-dd -r) only
 #     reads, and into the raw port, one program on both kinds;
-#   - push: bench/relayd-push pushes as many bytes of 256 KiB data
+#   - push: bench/relayd-push pushes as many bytes of data (packets of 256 KiB, or -k)
 #     packets, each with its index, through lttng-hyperd, the hyper port,
 #     lttng-hyper-relayd and its lttng-relayd, and stops its clock when
 #     DATA_PENDING says lttng-relayd wrote them all;
@@ -47,7 +47,10 @@
 #
 # Usage: bench/vm.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]
 #                    [-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E]
-#                    [-C virtio-serial|ivshmem] [-c]
+#                    [-C virtio-serial|ivshmem] [-c] [-k PACKET[,PACKET...]]
+# -k: relayd-push's packet sizes (e.g. 256K,1M,4M; default 256K), one set of
+# push and pushport runs each: each packet costs its index's trip through
+# lttng-hyperd besides its bytes, so a path's capacity depends on it.
 # -c: QEMU (the guest's vCPUs and its I/O) on the first CPU, the host's
 # readers (lttng-hyper-relayd, the lttng-relayds, socat) on the second,
 # so that the host's side of each path no longer takes the guest's CPU.
@@ -77,16 +80,18 @@ EARLY_ACK=0
 CHANNEL=virtio-serial
 MEM=1024
 PIN=0
+PACKETS=256K
 # Whole guest run, boot to power-off.
 TIMEOUT=5400
 
 usage()
 {
 	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]" \
-		"[-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E] [-C virtio-serial|ivshmem] [-c]"
+		"[-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E] [-C virtio-serial|ivshmem] [-c]" \
+		"[-k PACKET[,PACKET...]]"
 }
 
-while getopts "r:n:p:s:R:N:a:m:EC:ch" opt; do
+while getopts "r:n:p:s:R:N:a:m:EC:ck:h" opt; do
 	case $opt in
 	r) RUNS=$OPTARG ;;
 	n) EVENTS=$OPTARG ;;
@@ -99,6 +104,7 @@ while getopts "r:n:p:s:R:N:a:m:EC:ch" opt; do
 	E) EARLY_ACK=1 ;;
 	C) CHANNEL=$OPTARG ;;
 	c) PIN=1 ;;
+	k) PACKETS=$OPTARG ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -257,6 +263,7 @@ fi
 
 append="lh.mode=bench lh.runs=$RUNS lh.events=$EVENTS lh.payload=$PAYLOAD lh.raw-mb=$RAW_MB"
 append="$append lh.rate=$RATE lh.rate-events=$RATE_EVENTS lh.early-index-ack=$EARLY_ACK"
+append="$append lh.push-packets=$PACKETS"
 # QEMU's user-mode network maps 10.0.2.2 to this host's 127.0.0.1.
 append="$append lh.net=10.0.2.2:$port:$((port + 1))"
 launch_args=()
@@ -295,8 +302,8 @@ if [ "$accel" = auto ]; then
 fi
 log "guest run took $((SECONDS - start)) s, under ${accel^^}"
 
-# One line per run: "raw RUN MB/s BUSY_TICKS BYTES", "push RUN MB/s
-# BUSY_TICKS BYTES" (and pushport), "KIND WAY RUN BUSY_TICKS DISCARDED
+# One line per run: "raw RUN MB/s BUSY_TICKS BYTES", "push@PACKET_BYTES RUN
+# MB/s BUSY_TICKS BYTES" (and pushport@), "KIND WAY RUN BUSY_TICKS DISCARDED
 # TRACE_BYTES RATE" (RATE 0 for the cost runs).
 tr -d '\r' < "$tmp/serial.log" | sed -n 's/^lh-guest: \[[0-9.]*\] bench //p' |
 while read -r what rest; do
@@ -313,7 +320,8 @@ while read -r what rest; do
 		echo "idle $1 $2 $3 $4"
 		;;
 	push|pushport)
-		echo "$what $1 $(awk -v b="$3" -v us="$6" 'BEGIN { print b / us }') $busy $3"
+		packet=$(echo "$rest" | sed -n 's/.* packets of \([0-9]*\) bytes.*/\1/p')
+		echo "$what@$packet $1 $(awk -v b="$3" -v us="$6" 'BEGIN { print b / us }') $busy $3"
 		;;
 	trace)
 		# kind way run session ticks discarded local_kb rate
@@ -342,7 +350,18 @@ awk -v accel="${accel^^}" -v runs="$RUNS" -v events="$EVENTS" -v rates="$RATE" \
 function ratio(num, den) {
 	return den > 0 ? sprintf("%.2f", num / den) : "n/a"
 }
-$1 == "raw" || $1 == "rawshm" || $1 == "rawvs" || $1 == "push" || $1 == "pushport" {
+# Packet sizes in the order they came, as "256 KiB".
+function size_name(b) {
+	return b >= 1048576 ? sprintf("%g MiB", b / 1048576) : sprintf("%g KiB", b / 1024)
+}
+$1 ~ /^push(port)?@/ {
+	split($1, kp, "@")
+	if (!(kp[2] in seen)) {
+		seen[kp[2]] = 1
+		packets[++npk] = kp[2]
+	}
+}
+$1 == "raw" || $1 == "rawshm" || $1 == "rawvs" || $1 ~ /^push(port)?@/ {
 	add($1, $3)
 	# Busy CPU-s per MB of the run.
 	add($1 "/cost", $4 / hz / ($5 / 1e6))
@@ -362,7 +381,7 @@ END {
 	printf "bench/vm: %s, 2 vCPUs, medians of %d runs, the hyper channel over %s, lttng-hyperd %s%s\n\n",
 		accel, runs, channel, early ? "--early-index-ack" : "waiting for the host on each index",
 		pin ? ", QEMU on CPU 0 and the host's readers on CPU 1" : ""
-	raw = med("raw"); hyp = med("push")
+	raw = med("raw")
 	printf "%-34s %10s %12s\n", "channel capacity", "MB/s", "busy ms/MB"
 	printf "%-34s %10.1f %12.2f\n", "raw dd into the virtio-serial port", raw,
 		med("raw/cost") * 1000
@@ -373,13 +392,22 @@ END {
 		printf "%-34s %10.1f %12.2f\n", "raw chan-dd into ivshmem", rawshm,
 			med("rawshm/cost") * 1000
 	}
-	printf "%-34s %10.1f %12.2f\n", "hyper (relayd-push), " channel, hyp, med("push/cost") * 1000
-	if (ohyper) {
-		port = med("pushport")
-		printf "%-34s %10.1f %12.2f\n", "output-hyper (relayd-push -P)", port,
-			med("pushport/cost") * 1000
+	for (k = 1; k <= npk; k++) {
+		pk = packets[k]
+		hyp[pk] = med("push@" pk)
+		printf "%-34s %10.1f %12.2f\n", "hyper (relayd-push), " size_name(pk),
+			hyp[pk], med("push@" pk "/cost") * 1000
+		if (ohyper) {
+			port[pk] = med("pushport@" pk)
+			printf "%-34s %10.1f %12.2f\n", "output-hyper (-P), " size_name(pk),
+				port[pk], med("pushport@" pk "/cost") * 1000
+		}
 	}
-	printf "hyper / raw: %.2f (goal >= 0.8)\n", hyp / raw
+	printf "relayd-push goes through the hyper channel over %s\n", channel
+	for (k = 1; k <= npk; k++) {
+		printf "hyper / raw, %s packets: %.2f (goal >= 0.8)\n", size_name(packets[k]),
+			hyp[packets[k]] / raw
+	}
 	if (channel == "ivshmem") {
 		printf "raw ivshmem / raw virtio-serial, both by chan-dd: %.2f (goal >= 2)\n",
 			rawshm / rawvs
@@ -389,8 +417,9 @@ END {
 		printf ", its ivshmem bridge %.2f %% (goal < 1 %%)", med("idle/bridge") * 100
 	}
 	printf "\n"
-	if (ohyper) {
-		printf "output-hyper's data port / raw: %.2f (goal >= 0.8)\n", port / raw
+	for (k = 1; ohyper && k <= npk; k++) {
+		printf "output-hyper's data port / raw, %s packets: %.2f (goal >= 0.8)\n",
+			size_name(packets[k]), port[packets[k]] / raw
 	}
 	printf "\n"
 	printf "%-34s %10s %10s %12s\n", "offload cost, " events " events", "busy CPU-s",

@@ -75,6 +75,8 @@
 #   lh.runs=N                        runs of each measurement (default: 5)
 #   lh.raw-mb=MB                     MB written by dd and by relayd-push (default: 256),
 #                                    and by chan-dd into a second ivshmem device, if any
+#   lh.push-packets=SIZE[,SIZE...]   relayd-push's packet sizes, one set of runs
+#                                    each (default: 256K)
 #   lh.net=HOST:CTRL:DATA            the host's lttng-relayd for stock net://
 #   lh.rate=N[,N...]                 events per second of the discard runs, one set of
 #                                    runs per rate (default: 100000)
@@ -927,6 +929,7 @@ bench_chan_dd()
 # Capacity of hyper's data path: relayd-push through lttng-hyperd; with
 # KIND pushport, the data frames go into the data port instead (the path
 # of --output=hyper), the control connection still through lttng-hyperd.
+# Runs of each packet size of lh.push-packets, each packet with its index.
 # Nanoseconds on a CPU of the threads of process $1 (schedstat), all of
 # them or those named $2: exact, where the ticks of /proc/PID/stat charge
 # a whole tick to whoever runs when it comes, which a thread that wakes
@@ -965,7 +968,7 @@ bench_idle()
 
 bench_push()
 {
-	local kind=${1:-push} i out b0 b1 h0 h1 hyperd
+	local kind=${1:-push} packet i out b0 b1 h0 h1 hyperd
 
 	hyperd=$(cat "$HYPERD_PID")
 	if [ "$kind" = pushport ]; then
@@ -973,15 +976,17 @@ bench_push()
 	else
 		set --
 	fi
-	for i in $(seq "$(param runs 5)"); do
-		b0=$(cpu_busy)
-		h0=$(proc_ticks "$hyperd")
-		out=$(relayd-push -s "$(param raw-mb 256)M" "$@" 2>&1) ||
-			fail "relayd-push $* failed: $out"
-		b1=$(cpu_busy)
-		h1=$(proc_ticks "$hyperd")
-		# Where the guest's time went: all busy ticks, lttng-hyperd's.
-		say "bench $kind $i $out busy=$((b1 - b0)) lttng-hyperd=$((h1 - h0))"
+	for packet in $(param push-packets 256K | tr , ' '); do
+		for i in $(seq "$(param runs 5)"); do
+			b0=$(cpu_busy)
+			h0=$(proc_ticks "$hyperd")
+			out=$(relayd-push -s "$(param raw-mb 256)M" -p "$packet" "$@" 2>&1) ||
+				fail "relayd-push -p $packet $* failed: $out"
+			b1=$(cpu_busy)
+			h1=$(proc_ticks "$hyperd")
+			# Where the guest's time went: all busy ticks, lttng-hyperd's.
+			say "bench $kind $i $out busy=$((b1 - b0)) lttng-hyperd=$((h1 - h0))"
+		done
 	done
 }
 

@@ -11,9 +11,9 @@
 #   - rawshm and rawvs (-C ivshmem): the same RAW_MB MiB by bench/chan-dd
 #     through a second ivshmem device, whose host end (chan-dd -r) only
 #     reads, and into the raw port, one program on both kinds;
-#   - push: bench/relayd-push pushes as many bytes of data (packets of 256 KiB, or -k)
-#     packets, each with its index, through lttng-hyperd, the hyper port,
-#     lttng-hyper-relayd and its lttng-relayd, and stops its clock when
+#   - push: bench/relayd-push pushes as many bytes in data packets of
+#     256 KiB (or -k's sizes), each with its index, through lttng-hyperd,
+#     the hyper port, lttng-hyper-relayd and its lttng-relayd, and stops its clock when
 #     DATA_PENDING says lttng-relayd wrote them all;
 #   - pushport (output-hyper): the same, but relayd-push -P writes the
 #     data frames into the data port org.lttng.hyper.data.ust64, as

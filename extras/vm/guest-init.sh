@@ -926,10 +926,6 @@ bench_chan_dd()
 		"busy=$((b1 - b0)) writes_us=${out#* }"
 }
 
-# Capacity of hyper's data path: relayd-push through lttng-hyperd; with
-# KIND pushport, the data frames go into the data port instead (the path
-# of --output=hyper), the control connection still through lttng-hyperd.
-# Runs of each packet size of lh.push-packets, each packet with its index.
 # Nanoseconds on a CPU of the threads of process $1 (schedstat), all of
 # them or those named $2: exact, where the ticks of /proc/PID/stat charge
 # a whole tick to whoever runs when it comes, which a thread that wakes
@@ -966,6 +962,10 @@ bench_idle()
 	done
 }
 
+# Capacity of hyper's data path: relayd-push through lttng-hyperd; with
+# KIND pushport, the data frames go into the data port instead (the path
+# of --output=hyper), the control connection still through lttng-hyperd.
+# Runs of each packet size of lh.push-packets, each packet with its index.
 bench_push()
 {
 	local kind=${1:-push} packet i out b0 b1 h0 h1 hyperd

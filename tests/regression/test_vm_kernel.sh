@@ -22,7 +22,6 @@ SMP=1
 # daemons block in the same calls at both ends.
 INFLIGHT_PER_CPU=8
 VM=kguest
-VM_DIR=$top_srcdir/extras/vm
 TESTS_KERNEL=10
 TESTS_NO_KERNEL=4
 
@@ -40,7 +39,7 @@ build_image()
 {
 	local log=$LH_TMP/build-guest.log
 
-	(cd "$top_builddir" && timeout 900 "$VM_DIR/build-guest.sh" --kernel-tracing \
+	(cd "$top_builddir" && timeout 900 "$LH_VM_DIR/build-guest.sh" --kernel-tracing \
 		-o "$LH_TMP/guest" --hyperd "$LH_HYPERD" --gen-events "$LH_GEN_EVENTS") \
 		>"$log" 2>&1 && return 0
 	if grep -q -E 'apt-get download|package list|apt-get update' "$log"; then
@@ -55,19 +54,11 @@ build_image()
 # "lh-guest: done".
 boot()
 {
-	local name=$1 pid
+	local name=$1
 
-	timeout -k 5 "$LH_GUEST_TIMEOUT" "$VM_DIR/launch-guest.sh" \
-		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
-		--socket "$LH_TMP/$VM.sock" --name "$VM" --smp "$SMP" \
-		--accel "${LH_VM_ACCEL:-auto}" --append "lh.events=$NUM_EVENTS $2" \
-		--guest-timeout "$((LH_GUEST_TIMEOUT - LH_GUEST_GRACE))" \
-		--serial-log "$LH_TMP/$name-console.log" \
-		>"$LH_TMP/$name-launch.log" 2>&1 &
-	pid=$!
-	lh_track_pid "$pid"
-	wait "$pid"
-	lh_untrack_pid "$pid"
+	lh_vm_boot "$name" "$VM" --smp "$SMP" --append "lh.events=$NUM_EVENTS $2"
+	wait "$LH_VM_PID"
+	lh_untrack_pid "$LH_VM_PID"
 	grep -q '^lh-guest: done' "$LH_TMP/$name-console.log"
 }
 

@@ -33,6 +33,8 @@ Options:
   --rtc-base BASE        QEMU -rtc base= (utc, localtime or a date)
   --serial-log FILE      write the console there instead of to stdout
   --pidfile FILE         write QEMU's PID there (to kill the VM abruptly, in tests)
+  --monitor PATH         QEMU's human monitor on a unix socket at PATH (to see
+                         where a hung guest's vCPUs are: info registers -a)
   --data-ports PREFIX    the data ports of enable-channel --output=hyper:
                          org.lttng.hyper.data.ust64, .ust32 and .kernel on the
                          sockets PREFIX-ust64.sock, PREFIX-ust32.sock and
@@ -71,6 +73,7 @@ guest_timeout=
 rtc_base=
 serial_log=
 pidfile=
+monitor=
 extra_ports=()
 ivshmem=()
 vsock_cid=
@@ -124,6 +127,9 @@ while [ $# -gt 0 ]; do
 		;;
 	--pidfile)
 		pidfile=$2
+		;;
+	--monitor)
+		monitor=$2
 		;;
 	--data-ports)
 		for kind in ust64 ust32 kernel; do
@@ -300,6 +306,9 @@ if [ -n "$rtc_base" ]; then
 fi
 if [ -n "$pidfile" ]; then
 	args+=(-pidfile "$pidfile")
+fi
+if [ -n "$monitor" ]; then
+	args+=(-monitor "unix:$monitor,server=on,wait=off")
 fi
 if [ -n "$serial_log" ]; then
 	args+=(-serial "file:$serial_log")

@@ -1041,15 +1041,63 @@ lh_vm_boot()
 	local id=$1 vm=$2
 
 	shift 2
-	rm -f "$LH_TMP/$id-console.log" "$LH_TMP/$id.qemu.pid"
+	rm -f "$LH_TMP/$id-console.log" "$LH_TMP/$id.qemu.pid" "$LH_TMP/$id-hang.txt"
 	timeout -k 5 "$LH_GUEST_TIMEOUT" "$LH_VM_DIR/launch-guest.sh" \
 		--kernel "$LH_TMP/guest/vmlinuz" --initrd "$LH_TMP/guest/initrd.img" \
 		--socket "$LH_TMP/$vm.sock" --name "$vm" --accel "${LH_VM_ACCEL:-auto}" \
 		--serial-log "$LH_TMP/$id-console.log" --pidfile "$LH_TMP/$id.qemu.pid" \
+		--monitor "$LH_TMP/$id.monitor" \
 		--guest-timeout "$((LH_GUEST_TIMEOUT - LH_GUEST_GRACE))" "$@" \
 		>"$LH_TMP/$id-launch.log" 2>&1 &
 	LH_VM_PID=$!
 	lh_track_pid "$LH_VM_PID"
+	lh_vm_sentinel "$id" "$((LH_GUEST_TIMEOUT - 15))"
+}
+
+# lh_vm_sentinel ID SECONDS: if guest ID's QEMU still runs after SECONDS
+# (past the guest's own lh.timeout, which a wedged guest cannot keep),
+# take lh_vm_snapshot before the launcher's timeout kills it.
+lh_vm_sentinel()
+{
+	(
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		sleep "$2" &
+		nap=$!
+		wait "$nap" && lh_vm_snapshot "$1"
+	) &
+	echo "$!" >"$LH_TMP/$1.sentinel.pid"
+	lh_track_pid "$!"
+}
+
+# lh_vm_snapshot ID: what guest ID's QEMU does, in $LH_TMP/ID-hang.txt:
+# each thread's state, CPU time (twice, 2 s apart: a vCPU thread that
+# spins gains 200 ticks) and kernel wait channel, the vCPUs' registers
+# from the monitor, and the threads' stacks from gdb.
+lh_vm_snapshot()
+{
+	local pid t stat f round
+
+	pid=$(cat "$LH_TMP/$1.qemu.pid" 2>/dev/null) || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	{
+		for round in 1 2; do
+			echo "# QEMU $pid, $(date +%T.%N): tid name state utime stime wchan"
+			for t in /proc/"$pid"/task/*; do
+				stat=$(cat "$t/stat" 2>/dev/null) || continue
+				# After the name in parentheses, which may hold spaces.
+				read -r -a f <<<"${stat##*) }"
+				echo "${t##*/} '$(cat "$t/comm")' ${f[0]} ${f[11]} ${f[12]} $(cat "$t/wchan")"
+			done
+			[ "$round" -eq 1 ] && sleep 2
+		done
+		echo "# monitor: info status, info cpus, info registers -a"
+		printf 'info status\ninfo cpus\ninfo registers -a\n' |
+			timeout 10 socat -t 2 - UNIX-CONNECT:"$LH_TMP/$1.monitor" |
+			tr -d '\r' | grep -v '^(qemu)'
+		echo "# gdb: thread apply all bt"
+		timeout 60 gdb -p "$pid" -batch -nx -ex 'thread apply all bt 10' 2>&1 |
+			grep -v -E '^\[New LWP|^warning:'
+	} >"$LH_TMP/$1-hang.txt" 2>&1
 }
 
 # lh_vm_console ID: the lines guest ID wrote for the host ("lh-guest: ..."),
@@ -1065,13 +1113,24 @@ lh_vm_console()
 # of its console and of the launcher's log.
 lh_vm_wait()
 {
+	local sentinel
+
 	wait "$1"
 	lh_untrack_pid "$1"
+	if sentinel=$(cat "$LH_TMP/$2.sentinel.pid" 2>/dev/null); then
+		kill "$sentinel" 2>/dev/null
+		wait "$sentinel" 2>/dev/null
+		lh_untrack_pid "$sentinel"
+	fi
 	[ "$(lh_vm_console "$2" | tail -n 1)" = 'lh-guest: done' ] && return 0
 	diag "guest $2 did not end with 'lh-guest: done'; the end of its console:"
 	diag "$(tr -d '\r' <"$LH_TMP/$2-console.log" 2>/dev/null | tail -n 60)"
 	diag "the end of its launcher's log:"
 	diag "$(tail -n 5 "$LH_TMP/$2-launch.log" 2>/dev/null)"
+	if [ -s "$LH_TMP/$2-hang.txt" ]; then
+		diag "its QEMU still ran $((LH_GUEST_TIMEOUT - 15)) s after its start:"
+		diag "$(cat "$LH_TMP/$2-hang.txt")"
+	fi
 	return 1
 }
 

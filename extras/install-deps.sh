@@ -25,6 +25,8 @@ PACKAGES=(
 	# real guests: QEMU, the guest image (busybox, cpio, zstd) and the guest
 	# kernel's lttng-modules build (kmod for depmod and modinfo, patch)
 	qemu-system-x86 busybox-static cpio zstd kmod patch binutils
+	# the stacks of a test guest's QEMU that hangs (tests' lh_vm_snapshot)
+	gdb
 )
 
 missing=()

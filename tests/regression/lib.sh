@@ -1071,11 +1071,14 @@ lh_vm_sentinel()
 
 # lh_vm_snapshot ID: what guest ID's QEMU does, in $LH_TMP/ID-hang.txt:
 # each thread's state, CPU time (twice, 2 s apart: a vCPU thread that
-# spins gains 200 ticks) and kernel wait channel, the vCPUs' registers
-# from the monitor, and the threads' stacks from gdb.
+# spins gains 200 ticks) and kernel wait channel; from the monitor, the
+# vCPUs' registers, local APICs (a pending interrupt) and the code at
+# their RIP, then five more samples of RIP and CR3 (whether a vCPU moves,
+# and between which address spaces: a level-1 guest's and its nested
+# guest's, under TCG's AMD-V); the threads' stacks from gdb.
 lh_vm_snapshot()
 {
-	local pid t stat f round
+	local pid t stat f round cpu
 
 	pid=$(cat "$LH_TMP/$1.qemu.pid" 2>/dev/null) || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
@@ -1090,10 +1093,23 @@ lh_vm_snapshot()
 			done
 			[ "$round" -eq 1 ] && sleep 2
 		done
-		echo "# monitor: info status, info cpus, info registers -a"
-		printf 'info status\ninfo cpus\ninfo registers -a\n' |
-			timeout 10 socat -t 2 - UNIX-CONNECT:"$LH_TMP/$1.monitor" |
-			tr -d '\r' | grep -v '^(qemu)'
+		echo "# monitor"
+		{
+			echo 'info status'
+			echo 'info cpus'
+			echo 'info registers -a'
+			for cpu in 0 1; do
+				echo "cpu $cpu"
+				echo 'info lapic'
+				echo 'x/2i $pc-3'
+				echo 'x/6i $pc'
+			done
+			for round in 1 2 3 4 5; do
+				echo 'info registers -a'
+			done
+		} | timeout 20 socat -t 3 - UNIX-CONNECT:"$LH_TMP/$1.monitor" |
+			tr -d '\r' | grep -v -E '^(\(qemu\)|FPR|XMM|FCW)' |
+			awk '/^CPU#0/ { n++ } n <= 1 || /^(CPU#|RIP=|CR0=)/'
 		echo "# gdb: thread apply all bt"
 		timeout 60 gdb -p "$pid" -batch -nx -ex 'thread apply all bt 10' 2>&1 |
 			grep -v -E '^\[New LWP|^warning:'

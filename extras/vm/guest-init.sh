@@ -19,6 +19,9 @@
 #   lh.wait=SECONDS                  how long to wait for the host (default: 60)
 #   lh.timeout=SECONDS               fail once the guest has been up that long,
 #                                    showing what each process waits in (default: never)
+#   lh.heartbeat=SECONDS             a line "lh-heartbeat: [UPTIME]" on the console
+#                                    that often, as long as the guest's kernel runs
+#                                    its processes (default: none)
 #   lh.verbose=1                     verbose lttng-hyperd (its log is shown on failure)
 #   lh.early-index-ack=1             lttng-hyperd --early-index-ack: indexes answered at once
 #   lh.kernel=1                      also trace the kernel (image built with --kernel-tracing)
@@ -226,6 +229,23 @@ start_watchdog()
 			klog "  $line"
 		done
 		fail "timed out after $limit s (lh.timeout)"
+	) &
+}
+
+# lh.heartbeat=SECONDS: a host that reads the console can then tell a
+# guest that waits (it beats) from one whose kernel no longer runs
+# anything (a livelock of TCG's nested AMD-V, doc/vm.md: silence).
+start_heartbeat()
+{
+	local period
+
+	period=$(param heartbeat 0)
+	[ "$period" -gt 0 ] || return 0
+	(
+		while sleep "$period"; do
+			read -r up _ < /proc/uptime
+			echo "lh-heartbeat: [$up]"
+		done
 	) &
 }
 
@@ -1184,6 +1204,7 @@ if [ "$mode" = probe ]; then
 	finish
 fi
 start_watchdog
+start_heartbeat
 
 hostname "$(param hostname lttng-guest)"
 # No network device, but lttng reaches lttng-hyperd over the loopback.

@@ -30,6 +30,8 @@ Options:
   --guest-timeout S      the guest gives up once it has been up S s
                          (lh.timeout): it shows what each of its processes
                          waits in and powers off with a FAILED line
+  --heartbeat S          the guest prints a line every S s (lh.heartbeat), so
+                         that silence means its kernel stopped running it
   --rtc-base BASE        QEMU -rtc base= (utc, localtime or a date)
   --serial-log FILE      write the console there instead of to stdout
   --pidfile FILE         write QEMU's PID there (to kill the VM abruptly, in tests)
@@ -70,6 +72,7 @@ smp=2
 accel=auto
 probe_timeout=20
 guest_timeout=
+heartbeat=
 rtc_base=
 serial_log=
 pidfile=
@@ -118,6 +121,9 @@ while [ $# -gt 0 ]; do
 		;;
 	--guest-timeout)
 		guest_timeout=$2
+		;;
+	--heartbeat)
+		heartbeat=$2
 		;;
 	--rtc-base)
 		rtc_base=$2
@@ -183,7 +189,8 @@ case " $append " in
 	cmdline="$cmdline lh.hostname=$name"
 	;;
 esac
-cmdline="$cmdline${guest_timeout:+ lh.timeout=$guest_timeout}${append:+ $append}"
+cmdline="$cmdline${guest_timeout:+ lh.timeout=$guest_timeout}${heartbeat:+ lh.heartbeat=$heartbeat}"
+cmdline="$cmdline${append:+ $append}"
 
 # What every boot shares, the KVM probe's included.
 base=("$qemu" -nodefaults -nographic -no-reboot -nic none

@@ -1116,6 +1116,88 @@ lh_vm_snapshot()
 	} >"$LH_TMP/$1-hang.txt" 2>&1
 }
 
+# lh_vm_cpu_ticks ID: the CPU time (clock ticks) of each vCPU thread of
+# guest ID's QEMU, one per line, the threads as its monitor lists them.
+lh_vm_cpu_ticks()
+{
+	local pid tid stat f
+
+	pid=$(cat "$LH_TMP/$1.qemu.pid" 2>/dev/null) || return 1
+	echo 'info cpus' | timeout 10 socat -t 2 - UNIX-CONNECT:"$LH_TMP/$1.monitor" |
+		sed -n 's/.*thread_id=\([0-9]*\).*/\1/p' | while read -r tid; do
+		stat=$(cat "/proc/$pid/task/$tid/stat" 2>/dev/null) || return 1
+		read -r -a f <<<"${stat##*) }"
+		echo $((f[11] + f[12]))
+	done
+}
+
+# lh_vm_spinning ID: succeed if every vCPU thread of guest ID's QEMU ran
+# at least half of the next 2 s.
+lh_vm_spinning()
+{
+	local before after half
+
+	before=$(lh_vm_cpu_ticks "$1") && [ -n "$before" ] || return 1
+	sleep 2
+	after=$(lh_vm_cpu_ticks "$1") || return 1
+	half=$(getconf CLK_TCK)
+	paste -d ' ' <(echo "$before") <(echo "$after") |
+		awk -v half="$half" 'NF != 2 || $2 - $1 < half { bad = 1 } END { exit bad }'
+}
+
+# lh_vm_user_lines ID: how many lines guest ID's processes wrote to its
+# console (lh-guest: and lh-heartbeat: lines; not its kernel's).
+lh_vm_user_lines()
+{
+	tr -d '\r' 2>/dev/null <"$LH_TMP/$1-console.log" | grep -c -E 'lh-(guest|heartbeat): '
+}
+
+# lh_vm_run_nested ID VM [launch-guest.sh options]: lh_vm_boot, then
+# lh_vm_wait, for a guest that runs nested guests under TCG. There, the
+# guest can stop running its processes for good: its kernel reports soft
+# lockups of every CPU in its nested guests' QEMU threads while its vCPU
+# threads spin (3 of 29 runs of test_vm_hypercall here; doc/vm.md,
+# "A known livelock under TCG"). The guest beats every 20 s
+# (--heartbeat); one whose processes wrote nothing for 120 s while its
+# vCPU threads spin is snapshotted (lh_vm_snapshot) and killed, what it
+# sent to OUT/VM is removed, and it boots once more. Any other failure,
+# and a second livelock, are the test's.
+lh_vm_run_nested()
+{
+	local id=$1 vm=$2 try lines last last_s
+
+	shift 2
+	for try in 1 2; do
+		lh_vm_boot "$id" "$vm" --heartbeat 20 "$@"
+		last=0
+		last_s=$SECONDS
+		while kill -0 "$LH_VM_PID" 2>/dev/null; do
+			sleep 5
+			lines=$(lh_vm_user_lines "$id")
+			if [ "$lines" != "$last" ]; then
+				last=$lines
+				last_s=$SECONDS
+			fi
+			if [ $((SECONDS - last_s)) -ge 120 ] && [ "$try" -eq 1 ] &&
+					lh_vm_spinning "$id"; then
+				lh_vm_snapshot "$id"
+				diag "$vm's processes wrote nothing for $((SECONDS - last_s)) s while its vCPUs spun: the livelock of nested AMD-V under TCG; the end of its console, and its QEMU:"
+				diag "$(tr -d '\r' <"$LH_TMP/$id-console.log" | tail -n 15)"
+				diag "$(cat "$LH_TMP/$id-hang.txt")"
+				lh_vm_kill "$id"
+				lh_vm_wait "$LH_VM_PID" "$id" >/dev/null 2>&1
+				# The relay ends the VM's sessions once its channel closes.
+				sleep 2
+				rm -rf "${LH_OUT:?}/$vm"
+				diag "$vm: booting it once more"
+				continue 2
+			fi
+		done
+		lh_vm_wait "$LH_VM_PID" "$id"
+		return
+	done
+}
+
 # lh_vm_console ID: the lines guest ID wrote for the host ("lh-guest: ..."),
 # without the serial line's carriage returns and the firmware's escapes.
 lh_vm_console()

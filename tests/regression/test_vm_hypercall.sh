@@ -37,10 +37,9 @@ ok $? "lttng-hyper-relayd started for $L1" || bail_out "no relay"
 # stalled right after their kernel events were enabled, test_vm_kernel.sh,
 # and once here with one nested guest.)
 start_s=$SECONDS
-lh_vm_boot guest "$L1" --mem 1536 --smp 2 \
+lh_vm_run_nested guest "$L1" --mem 1536 --smp 2 \
 	--append "lh.mode=nested lh.hypercalls=1 lh.l2-name=${L2S// /,} lh.l2-workload=mark \
 lh.l2-events=$MARKERS lh.l2-timeout=$((LH_GUEST_TIMEOUT - 120))"
-lh_vm_wait "$LH_VM_PID" guest
 ok $? "$L1 recorded the hypercalls of $L2S, which issued $MARKERS markers each ($((SECONDS - start_s)) s)" ||
 	diag "$(lh_vm_console guest | tail -n 12)"
 diag "$(lh_vm_console guest | grep -E "probes|accelerator|hypercalls|lttng-hyper-mark|: .*done")"

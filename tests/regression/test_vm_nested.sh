@@ -32,10 +32,9 @@ lh_relay_start main --vm "$L1=unix:$LH_TMP/$L1.sock"
 ok $? "lttng-hyper-relayd started for $L1" || bail_out "no relay"
 
 start_s=$SECONDS
-lh_vm_boot guest "$L1" --mem 1536 \
+lh_vm_run_nested guest "$L1" --mem 1536 \
 	--append "lh.mode=nested lh.events=$L1_EVENTS lh.l2-name=$L2 lh.l2-events=$NESTED_EVENTS \
 lh.l2-accel=$NESTED_ACCEL lh.l2-timeout=$((LH_GUEST_TIMEOUT - 120))"
-lh_vm_wait "$LH_VM_PID" guest
 ok $? "$L1 ran $L2, both traced, and $L1 powered off ($((SECONDS - start_s)) s)"
 diag "$(grep -h 'accelerator' "$LH_TMP/guest-launch.log")"
 diag "$(lh_vm_console guest | grep -E "userspace|workload done|VT-x|/dev/kvm|starting the nested|$L2: |done")"

@@ -27,10 +27,9 @@ lh_relay_start main --vm "$L1=unix:$LH_TMP/$L1.sock"
 ok $? "lttng-hyper-relayd started for $L1" || bail_out "no relay"
 
 start_s=$SECONDS
-lh_vm_boot guest "$L1" --mem 1536 --append "lh.mode=nested lh.events=0 lh.l2-name=$L2 \
+lh_vm_run_nested guest "$L1" --mem 1536 --append "lh.mode=nested lh.events=0 lh.l2-name=$L2 \
 lh.l2-events=$NESTED_EVENTS lh.l2-accel=$NESTED_ACCEL lh.l2-channel=vsock \
 lh.l2-timeout=$((LH_GUEST_TIMEOUT - 120))"
-lh_vm_wait "$LH_VM_PID" guest
 ok $? "$L1 ran $L2 over vsock, $L2 traced, and $L1 powered off ($((SECONDS - start_s)) s)" ||
 	diag "$(lh_vm_console guest | tail -n 12)"
 diag "$(lh_vm_console guest | grep -E "starting the nested|$L2: .*(lttng-hyperd|accelerator)|is done")"

@@ -37,6 +37,9 @@ LH_GUEST_TIMEOUT=${LH_GUEST_TIMEOUT:-300}
 # A guest gives up that much sooner (launch-guest.sh --guest-timeout), to
 # say on its console what it was waiting for.
 LH_GUEST_GRACE=30
+# A guest's QEMU still running that much before the bound is snapshotted
+# (lh_vm_snapshot), past the guest's own lh.timeout.
+LH_VM_SNAPSHOT_LEAD=15
 
 . "$top_srcdir/tests/regression/lib-root.sh"
 
@@ -1051,7 +1054,7 @@ lh_vm_boot()
 		>"$LH_TMP/$id-launch.log" 2>&1 &
 	LH_VM_PID=$!
 	lh_track_pid "$LH_VM_PID"
-	lh_vm_sentinel "$id" "$((LH_GUEST_TIMEOUT - 15))"
+	lh_vm_sentinel "$id" "$((LH_GUEST_TIMEOUT - LH_VM_SNAPSHOT_LEAD))"
 }
 
 # lh_vm_sentinel ID SECONDS: if guest ID's QEMU still runs after SECONDS
@@ -1069,6 +1072,24 @@ lh_vm_sentinel()
 	lh_track_pid "$!"
 }
 
+# lh_task_times STAT: "STATE TICKS" of a /proc/PID/task/TID/stat line,
+# TICKS its user and system CPU time. The name in parentheses before the
+# fields may hold spaces.
+lh_task_times()
+{
+	local f
+
+	read -r -a f <<<"${1##*) }"
+	echo "${f[0]} $((f[11] + f[12]))"
+}
+
+# lh_vm_monitor ID: send the commands on stdin to guest ID's QEMU monitor
+# (launch-guest.sh --monitor), print its answers without its prompts.
+lh_vm_monitor()
+{
+	timeout 20 socat -t 3 - UNIX-CONNECT:"$LH_TMP/$1.monitor" | tr -d '\r' | grep -v '^(qemu)'
+}
+
 # lh_vm_snapshot ID: what guest ID's QEMU does, in $LH_TMP/ID-hang.txt:
 # each thread's state, CPU time (twice, 2 s apart: a vCPU thread that
 # spins gains 200 ticks) and kernel wait channel; from the monitor, the
@@ -1078,18 +1099,16 @@ lh_vm_sentinel()
 # guest's, under TCG's AMD-V); the threads' stacks from gdb.
 lh_vm_snapshot()
 {
-	local pid t stat f round cpu
+	local pid t stat round cpu
 
 	pid=$(cat "$LH_TMP/$1.qemu.pid" 2>/dev/null) || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
 	{
 		for round in 1 2; do
-			echo "# QEMU $pid, $(date +%T.%N): tid name state utime stime wchan"
+			echo "# QEMU $pid, $(date +%T.%N): tid name state ticks wchan"
 			for t in /proc/"$pid"/task/*; do
 				stat=$(cat "$t/stat" 2>/dev/null) || continue
-				# After the name in parentheses, which may hold spaces.
-				read -r -a f <<<"${stat##*) }"
-				echo "${t##*/} '$(cat "$t/comm")' ${f[0]} ${f[11]} ${f[12]} $(cat "$t/wchan")"
+				echo "${t##*/} '$(cat "$t/comm")' $(lh_task_times "$stat") $(cat "$t/wchan")"
 			done
 			[ "$round" -eq 1 ] && sleep 2
 		done
@@ -1107,8 +1126,7 @@ lh_vm_snapshot()
 			for round in 1 2 3 4 5; do
 				echo 'info registers -a'
 			done
-		} | timeout 20 socat -t 3 - UNIX-CONNECT:"$LH_TMP/$1.monitor" |
-			tr -d '\r' | grep -v -E '^(\(qemu\)|FPR|XMM|FCW)' |
+		} | lh_vm_monitor "$1" | grep -v -E '^(FPR|XMM|FCW)' |
 			awk '/^CPU#0/ { n++ } n <= 1 || /^(CPU#|RIP=|CR0=)/'
 		echo "# gdb: thread apply all bt"
 		timeout 60 gdb -p "$pid" -batch -nx -ex 'thread apply all bt 10' 2>&1 |
@@ -1116,33 +1134,35 @@ lh_vm_snapshot()
 	} >"$LH_TMP/$1-hang.txt" 2>&1
 }
 
-# lh_vm_cpu_ticks ID: the CPU time (clock ticks) of each vCPU thread of
-# guest ID's QEMU, one per line, the threads as its monitor lists them.
-lh_vm_cpu_ticks()
+# lh_vm_vcpu_ticks PID TID...: the CPU time (clock ticks) of each thread
+# TID of QEMU PID, one per line.
+lh_vm_vcpu_ticks()
 {
-	local pid tid stat f
+	local pid=$1 tid stat
 
-	pid=$(cat "$LH_TMP/$1.qemu.pid" 2>/dev/null) || return 1
-	echo 'info cpus' | timeout 10 socat -t 2 - UNIX-CONNECT:"$LH_TMP/$1.monitor" |
-		sed -n 's/.*thread_id=\([0-9]*\).*/\1/p' | while read -r tid; do
+	shift
+	for tid in "$@"; do
 		stat=$(cat "/proc/$pid/task/$tid/stat" 2>/dev/null) || return 1
-		read -r -a f <<<"${stat##*) }"
-		echo $((f[11] + f[12]))
+		lh_task_times "$stat" | cut -d ' ' -f 2
 	done
 }
 
-# lh_vm_spinning ID: succeed if every vCPU thread of guest ID's QEMU ran
-# at least half of the next 2 s.
+# lh_vm_spinning ID: succeed if every vCPU thread of guest ID's QEMU (as
+# its monitor lists them) ran at least half of the next 2 s.
 lh_vm_spinning()
 {
-	local before after half
+	local pid tids before after
 
-	before=$(lh_vm_cpu_ticks "$1") && [ -n "$before" ] || return 1
+	pid=$(cat "$LH_TMP/$1.qemu.pid" 2>/dev/null) || return 1
+	tids=$(echo 'info cpus' | lh_vm_monitor "$1" | sed -n 's/.*thread_id=\([0-9]*\).*/\1/p')
+	[ -n "$tids" ] || return 1
+	# shellcheck disable=SC2086 # one thread id per word
+	before=$(lh_vm_vcpu_ticks "$pid" $tids) || return 1
 	sleep 2
-	after=$(lh_vm_cpu_ticks "$1") || return 1
-	half=$(getconf CLK_TCK)
+	# shellcheck disable=SC2086
+	after=$(lh_vm_vcpu_ticks "$pid" $tids) || return 1
 	paste -d ' ' <(echo "$before") <(echo "$after") |
-		awk -v half="$half" 'NF != 2 || $2 - $1 < half { bad = 1 } END { exit bad }'
+		awk -v half="$(getconf CLK_TCK)" 'NF != 2 || $2 - $1 < half { bad = 1 } END { exit bad }'
 }
 
 # lh_vm_user_lines ID: how many lines guest ID's processes wrote to its
@@ -1226,7 +1246,7 @@ lh_vm_wait()
 	diag "the end of its launcher's log:"
 	diag "$(tail -n 5 "$LH_TMP/$2-launch.log" 2>/dev/null)"
 	if [ -s "$LH_TMP/$2-hang.txt" ]; then
-		diag "its QEMU still ran $((LH_GUEST_TIMEOUT - 15)) s after its start:"
+		diag "its QEMU still ran $((LH_GUEST_TIMEOUT - LH_VM_SNAPSHOT_LEAD)) s after its start:"
 		diag "$(cat "$LH_TMP/$2-hang.txt")"
 	fi
 	return 1

@@ -13,8 +13,8 @@ PACKAGES=(
 	lttng-tools babeltrace2 util-linux iproute2 faketime socat
 	# the man pages
 	man-db
-	# the benchmarks
-	bc
+	# the benchmarks; jq: bench/soak.sh reads the relay's status
+	bc jq
 	# test_graph.sh: renders the page of lttng-hyper graph headless
 	chromium
 	# test_top.sh: lttng-hyper top on a terminal

@@ -4,8 +4,9 @@
 # roles, 2 of them hostile, honest-1 restarted every 20 s), a sample every
 # 2 s. Each of its checks is one test here: the honest traces complete,
 # the relay alive throughout and cleanly ended, lttng-relayd never
-# restarted, the relay's RSS flat, the fds back to their baseline, every
-# attack repelled and contained. About 90 s.
+# restarted, the relay's RSS flat (beyond what it holds for the VMs),
+# the fds back to their baseline, every attack repelled and contained.
+# About 90 s.
 
 . "$(dirname "$0")/lib.sh"
 

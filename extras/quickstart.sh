@@ -201,7 +201,7 @@ step "Building lttng-tools with lttng-hyper's patches (log: $QS_DIR/build-lttng-
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lttng-hyper
 if [ ! -d "$LH_LTTNG_TOOLS/bin" ]; then
 	info "the first run fetches Debian's lttng-tools source and builds it" \
-		"(about 10 minutes on 2 cores); later runs take a second"
+		"(under a minute on 2 cores); later runs take a second"
 fi
 start_job "$QS_DIR/build-lttng-tools.log" "$SRCDIR/extras/lttng-tools/build-lttng-tools.sh" \
 	--prefix "$LH_LTTNG_TOOLS"
@@ -213,7 +213,7 @@ watch_job '^build-lttng-tools\.sh: ' "$QS_DIR/build-lttng-tools.log" || {
 step "Building the guest image, with lttng-modules for its kernel (log: $QS_DIR/build-guest.log)"
 if [ -z "$(ls -A "$cache/modules" 2>/dev/null)" ]; then
 	info "the first run downloads the kernel (about 90 MB) and builds lttng-modules" \
-		"(2 to 3 minutes); later runs take seconds (cache: $cache)"
+		"(about a minute); later runs take seconds (cache: $cache)"
 fi
 start_job "$QS_DIR/build-guest.log" "$SRCDIR/extras/vm/build-guest.sh" --kernel-tracing \
 	--lttng-tools "$LH_LTTNG_TOOLS" \

@@ -483,7 +483,7 @@ log "configuring with --prefix=$keyed ${CONFIGURE_OPTIONS[*]}"
 	LDFLAGS="$BUILD_LDFLAGS") >> "$buildlog" 2>&1 || fail "configure failed"
 phase_done configure
 
-log "building with $jobs jobs (a few minutes on 2 cores)"
+log "building with $jobs jobs (under a minute on 2 cores)"
 make -C "$src" -j "$jobs" >> "$buildlog" 2>&1 || fail "make failed"
 phase_done make
 

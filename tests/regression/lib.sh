@@ -1172,25 +1172,37 @@ lh_vm_user_lines()
 	tr -d '\r' 2>/dev/null <"$LH_TMP/$1-console.log" | grep -c -E 'lh-(guest|heartbeat): '
 }
 
+# lh_vm_kernel_stalled ID: succeed if guest ID's kernel reported a soft
+# lockup or an RCU stall after the guest's last lh-guest: line.
+lh_vm_kernel_stalled()
+{
+	tr -d '\r' 2>/dev/null <"$LH_TMP/$1-console.log" |
+		awk '/lh-guest: / { s = 0 } /soft lockup|rcu.*stall/ { s = 1 } END { exit !s }'
+}
+
 # lh_vm_run_nested ID VM [launch-guest.sh options]: lh_vm_boot, then
 # lh_vm_wait, for a guest that runs nested guests under TCG. There, the
 # guest can stop running its processes for good: its kernel reports soft
 # lockups of every CPU in its nested guests' QEMU threads while its vCPU
 # threads spin (3 of 29 runs of test_vm_hypercall here; doc/vm.md,
-# "A known livelock under TCG"). The guest beats every 20 s
-# (--heartbeat); one whose processes wrote nothing for 120 s while its
-# vCPU threads spin is snapshotted (lh_vm_snapshot) and killed, what it
-# sent to OUT/VM is removed, and it boots once more. Any other failure,
-# and a second livelock, are the test's.
+# "A known livelock under TCG"), or crawl on with RCU stalls, its nested
+# guests taking minutes to boot. The guest beats every 20 s
+# (--heartbeat); one whose processes wrote nothing for 120 s, or that
+# said nothing of its work (lh-guest:) for 240 s while its kernel
+# reported a stall, is snapshotted (lh_vm_snapshot) and killed if its
+# vCPU threads spin, what it sent to OUT/VM is removed, and it boots
+# once more. Any other failure, and a second livelock, are the test's.
 lh_vm_run_nested()
 {
-	local id=$1 vm=$2 try lines last last_s
+	local id=$1 vm=$2 try lines last last_s said said_s why
 
 	shift 2
 	for try in 1 2; do
 		lh_vm_boot "$id" "$vm" --heartbeat 20 "$@"
 		last=0
 		last_s=$SECONDS
+		said=0
+		said_s=$SECONDS
 		while kill -0 "$LH_VM_PID" 2>/dev/null; do
 			sleep 5
 			lines=$(lh_vm_user_lines "$id")
@@ -1198,10 +1210,20 @@ lh_vm_run_nested()
 				last=$lines
 				last_s=$SECONDS
 			fi
-			if [ $((SECONDS - last_s)) -ge 120 ] && [ "$try" -eq 1 ] &&
-					lh_vm_spinning "$id"; then
+			lines=$(lh_vm_console "$id" | wc -l)
+			if [ "$lines" != "$said" ]; then
+				said=$lines
+				said_s=$SECONDS
+			fi
+			why=
+			if [ $((SECONDS - last_s)) -ge 120 ]; then
+				why="$vm's processes wrote nothing for $((SECONDS - last_s)) s"
+			elif [ $((SECONDS - said_s)) -ge 240 ] && lh_vm_kernel_stalled "$id"; then
+				why="$vm said nothing of its work for $((SECONDS - said_s)) s and its kernel reported a stall"
+			fi
+			if [ -n "$why" ] && [ "$try" -eq 1 ] && lh_vm_spinning "$id"; then
 				lh_vm_snapshot "$id"
-				diag "$vm's processes wrote nothing for $((SECONDS - last_s)) s while its vCPUs spun: the livelock of nested AMD-V under TCG; the end of its console, and its QEMU:"
+				diag "$why while its vCPUs spun: the livelock of nested AMD-V under TCG; the end of its console, and its QEMU:"
 				diag "$(tr -d '\r' <"$LH_TMP/$id-console.log" | tail -n 15)"
 				diag "$(cat "$LH_TMP/$id-hang.txt")"
 				lh_vm_kill "$id"

@@ -8,6 +8,10 @@
 #   - raw: dd of RAW_MB MiB into a second port, org.lttng.hyper.raw, on
 #     the same virtio-serial device as the hyper port; the host end only
 #     reads (socat into /dev/null);
+#   - rawfile: the same into a third port, org.lttng.hyper.rawfile, whose
+#     host end writes what it reads to a file beside the traces (socat),
+#     as lttng-relayd must: the baseline with the host's cost of storing
+#     the bytes;
 #   - rawshm and rawvs (-C ivshmem): the same RAW_MB MiB by bench/chan-dd
 #     through a second ivshmem device, whose host end (chan-dd -r) only
 #     reads, and into the raw port, one program on both kinds;
@@ -36,7 +40,7 @@
 # The ways alternate, so that a noisy host hits them alike. The report
 # gives medians, and:
 #   - the capacity of hyper and of the data port's path as fractions of
-#     raw dd's (goal: at least 0.8);
+#     raw dd's (goal: at least 0.8), and the data port's of rawfile's;
 #   - each offload's cost, (busy - local busy) / trace MB, hyper's and
 #     output-hyper's cost against net://'s (goal: at most 0.5), and
 #     output-hyper's against dd's own busy time per MB into the raw port
@@ -253,6 +257,16 @@ fi
 	exec socat -u -b 262144 "UNIX-CONNECT:$tmp/raw.sock" - > /dev/null
 ) 2> "$tmp/socat.log" &
 pids+=($!)
+# The rawfile port's: into one file in the relay's output folder's file
+# system, new pages for every run as for each trace.
+(
+	for _ in $(seq 600); do
+		[ -S "$tmp/rawfile.sock" ] && break
+		sleep 0.1
+	done
+	exec socat -u -b 262144 "UNIX-CONNECT:$tmp/rawfile.sock" - > "$tmp/rawfile.out"
+) 2> "$tmp/socat-file.log" &
+pids+=($!)
 if [ "$PIN" -eq 1 ]; then
 	# The host's readers, and the relay's lttng-relayd (its child).
 	for pid in "${pids[@]}" "$(cat "$tmp/relay.pid")" \
@@ -287,7 +301,8 @@ start=$SECONDS
 "${guest_cpu[@]}" timeout --kill-after=10 "$TIMEOUT" "$srcdir/extras/vm/launch-guest.sh" \
 	--kernel "$tmp/guest/vmlinuz" --initrd "$tmp/guest/initrd.img" \
 	--socket "$tmp/hyper.sock" --name bench --mem "$MEM" --smp 2 --accel "$ACCEL" \
-	--user-net --extra-port "org.lttng.hyper.raw=$tmp/raw.sock" "${launch_args[@]}" \
+	--user-net --extra-port "org.lttng.hyper.raw=$tmp/raw.sock" \
+	--extra-port "org.lttng.hyper.rawfile=$tmp/rawfile.sock" "${launch_args[@]}" \
 	--serial-log "$tmp/serial.log" --append "$append" 2> "$tmp/launch.log" < /dev/null
 status=$?
 sleep 0.5
@@ -311,7 +326,7 @@ while read -r what rest; do
 	set -- $rest
 	busy=$(echo "$rest" | sed -n 's/.* busy=\([0-9]*\).*/\1/p')
 	case "$what" in
-	raw|rawshm|rawvs)
+	raw|rawfile|rawshm|rawvs)
 		echo "$what $1 $(awk -v b="$2" -v cs="$3" 'BEGIN { print b / 1e6 / (cs / 100) }') $busy $2"
 		;;
 	idle)
@@ -361,7 +376,7 @@ $1 ~ /^push(port)?@/ {
 		packets[++npk] = kp[2]
 	}
 }
-$1 == "raw" || $1 == "rawshm" || $1 == "rawvs" || $1 ~ /^push(port)?@/ {
+$1 == "raw" || $1 == "rawfile" || $1 == "rawshm" || $1 == "rawvs" || $1 ~ /^push(port)?@/ {
 	add($1, $3)
 	# Busy CPU-s per MB of the run.
 	add($1 "/cost", $4 / hz / ($5 / 1e6))
@@ -385,6 +400,11 @@ END {
 	printf "%-34s %10s %12s\n", "channel capacity", "MB/s", "busy ms/MB"
 	printf "%-34s %10.1f %12.2f\n", "raw dd into the virtio-serial port", raw,
 		med("raw/cost") * 1000
+	rawfile = med("rawfile")
+	if (rawfile > 0) {
+		printf "%-34s %10.1f %12.2f\n", "raw dd, the host writing a file", rawfile,
+			med("rawfile/cost") * 1000
+	}
 	if (channel == "ivshmem") {
 		rawvs = med("rawvs"); rawshm = med("rawshm")
 		printf "%-34s %10.1f %12.2f\n", "raw chan-dd into that port", rawvs,
@@ -420,6 +440,10 @@ END {
 	for (k = 1; ohyper && k <= npk; k++) {
 		printf "output-hyper's data port / raw, %s packets: %.2f (goal >= 0.8)\n",
 			size_name(packets[k]), port[packets[k]] / raw
+		if (rawfile > 0) {
+			printf "output-hyper's data port / rawfile, %s packets: %.2f\n",
+				size_name(packets[k]), port[packets[k]] / rawfile
+		}
 	}
 	printf "\n"
 	printf "%-34s %10s %10s %12s\n", "offload cost, " events " events", "busy CPU-s",

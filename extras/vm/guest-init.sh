@@ -904,20 +904,29 @@ bench_lttng()
 # only reads, on the same virtio-serial device as the hyper port.
 bench_raw()
 {
-	local dev mb i t0 t1 b0 b1 bar shm
+	local dev filedev mb i t0 t1 b0 b1 bar shm kind
 
 	dev=$(port_dev org.lttng.hyper.raw) || fail "no virtio-serial port org.lttng.hyper.raw"
+	# The host end of this one writes a file, as lttng-relayd writes a trace.
+	filedev=$(port_dev org.lttng.hyper.rawfile) || filedev=
 	mb=$(param raw-mb 256)
 	for i in $(seq "$(param runs 5)"); do
-		b0=$(cpu_busy)
-		read -r t0 _ < /proc/uptime
-		dd if=/dev/zero of="$dev" bs=1M count="$mb" 2> /dev/null ||
-			fail "dd into $dev failed"
-		read -r t1 _ < /proc/uptime
-		b1=$(cpu_busy)
-		# Uptime has two decimals: centiseconds, like the busy ticks.
-		say "bench raw $i $((mb << 20)) $((${t1%.*}${t1#*.} - ${t0%.*}${t0#*.}))" \
-			"busy=$((b1 - b0))"
+		for kind in raw ${filedev:+rawfile}; do
+			b0=$(cpu_busy)
+			read -r t0 _ < /proc/uptime
+			if [ "$kind" = raw ]; then
+				dd if=/dev/zero of="$dev" bs=1M count="$mb" 2> /dev/null ||
+					fail "dd into $dev failed"
+			else
+				dd if=/dev/zero of="$filedev" bs=1M count="$mb" 2> /dev/null ||
+					fail "dd into $filedev failed"
+			fi
+			read -r t1 _ < /proc/uptime
+			b1=$(cpu_busy)
+			# Uptime has two decimals: centiseconds, like the busy ticks.
+			say "bench $kind $i $((mb << 20)) $((${t1%.*}${t1#*.} - ${t0%.*}${t0#*.}))" \
+				"busy=$((b1 - b0))"
+		done
 	done
 	# A second ivshmem device (bench/vm.sh -C ivshmem): chan-dd through it,
 	# and through the raw port, the same program on each kind of channel.

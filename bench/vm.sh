@@ -248,25 +248,23 @@ fi
 	-D "tcp://127.0.0.1:$((port + 4))" -L "tcp://127.0.0.1:$((port + 5))" ||
 	die "lttng-hyper-relayd did not start"
 
-# The raw port's reader, once QEMU made its socket.
-(
-	for _ in $(seq 600); do
-		[ -S "$tmp/raw.sock" ] && break
-		sleep 0.1
-	done
-	exec socat -u -b 262144 "UNIX-CONNECT:$tmp/raw.sock" - > /dev/null
-) 2> "$tmp/socat.log" &
-pids+=($!)
+# port_reader SOCK OUT: read the port behind QEMU's socket SOCK into OUT,
+# once QEMU made the socket; in the background, its pid added to pids.
+port_reader()
+{
+	(
+		for _ in $(seq 600); do
+			[ -S "$1" ] && break
+			sleep 0.1
+		done
+		exec socat -u -b 262144 "UNIX-CONNECT:$1" - > "$2"
+	) 2> "${1%.sock}-socat.log" &
+	pids+=($!)
+}
+port_reader "$tmp/raw.sock" /dev/null
 # The rawfile port's: into one file in the relay's output folder's file
 # system, new pages for every run as for each trace.
-(
-	for _ in $(seq 600); do
-		[ -S "$tmp/rawfile.sock" ] && break
-		sleep 0.1
-	done
-	exec socat -u -b 262144 "UNIX-CONNECT:$tmp/rawfile.sock" - > "$tmp/rawfile.out"
-) 2> "$tmp/socat-file.log" &
-pids+=($!)
+port_reader "$tmp/rawfile.sock" "$tmp/rawfile.out"
 if [ "$PIN" -eq 1 ]; then
 	# The host's readers, and the relay's lttng-relayd (its child).
 	for pid in "${pids[@]}" "$(cat "$tmp/relay.pid")" \

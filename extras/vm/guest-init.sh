@@ -904,7 +904,7 @@ bench_lttng()
 # only reads, on the same virtio-serial device as the hyper port.
 bench_raw()
 {
-	local dev filedev mb i t0 t1 b0 b1 bar shm kind
+	local dev filedev mb i t0 t1 b0 b1 bar shm kind to
 
 	dev=$(port_dev org.lttng.hyper.raw) || fail "no virtio-serial port org.lttng.hyper.raw"
 	# The host end of this one writes a file, as lttng-relayd writes a trace.
@@ -912,15 +912,12 @@ bench_raw()
 	mb=$(param raw-mb 256)
 	for i in $(seq "$(param runs 5)"); do
 		for kind in raw ${filedev:+rawfile}; do
+			to=$dev
+			[ "$kind" = rawfile ] && to=$filedev
 			b0=$(cpu_busy)
 			read -r t0 _ < /proc/uptime
-			if [ "$kind" = raw ]; then
-				dd if=/dev/zero of="$dev" bs=1M count="$mb" 2> /dev/null ||
-					fail "dd into $dev failed"
-			else
-				dd if=/dev/zero of="$filedev" bs=1M count="$mb" 2> /dev/null ||
-					fail "dd into $filedev failed"
-			fi
+			dd if=/dev/zero of="$to" bs=1M count="$mb" 2> /dev/null ||
+				fail "dd into $to failed"
 			read -r t1 _ < /proc/uptime
 			b1=$(cpu_busy)
 			# Uptime has two decimals: centiseconds, like the busy ticks.

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -138,37 +139,54 @@ void lh_daemon_ready(void)
 	ready_fd = -1;
 }
 
+/*
+ * The pid file stays open and locked while the daemon runs: a second daemon
+ * given the same path fails here, and leaves the running one's file alone.
+ */
 int lh_pidfile_write(const char *path)
 {
 	char buf[32];
-	int ret = -1;
-	int len;
+	ssize_t len;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		PERROR("open pid file %s", path);
-		goto end;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			len = pread(fd, buf, sizeof(buf) - 1, 0);
+			buf[len > 0 ? len : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			ERR("pid file %s belongs to a running daemon (PID %s): stop it, or give this one another --pidfile",
+				path, buf[0] ? buf : "unknown");
+		} else {
+			PERROR("lock pid file %s", path);
+		}
+		goto error;
 	}
 	len = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
-	if (write(fd, buf, len) != len) {
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, len, 0) != len) {
 		PERROR("write pid file %s", path);
-		goto end_close;
+		goto error;
 	}
-	ret = 0;
-end_close:
+	return fd;
+error:
 	if (close(fd) < 0) {
 		PERROR("close pid file %s", path);
-		ret = -1;
 	}
-end:
-	return ret;
+	return -1;
 }
 
-void lh_pidfile_remove(const char *path)
+void lh_pidfile_remove(const char *path, int fd)
 {
+	/* Unlink before the unlock: the path never names an unlocked file. */
 	if (unlink(path) < 0 && errno != ENOENT) {
 		PERROR("unlink pid file %s", path);
+	}
+	if (close(fd) < 0) {
+		PERROR("close pid file %s", path);
 	}
 }
 

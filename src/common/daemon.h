@@ -15,8 +15,13 @@ int lh_daemonize(void);
 /* Tell the waiting parent that start-up succeeded (no-op if not daemonized). */
 void lh_daemon_ready(void);
 
+/*
+ * Write this process's ID to PATH and lock the file until
+ * lh_pidfile_remove(): fails, leaving the file alone, if a running daemon
+ * holds it. Returns the file's descriptor, or -1.
+ */
 int lh_pidfile_write(const char *path);
-void lh_pidfile_remove(const char *path);
+void lh_pidfile_remove(const char *path, int fd);
 
 /*
  * Block SIGTERM, SIGINT, SIGHUP and SIGCHLD, ignore SIGPIPE, and return a

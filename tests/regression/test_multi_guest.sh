@@ -20,7 +20,7 @@ guest_trace()
 }
 export -f guest_trace
 
-lh_init $((3 + 5 * ${#VMS[@]}))
+lh_init $((5 + 5 * ${#VMS[@]}))
 lh_pick_ports 3
 
 vm_args=()
@@ -29,6 +29,23 @@ for vm in "${VMS[@]}"; do
 done
 lh_relay_start main "${vm_args[@]}"
 ok $? "lttng-hyper-relayd started for ${VMS[*]}" || bail_out "no relay"
+
+# A second daemon given the running relay's pid file refuses it, and the
+# file still names the running relay (which the clean-up stops by it).
+relay_pid=$(cat "$LH_TMP/relay-main.pid")
+for daemon in "$LH_RELAY --vm x=unix-listen:$LH_TMP/x.sock" "$LH_HYPERD -c unix:$LH_TMP/x.sock"; do
+	name=$(basename "${daemon%% *}")
+	# shellcheck disable=SC2086 # the daemon and its arguments
+	timeout "$LH_CMD_TIMEOUT" $daemon --pidfile "$LH_TMP/relay-main.pid" \
+		-C tcp://127.0.0.1:1 >"$LH_TMP/$name-2.log" 2>&1
+	status=$?
+	[ "$status" -eq 1 ] &&
+		grep -q "pid file $LH_TMP/relay-main.pid belongs to a running daemon (PID $relay_pid)" \
+			"$LH_TMP/$name-2.log" &&
+		[ "$(cat "$LH_TMP/relay-main.pid")" = "$relay_pid" ] && kill -0 "$relay_pid"
+	ok $? "a second $name given the relay's pid file exits with status $status, saying whose it is; the file still names the running relay" ||
+		diag "$(tail -n 2 "$LH_TMP/$name-2.log")"
+done
 
 start_s=$(date +%s)
 pids=()

@@ -139,7 +139,7 @@ struct relay {
 	struct lh_relay_control_source status;
 	struct lh_relay_control *control;
 	bool vms_started;
-	bool pidfile_written;
+	int pidfile_fd;
 	int exit_code;
 };
 
@@ -830,10 +830,10 @@ static void run(struct relay *relay)
 		return;
 	}
 	if (relay->pidfile) {
-		if (lh_pidfile_write(relay->pidfile) < 0) {
+		relay->pidfile_fd = lh_pidfile_write(relay->pidfile);
+		if (relay->pidfile_fd < 0) {
 			return;
 		}
-		relay->pidfile_written = true;
 	}
 	if (create_vms(relay) < 0) {
 		return;
@@ -880,8 +880,8 @@ static void cleanup(struct relay *relay)
 	lh_relayd_child_destroy(relay->child);
 	/* lttng-relayd is gone: the pending trims need not wait for it. */
 	lh_relay_trim_fini();
-	if (relay->pidfile_written) {
-		lh_pidfile_remove(relay->pidfile);
+	if (relay->pidfile_fd >= 0) {
+		lh_pidfile_remove(relay->pidfile, relay->pidfile_fd);
 	}
 	if (relay->sig_watch) {
 		lh_watch_remove(relay->sig_watch);
@@ -918,6 +918,7 @@ int main(int argc, const char **argv)
 		.max_data_frame = LH_DEFAULT_MAX_DATA_FRAME,
 		.max_memory = LH_DEFAULT_MAX_MEMORY,
 		.sig_fd = -1,
+		.pidfile_fd = -1,
 		.relayd_log_fd = -1,
 		.exit_code = EXIT_FAILURE,
 	};

@@ -1020,6 +1020,7 @@ int main(int argc, const char **argv)
 	char channel_str[sizeof(hd.log_ctx) - sizeof("channel=")];
 	char err[256], kinds[256];
 	char *pidfile = NULL;
+	int pidfile_fd = -1;
 
 	hd.listeners[0].fd = -1;
 	hd.listeners[1].fd = -1;
@@ -1073,10 +1074,11 @@ int main(int argc, const char **argv)
 	if (opts.daemonize && lh_daemonize() < 0) {
 		goto end;
 	}
-	if (pidfile && lh_pidfile_write(pidfile) < 0) {
-		free(pidfile);
-		pidfile = NULL;
-		goto end;
+	if (pidfile) {
+		pidfile_fd = lh_pidfile_write(pidfile);
+		if (pidfile_fd < 0) {
+			goto end;
+		}
 	}
 	if (start(&hd, &opts) < 0) {
 		goto end;
@@ -1091,10 +1093,10 @@ int main(int argc, const char **argv)
 	INFO("stopped");
 end:
 	cleanup(&hd);
-	if (pidfile) {
-		lh_pidfile_remove(pidfile);
-		free(pidfile);
+	if (pidfile_fd >= 0) {
+		lh_pidfile_remove(pidfile, pidfile_fd);
 	}
+	free(pidfile);
 	free_options(&opts);
 	return status;
 }

@@ -7,6 +7,7 @@
 # $tmp, and cleans up on exit.
 
 relay=$builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
+. "$srcdir/tests/regression/lib-ports.sh"
 
 log()
 {
@@ -63,33 +64,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Three free TCP ports in a row, for the lttng-relayd of lttng-hyper-relayd.
-pick_ports()
-{
-	local base p busy
-
-	for _ in $(seq 50); do
-		base=$((20000 + RANDOM % 40000))
-		busy=0
-		for p in $(seq "$base" $((base + 2))); do
-			if ss -Htln "sport = :$p" | grep -q .; then
-				busy=1
-			fi
-		done
-		if [ "$busy" -eq 0 ]; then
-			echo "$base"
-			return 0
-		fi
-	done
-	return 1
-}
-
 # start_relay: lttng-hyper-relayd for this boot's l1, writing to $tmp/out.
 start_relay()
 {
 	local port
 
-	port=$(pick_ports) || die "no three free TCP ports in a row"
+	port=$(lh_free_ports 3) || die "no three free TCP ports in a row"
 	rm -rf "$tmp/out" "$tmp/relay.pid"
 	"$relay" -d --pidfile "$tmp/relay.pid" --log "$tmp/relay.log" -o "$tmp/out" \
 		--vm "l1=unix:$tmp/l1.sock" -C "tcp://127.0.0.1:$port" \

@@ -118,6 +118,7 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${top_builddir:-.}
 relay=$builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
 push=$builddir/bench/relayd-push
+. "$srcdir/tests/regression/lib-ports.sh"
 chandd=$builddir/bench/chan-dd
 
 log()
@@ -185,28 +186,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Six free TCP ports in a row: stock lttng-relayd's three, and the three of
-# the lttng-relayd that lttng-hyper-relayd starts.
-pick_ports()
-{
-	local base p busy
-
-	for _ in $(seq 50); do
-		base=$((20000 + RANDOM % 40000))
-		busy=0
-		for p in $(seq "$base" $((base + 5))); do
-			if ss -Htln "sport = :$p" | grep -q .; then
-				busy=1
-			fi
-		done
-		if [ "$busy" -eq 0 ]; then
-			echo "$base"
-			return 0
-		fi
-	done
-	return 1
-}
-
 wait_listening()
 {
 	for _ in $(seq 100); do
@@ -224,7 +203,9 @@ log "building the guest image"
 	die "the guest image did not build:
 $(tail -n 5 "$tmp/build.log")"
 
-port=$(pick_ports) || die "no six free TCP ports in a row"
+# Stock lttng-relayd's three ports, then those of the lttng-relayd that
+# lttng-hyper-relayd starts.
+port=$(lh_free_ports 6) || die "no six free TCP ports in a row"
 mkdir -p "$tmp/net" "$tmp/hyper"
 lttng-relayd -o "$tmp/net" -C "tcp://127.0.0.1:$port" -D "tcp://127.0.0.1:$((port + 1))" \
 	-L "tcp://127.0.0.1:$((port + 2))" > "$tmp/stock-relayd.log" 2>&1 &

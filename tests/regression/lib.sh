@@ -42,6 +42,7 @@ LH_GUEST_GRACE=30
 LH_VM_SNAPSHOT_LEAD=15
 
 . "$top_srcdir/tests/regression/lib-root.sh"
+. "$top_srcdir/tests/regression/lib-ports.sh"
 
 LH_PLANNED=0
 LH_RAN=0
@@ -133,23 +134,10 @@ lh_init()
 }
 
 # lh_pick_ports COUNT: set LH_PORT to the first of COUNT consecutive free
-# TCP ports. Others run tests on this machine too: never the defaults.
+# TCP ports (lib-ports.sh).
 lh_pick_ports()
 {
-	local busy base i tries
-
-	busy=" $(ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | tr '\n' ' ') "
-	for ((tries = 0; tries < 100; tries++)); do
-		base=$((20000 + (RANDOM % 4000) * 10))
-		for ((i = 0; i < $1; i++)); do
-			[[ $busy == *" $((base + i)) "* ]] && break
-		done
-		if [ "$i" -eq "$1" ]; then
-			LH_PORT=$base
-			return 0
-		fi
-	done
-	bail_out "no $1 free consecutive TCP ports"
+	LH_PORT=$(lh_free_ports "$1") || bail_out "no $1 free consecutive TCP ports"
 }
 
 # Remember a daemon of ours (by its pidfile) for the clean-up.

@@ -51,7 +51,7 @@
 #
 # Usage: bench/vm.sh [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]
 #                    [-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E]
-#                    [-C virtio-serial|ivshmem] [-c] [-k PACKET[,PACKET...]]
+#                    [-C virtio-serial|ivshmem] [-c] [-k PACKET[,PACKET...]] [-W]
 # -k: relayd-push's packet sizes (e.g. 256K,1M,4M; default 256K), one set of
 # push and pushport runs each: each packet costs its index's trip through
 # lttng-hyperd besides its bytes, so a path's capacity depends on it.
@@ -60,6 +60,14 @@
 # so that the host's side of each path no longer takes the guest's CPU.
 # -E: the guest's lttng-hyperd answers indexes at once (--early-index-ack),
 # to measure what that changes against the default.
+# -W: keep this host's memory resident for the run. A host that is itself a
+# VM may report its free memory to its hypervisor (virtio-balloon free page
+# reporting); each reported page it uses again then costs a fault in the
+# hypervisor, and that lands on whatever stores the bytes (lttng-relayd's
+# writes into the page cache: 2.7 ms per MB on one such machine, against
+# 0.2 where memory stays). -W raises the kernel's page_reporting_order past
+# the largest order, so nothing is reported, restores it on exit, and
+# touches then frees up to 8 GiB first, so that the run's pages are resident.
 # -C: the hyper channel (virtio-serial by default). With ivshmem, hyper
 # goes through shared memory, a second ivshmem device's raw capacity
 # (bench/chan-dd, bytes through the channel's bridges with no protocol)
@@ -85,6 +93,7 @@ CHANNEL=virtio-serial
 MEM=1024
 PIN=0
 PACKETS=256K
+RESIDENT=0
 # Whole guest run, boot to power-off.
 TIMEOUT=5400
 
@@ -92,10 +101,10 @@ usage()
 {
 	echo "Usage: $0 [-r RUNS] [-n EVENTS] [-p PAYLOAD] [-s RAW_MB] [-R RATE[,RATE...]]" \
 		"[-N RATE_EVENTS] [-a auto|kvm|tcg] [-m MEM_MB] [-E] [-C virtio-serial|ivshmem] [-c]" \
-		"[-k PACKET[,PACKET...]]"
+		"[-k PACKET[,PACKET...]] [-W]"
 }
 
-while getopts "r:n:p:s:R:N:a:m:EC:ck:h" opt; do
+while getopts "r:n:p:s:R:N:a:m:EC:ck:Wh" opt; do
 	case $opt in
 	r) RUNS=$OPTARG ;;
 	n) EVENTS=$OPTARG ;;
@@ -109,6 +118,7 @@ while getopts "r:n:p:s:R:N:a:m:EC:ck:h" opt; do
 	C) CHANNEL=$OPTARG ;;
 	c) PIN=1 ;;
 	k) PACKETS=$OPTARG ;;
+	W) RESIDENT=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -161,6 +171,15 @@ else
 		"(extras/lttng-tools/build-lttng-tools.sh builds it)"
 fi
 
+# The kernel's free page reporting (-W), and its order to restore.
+reporting=/sys/module/page_reporting/parameters/page_reporting_order
+reporting_was=
+# One past the largest order of free blocks: nothing is reported.
+no_reporting=$(awk '{ print NF - 4; exit }' /proc/buddyinfo)
+if [ "$RESIDENT" -eq 1 ] && ! [ -w "$reporting" ]; then
+	die "-W: cannot write $reporting (this kernel reports no free memory, or this is not root): run without -W"
+fi
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lh-vmbench.XXXXXX") || die "cannot create a temporary folder"
 # The ivshmem files on tmpfs: a shared mapping of a file on disk is
 # written back to the disk as the rings turn.
@@ -181,10 +200,31 @@ cleanup()
 	fi
 	wait 2> /dev/null
 	rm -rf "$tmp" "$shm"
+	if [ -n "$reporting_was" ]; then
+		echo "$reporting_was" > "$reporting"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+memory_note=
+if [ "$RESIDENT" -eq 1 ]; then
+	reporting_was=$(cat "$reporting")
+	echo "$no_reporting" > "$reporting" || die "-W: cannot write $reporting"
+	# Pages touched and freed now stay resident, and the run's writes reuse them.
+	warm_mb=$(awk '/^MemAvailable:/ { mb = int($2 / 2048); print (mb < 8192 ? mb : 8192) }' /proc/meminfo)
+	warm_dir=/dev/shm
+	[ -d "$warm_dir" ] || warm_dir=$tmp
+	log "-W: free page reporting off (page_reporting_order $reporting_was, now $no_reporting), touching $warm_mb MiB"
+	dd if=/dev/zero of="$warm_dir/lh-vmbench-warm.$$" bs=1M count="$warm_mb" status=none
+	warm_ok=$?
+	rm -f "$warm_dir/lh-vmbench-warm.$$"
+	[ "$warm_ok" -eq 0 ] || die "-W: cannot write $warm_mb MiB into $warm_dir"
+	memory_note="the host's memory kept resident (-W)"
+elif [ -r "$reporting" ] && [ "$(cat "$reporting")" -lt "$no_reporting" ]; then
+	memory_note="this host reports its free memory to its hypervisor (page_reporting_order $(cat "$reporting")): a page it stores the trace in may cost a fault there, see -W"
+fi
 
 wait_listening()
 {
@@ -337,7 +377,7 @@ done > "$tmp/results"
 
 awk -v accel="${accel^^}" -v runs="$RUNS" -v events="$EVENTS" -v rates="$RATE" \
 	-v revents="$RATE_EVENTS" -v hz=100 -v ohyper="$ohyper" -v early="$EARLY_ACK" \
-	-v channel="$CHANNEL" -v pin="$PIN" \
+	-v channel="$CHANNEL" -v pin="$PIN" -v memory_note="$memory_note" \
 	-f "$srcdir/bench/stats.awk" \
 	-f /dev/stdin "$tmp/results" <<'EOF'
 # A ratio, or n/a when the denominator is not positive (runs too short to measure).
@@ -372,9 +412,13 @@ $1 == "discard" {
 	add($1 "/" $7 "/" $2, $5)
 }
 END {
-	printf "bench/vm: %s, 2 vCPUs, medians of %d runs, the hyper channel over %s, lttng-hyperd %s%s\n\n",
+	printf "bench/vm: %s, 2 vCPUs, medians of %d runs, the hyper channel over %s, lttng-hyperd %s%s\n",
 		accel, runs, channel, early ? "--early-index-ack" : "waiting for the host on each index",
 		pin ? ", QEMU on CPU 0 and the host's readers on CPU 1" : ""
+	if (memory_note != "") {
+		printf "bench/vm: %s\n", memory_note
+	}
+	printf "\n"
 	raw = med("raw")
 	printf "%-34s %10s %12s\n", "channel capacity", "MB/s", "busy ms/MB"
 	printf "%-34s %10.1f %12.2f\n", "raw dd into the virtio-serial port", raw,

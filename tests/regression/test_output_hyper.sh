@@ -152,7 +152,7 @@ session_dir()
 	find "$LH_OUT/$VM" -mindepth 1 -maxdepth 1 -type d -name "$1-*" | sort | head -n 1
 }
 
-lh_init 24
+lh_init 25
 lh_require "$TOOLS/bin/lttng-sessiond"
 lh_pick_ports 3
 PORTS=$LH_TMP/ports
@@ -218,6 +218,12 @@ grep -q "readable on relay tcp://127.0.0.1/guest/s3-[0-9-]* " "$LH_TMP/rot/rotat
 ok $? "lttng rotate names the archive under the guest's hostname, not '$VM': $(grep -o 'readable on relay [^ ]*' "$LH_TMP/rot/rotate.out")"
 lh_trace_stats "$dir" && lh_trace_complete "$ROT_EVENTS"
 ok $? "s3, all chunks: $(lh_trace_describe)"
+# The final clock fix reached each chunk's metadata, all archived by now.
+sync=$dir/lttng-hyper-sync
+offsets=$(for chunk in "$dir"/archives/*/; do lh_metadata_clock "$chunk" offset; done | sort -u)
+[ "$(lh_sync_get "$sync" status)" = applied ] && [ -n "$offsets" ] &&
+	[ "$offsets" = "$(lh_sync_get "$sync" offset)" ]
+ok $? "s3: the sync file's clock (offset $(lh_sync_get "$sync" offset), status $(lh_sync_get "$sync" status)) is in every chunk's metadata (offsets found: $(echo $offsets))"
 
 # Live: the host's viewer attaches to the session by its host name, the VM's.
 lh_guest -u live-guest -l "$TOOLS" -d "$PORTS" -c "$LH_TMP/$VM.sock" "$LH_TMP/live" \

@@ -4,12 +4,14 @@
  *
  * When a guest's metadata stream ends, the latest estimate of its clock
  * is written in place into the metadata file lttng-relayd wrote (the
- * in-flight rewrite reserved the width), and the estimate is recorded in
+ * in-flight rewrite reserved the width), and into those of the session's
+ * archived trace chunks if it was rotated, and the estimate is recorded in
  * <session>/lttng-hyper-sync (doc/clock-sync.md, "The sync file"). The
  * paths come from lttng-relayd's reply and the guest's checked names:
  * they are still walked one component at a time under the output
  * directory, never through a symbolic link.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -130,17 +132,122 @@ static int write_sync_file(int session_fd, const struct lh_relay_sync_stream *st
 	return 0;
 }
 
+/* Where a rotated session's lttng-relayd moved its finished trace chunks. */
+#define ARCHIVES_DIR		"archives"
+
+/* The outcome of fixing a stream's metadata files, over all of them. */
+struct md_fix_tally {
+	unsigned int fixed;		/* files rewritten */
+	unsigned int incomplete;	/* of those, not every clock field */
+};
+
+/*
+ * Fix the stream's metadata file under DIR_FD (the session, or one of its
+ * archived chunks). Returns 0 when fixed, 1 when there is no such file, -1
+ * on error (logged).
+ */
+static int fix_metadata_under(int dir_fd, const char *where, const struct lh_relay_sync_stream *stream,
+		const struct lh_ctf_md_values *values, struct md_fix_tally *tally, const char *ctx)
+{
+	struct lh_ctf_md_report rep;
+	int stream_fd, md_fd = -1;
+	int ret = 1;
+	struct stat st;
+
+	stream_fd = lh_path_open_dir_under(dir_fd, stream->pathname);
+	if (stream_fd < 0) {
+		return 1;
+	}
+	md_fd = openat(stream_fd, stream->channel_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (md_fd < 0) {
+		if (errno != ENOENT) {
+			lh_log_errno(ctx, "Metadata file %s/%s/%s", where, stream->pathname,
+				stream->channel_name);
+			ret = -1;
+		}
+		goto end;
+	}
+	ret = -1;
+	if (fstat(md_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ERR_CTX(ctx, "Metadata %s/%s/%s is not a regular file", where, stream->pathname,
+			stream->channel_name);
+		goto end;
+	}
+	if (lh_ctf_md_fix_fd(md_fd, values, &rep) < 0) {
+		lh_log_errno(ctx, "Clock fix of %s/%s/%s", where, stream->pathname,
+			stream->channel_name);
+		goto end;
+	}
+	tally->fixed++;
+	if (values && (!rep.clock_found || rep.left || rep.rewritten != 2)) {
+		tally->incomplete++;
+		WARN_CTX(ctx, "Clock fix of %s/%s incomplete: monotonic clock %s, %u field(s) rewritten, %u left",
+			where, stream->pathname, rep.clock_found ? "found" : "not found",
+			rep.rewritten, rep.left);
+	}
+	ret = 0;
+end:
+	if (md_fd >= 0) {
+		close(md_fd);
+	}
+	close(stream_fd);
+	return ret;
+}
+
+/*
+ * The metadata files of a rotated session's archived chunks: each has its
+ * own, and the session's timeline needs the same fix in all of them.
+ * Returns -1 if one failed.
+ */
+static int fix_archived_metadata(int session_fd, const struct lh_relay_sync_stream *stream,
+		const struct lh_ctf_md_values *values, struct md_fix_tally *tally, const char *ctx)
+{
+	char where[LTTNG_HYPER_PATH_MAX_LEN * 2];
+	struct dirent *ent;
+	int archives_fd, chunk_fd;
+	int ret = 0;
+	DIR *dir;
+
+	archives_fd = lh_path_open_dir_under(session_fd, ARCHIVES_DIR);
+	if (archives_fd < 0) {
+		return 0;
+	}
+	dir = fdopendir(archives_fd);
+	if (!dir) {
+		lh_log_errno(ctx, "Archives of %s", stream->session_path);
+		close(archives_fd);
+		return -1;
+	}
+	while ((ent = readdir(dir))) {
+		if (ent->d_name[0] == '.') {
+			continue;
+		}
+		/* A chunk's name is lttng-relayd's; a link or a file is skipped. */
+		chunk_fd = lh_path_open_dir_under(dirfd(dir), ent->d_name);
+		if (chunk_fd < 0) {
+			continue;
+		}
+		snprintf(where, sizeof(where), "%s/%s/%s", stream->session_path, ARCHIVES_DIR,
+			ent->d_name);
+		if (fix_metadata_under(chunk_fd, where, stream, values, tally, ctx) < 0) {
+			ret = -1;
+		}
+		close(chunk_fd);
+	}
+	closedir(dir);
+	return ret;
+}
+
 int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 		const struct lh_clock_correction *corr,
 		const struct lh_relay_clock_chain *chain)
 {
 	char ctx[LTTNG_HYPER_NAME_MAX_LEN + LTTNG_HYPER_PATH_MAX_LEN + 8];
 	struct lh_ctf_md_values values = { 0 };
-	struct lh_ctf_md_report rep;
+	struct md_fix_tally tally = { 0 };
 	const char *status;
-	int out_fd = -1, session_fd = -1, stream_fd = -1, md_fd = -1;
-	int ret = -1;
-	struct stat st;
+	int out_fd = -1, session_fd = -1;
+	int ret = -1, root;
 
 	snprintf(ctx, sizeof(ctx), "vm=%s", stream->vm_name);
 	if (!sync_output) {
@@ -169,42 +276,35 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 		goto end;
 	}
 	session_fd = lh_path_open_dir_under(out_fd, stream->session_path);
-	if (session_fd >= 0) {
-		stream_fd = lh_path_open_dir_under(session_fd, stream->pathname);
-	}
-	if (stream_fd >= 0) {
-		md_fd = openat(stream_fd, stream->channel_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (md_fd < 0) {
-		lh_log_errno(ctx, "Metadata file %s/%s/%s/%s", sync_output, stream->session_path,
-			stream->pathname, stream->channel_name);
+	if (session_fd < 0) {
+		lh_log_errno(ctx, "Session directory %s/%s", sync_output, stream->session_path);
 		goto end;
 	}
-	if (fstat(md_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ERR_CTX(ctx, "Metadata %s/%s/%s is not a regular file", stream->session_path,
-			stream->pathname, stream->channel_name);
+	/* The current chunk's file, if lttng-relayd has not archived it yet. */
+	root = fix_metadata_under(session_fd, stream->session_path, stream, corr ? &values : NULL,
+		&tally, ctx);
+	if (root < 0 || fix_archived_metadata(session_fd, stream, corr ? &values : NULL,
+			&tally, ctx) < 0) {
 		goto end;
 	}
-	if (lh_ctf_md_fix_fd(md_fd, corr ? &values : NULL, &rep) < 0) {
-		lh_log_errno(ctx, "Clock fix of %s/%s/%s", stream->session_path,
-			stream->pathname, stream->channel_name);
+	if (!tally.fixed) {
+		ERR_CTX(ctx, "No metadata file %s/%s under %s/%s, nor in its archived chunks: no final clock fix",
+			stream->pathname, stream->channel_name, sync_output, stream->session_path);
 		goto end;
 	}
 	if (!corr) {
 		status = "no-estimate";
 		WARN_CTX(ctx, "No clock estimate for %s/%s: its clock is the guest's own",
 			stream->session_path, stream->pathname);
-	} else if (!rep.clock_found || rep.left || rep.rewritten != 2) {
+	} else if (tally.incomplete) {
 		status = "not-applied";
-		WARN_CTX(ctx, "Clock fix of %s/%s incomplete: monotonic clock %s, %u field(s) rewritten, %u left",
-			stream->session_path, stream->pathname, rep.clock_found ? "found" : "not found",
-			rep.rewritten, rep.left);
 	} else {
 		status = "applied";
-		INFO_CTX(ctx, "Clock fix of %s/%s: offset %" PRIu64 ", freq %" PRIu64
-			" (guest's offset %" PRIu64 "), error bound %" PRIu64 " ns",
-			stream->session_path, stream->pathname, corr->offset, corr->freq,
-			stream->guest->offset, corr->error_ns);
+		INFO_CTX(ctx, "Clock fix of %s/%s (%u metadata file%s): offset %" PRIu64
+			", freq %" PRIu64 " (guest's offset %" PRIu64 "), error bound %" PRIu64 " ns",
+			stream->session_path, stream->pathname, tally.fixed,
+			tally.fixed > 1 ? "s, the archived chunks' too" : "",
+			corr->offset, corr->freq, stream->guest->offset, corr->error_ns);
 	}
 	if (write_sync_file(session_fd, stream, status, corr, chain) < 0) {
 		lh_log_errno(ctx, "Sync file in %s/%s", sync_output, stream->session_path);
@@ -212,12 +312,6 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 	}
 	ret = 0;
 end:
-	if (md_fd >= 0) {
-		close(md_fd);
-	}
-	if (stream_fd >= 0) {
-		close(stream_fd);
-	}
 	if (session_fd >= 0) {
 		close(session_fd);
 	}

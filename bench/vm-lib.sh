@@ -27,6 +27,10 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lh-${BENCH_NAME##*/}.XXXXXX") ||
 	die "cannot create a temporary folder"
+# The daemons started here keep their files (control sockets, lttng-relayd's
+# own) in it, not in the user's LTTNG_HOME.
+export LTTNG_HOME=$tmp/home
+mkdir -p "$LTTNG_HOME" || die "cannot create $LTTNG_HOME"
 # The launcher of the guest that runs, if one does.
 launcher=
 # stop_relay kills these; the cleanup too if a boot fails on the way.

@@ -181,6 +181,10 @@ if [ "$RESIDENT" -eq 1 ] && ! [ -w "$reporting" ]; then
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lh-vmbench.XXXXXX") || die "cannot create a temporary folder"
+# The daemons started here keep their files (control sockets, lttng-relayd's
+# own) in it, not in the user's LTTNG_HOME.
+export LTTNG_HOME=$tmp/home
+mkdir -p "$LTTNG_HOME" || die "cannot create $LTTNG_HOME"
 # The ivshmem files on tmpfs: a shared mapping of a file on disk is
 # written back to the disk as the rings turn.
 shm=$tmp

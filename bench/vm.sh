@@ -128,8 +128,8 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${top_builddir:-.}
 relay=$builddir/src/bin/lttng-hyper-relayd/lttng-hyper-relayd
 push=$builddir/bench/relayd-push
-. "$srcdir/tests/regression/lib-ports.sh"
 chandd=$builddir/bench/chan-dd
+. "$srcdir/tests/regression/lib-ports.sh"
 
 log()
 {

@@ -247,7 +247,7 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 	struct md_fix_tally tally = { 0 };
 	const char *status;
 	int out_fd = -1, session_fd = -1;
-	int ret = -1, root;
+	int ret = -1;
 
 	snprintf(ctx, sizeof(ctx), "vm=%s", stream->vm_name);
 	if (!sync_output) {
@@ -281,10 +281,10 @@ int lh_relay_sync_finish(const struct lh_relay_sync_stream *stream,
 		goto end;
 	}
 	/* The current chunk's file, if lttng-relayd has not archived it yet. */
-	root = fix_metadata_under(session_fd, stream->session_path, stream, corr ? &values : NULL,
-		&tally, ctx);
-	if (root < 0 || fix_archived_metadata(session_fd, stream, corr ? &values : NULL,
-			&tally, ctx) < 0) {
+	if (fix_metadata_under(session_fd, stream->session_path, stream, corr ? &values : NULL,
+				&tally, ctx) < 0 ||
+			fix_archived_metadata(session_fd, stream, corr ? &values : NULL,
+				&tally, ctx) < 0) {
 		goto end;
 	}
 	if (!tally.fixed) {
